@@ -1,0 +1,63 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { type DiscoveryDeps, findEndpoints, listModels, routingEtag, type Selector } from '../registry/discovery.ts';
+import { requireName, requireVersion } from '../registry/names.ts';
+import { RequestError } from '../shared/errors.ts';
+import { errorResponse, etagMatches, headerValue, type HttpResponse, jsonResponse } from '../shared/http.ts';
+import { logger } from '../shared/observability.ts';
+
+/** API Gateway REST API (v1) proxy handler: the discovery routes of the design. */
+
+type DiscoveryEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'resource' | 'pathParameters' | 'headers'>;
+
+async function route(deps: DiscoveryDeps, event: DiscoveryEvent) {
+  const params = event.pathParameters ?? {};
+  if (event.resource === '/models') return listModels(deps);
+  const model = requireName('model', params.model);
+  let selector: Selector;
+  switch (event.resource) {
+    case '/models/{model}':
+      selector = { kind: 'model' };
+      break;
+    case '/models/{model}/versions/{version}':
+      selector = { kind: 'version', version: requireVersion(params.version) };
+      break;
+    case '/models/{model}/labels/{label}':
+      selector = { kind: 'label', label: requireName('label', params.label) };
+      break;
+    default:
+      throw new RequestError(404, 'RouteNotFound', `No route for ${event.resource}.`);
+  }
+  return findEndpoints(deps, model, selector);
+}
+
+const ROUTES = new Set(['/models', '/models/{model}', '/models/{model}/versions/{version}', '/models/{model}/labels/{label}']);
+
+/** Answers one discovery request; never throws. */
+export async function answerDiscovery(deps: DiscoveryDeps, event: DiscoveryEvent): Promise<HttpResponse> {
+  try {
+    if (!ROUTES.has(event.resource)) {
+      throw new RequestError(404, 'RouteNotFound', 'No such route: see GET /models, /models/{model}[/versions/{version}|/labels/{label}].');
+    }
+    if (event.httpMethod !== 'GET') {
+      throw new RequestError(405, 'MethodNotAllowed', `${event.httpMethod} is not allowed: the discovery API is read-only (GET).`);
+    }
+    const body = await route(deps, event);
+    const etag = routingEtag(body);
+    const headers = { etag, 'cache-control': 'no-cache' };
+    if (etagMatches(headerValue(event.headers, 'if-none-match'), etag)) {
+      return { statusCode: 304, headers, body: '' };
+    }
+    return jsonResponse(200, body, headers);
+  } catch (error) {
+    return errorResponse(error, logger);
+  }
+}
+
+/** Builds the Lambda handler over a registry (the local runtime passes its own). */
+export function createDiscoveryHandler(deps: DiscoveryDeps) {
+  return middy(
+    async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => answerDiscovery(deps, event),
+  ).use(injectLambdaContext(logger, { resetKeys: true }));
+}

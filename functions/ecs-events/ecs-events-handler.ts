@@ -1,0 +1,65 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { parseEvent } from '../registry/ecs-task-event.ts';
+import { applyTaskEvent, type TaskEventDeps, type TaskEventOutcome } from '../registry/task-events.ts';
+import { InvalidEventError } from '../shared/errors.ts';
+import { logger, metrics } from '../shared/observability.ts';
+
+/**
+ * EventBridge target for "ECS Task State Change". A malformed event is logged and thrown, so
+ * EventBridge/Lambda retries and the dead-letter queue see it; events of other kinds are ignored.
+ */
+
+export type EcsEventResult = { readonly status: 'ignored'; readonly detailType: string } | TaskEventOutcome;
+
+/** Validates and applies one event. Throws {@link InvalidEventError} for a malformed one. */
+export async function handleEcsEvent(deps: TaskEventDeps, event: unknown): Promise<EcsEventResult> {
+  let parsed: ReturnType<typeof parseEvent>;
+  try {
+    parsed = parseEvent(event);
+  } catch (error) {
+    if (error instanceof InvalidEventError) {
+      logger.error('event rejected', { reason: error.message });
+      metrics.addMetric('EventsRejected', MetricUnit.Count, 1);
+    }
+    throw error;
+  }
+  if (parsed.kind === 'ignored') {
+    logger.debug('event ignored', { detailType: parsed.detailType, source: parsed.source });
+    return { status: 'ignored', detailType: parsed.detailType };
+  }
+  return applyParsedTaskEvent(deps, parsed.detail, parsed.id);
+}
+
+/** Applies an already validated task event (the local runtime validates a whole batch first). */
+export async function applyParsedTaskEvent(
+  deps: TaskEventDeps,
+  detail: Parameters<typeof applyTaskEvent>[0],
+  eventId: string | undefined,
+): Promise<TaskEventOutcome> {
+  logger.appendKeys({ taskArn: detail.taskArn, eventId });
+  try {
+    const outcome = await applyTaskEvent(detail, deps);
+    metrics.addMetric(outcome.applied ? 'EventsApplied' : 'EventsStale', MetricUnit.Count, 1);
+    logger.info(outcome.applied ? 'task event applied' : 'stale task event skipped', {
+      taskVersion: outcome.taskVersion,
+      lifecycle: outcome.lifecycle,
+      endpoints: outcome.endpoints.map((e) => ({ id: e.id, host: e.host, restPort: e.restPort, models: e.models })),
+      probes: outcome.probes.map((p) => ({ endpointId: p.endpointId, model: p.model, ok: p.ok })),
+      ...(outcome.skipped.length > 0 ? { skipped: outcome.skipped } : {}),
+    });
+    return outcome;
+  } finally {
+    logger.removeKeys(['taskArn', 'eventId']);
+  }
+}
+
+export function createEcsEventsHandler(deps: TaskEventDeps) {
+  return middy(async (event: unknown) => {
+    await handleEcsEvent(deps, event);
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
+}

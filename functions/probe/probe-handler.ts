@@ -1,0 +1,70 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { type ProbeDeps, type RoundSummary, runProbeLoop, runProbeRound } from '../registry/probe.ts';
+import { logger, metrics } from '../shared/observability.ts';
+
+/**
+ * Scheduled probe: a rule fires once a minute and this invocation probes every
+ * PROBE_INTERVAL_SECONDS until just before the next trigger.
+ */
+
+/** Time kept free at the end of the minute for the last writes and the Lambda's own shutdown. */
+export const END_MARGIN_MS = 2_000;
+const SCHEDULE_PERIOD_MS = 60_000;
+
+export interface ProbeSchedule {
+  readonly intervalMs: number;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/**
+ * When this invocation must be done: one schedule period after the trigger's own `time` (so a
+ * late start does not push into the next trigger), and never past the Lambda's timeout.
+ */
+export function loopDeadline(scheduledTime: string | undefined, startedAt: number, remainingMs: number): number {
+  const scheduledAt = scheduledTime === undefined ? Number.NaN : Date.parse(scheduledTime);
+  const origin = Number.isFinite(scheduledAt) && scheduledAt <= startedAt ? scheduledAt : startedAt;
+  return Math.min(origin + SCHEDULE_PERIOD_MS, startedAt + remainingMs) - END_MARGIN_MS;
+}
+
+function publishRound(summary: RoundSummary): void {
+  logger.info('probe round', { ...summary });
+  metrics.addMetric('ProbeTargets', MetricUnit.Count, summary.targets);
+  metrics.addMetric('ProbeFailures', MetricUnit.Count, summary.failed);
+  metrics.addMetric('ProbeRoundDuration', MetricUnit.Milliseconds, summary.durationMs);
+}
+
+export async function runScheduledProbe(
+  deps: ProbeDeps,
+  schedule: ProbeSchedule,
+  event: { time?: string },
+  remainingMs: number,
+): Promise<RoundSummary[]> {
+  const deadlineMs = loopDeadline(event.time, schedule.now(), remainingMs);
+  return runProbeLoop(
+    async () => {
+      const summary = await runProbeRound(deps);
+      publishRound(summary);
+      return summary;
+    },
+    { intervalMs: schedule.intervalMs, deadlineMs, now: schedule.now, sleep: schedule.sleep },
+  );
+}
+
+export function createProbeHandler(deps: ProbeDeps, intervalSeconds: number) {
+  const schedule: ProbeSchedule = {
+    intervalMs: intervalSeconds * 1000,
+    now: deps.now,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+  return middy(async (event: { time?: string }, context: Context) => {
+    const rounds = await runScheduledProbe(deps, schedule, event, context.getRemainingTimeInMillis());
+    return { rounds: rounds.length };
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
+}

@@ -1,0 +1,301 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { LIFECYCLE_RANK, type Lifecycle } from './ecs-task-event.ts';
+import type { EndpointRegistration } from './task-endpoints.ts';
+
+/**
+ * The registry table (layout in `table.ts`). Every write that can race another (two events of one
+ * task, an event and a probe, two probes) is conditional, and losing the race returns `false`:
+ * a normal outcome, not an error. No transactions and no reliance on TTL deletion.
+ */
+
+const TASKS_PARTITION = 'TASKS';
+const modelPartition = (model: string) => `MODEL#${model}`;
+const registrationKey = (endpointId: string) => `REG#${endpointId}`;
+const probeKey = (endpointId: string) => `EP#${endpointId}`;
+
+/** One ECS task as the registry last applied it. */
+export interface TaskRecord {
+  readonly taskArn: string;
+  readonly clusterArn: string;
+  readonly taskVersion: number;
+  readonly lifecycle: Lifecycle;
+  readonly availabilityZone: string | undefined;
+  readonly endpoints: readonly EndpointRegistration[];
+  /** Epoch seconds; set on stopping/stopped tombstones only. */
+  readonly expiresAt?: number;
+}
+
+/** An endpoint registered for one model (`REG#` item). */
+export interface ModelRegistration {
+  readonly endpointId: string;
+  readonly model: string;
+  readonly taskArn: string;
+  readonly clusterArn: string;
+  readonly availabilityZone: string | undefined;
+  readonly host: string | undefined;
+  readonly restPort: number | undefined;
+  readonly grpcPort: number | null;
+  readonly taskVersion: number;
+  readonly lifecycle: Lifecycle;
+}
+
+/** The latest probe results of one endpoint for one model (`EP#` item). */
+export interface ProbeRecord {
+  readonly endpointId: string;
+  readonly model: string;
+  /** AVAILABLE versions seen by the last successful probe, newest first. */
+  readonly versions: readonly string[];
+  /** Declared labels resolved by the last successful probe: label → version. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Epoch milliseconds of the last successful probe. */
+  readonly lastSuccessAt: number | undefined;
+  /** Epoch milliseconds of the latest probe (success or failure): orders concurrent probe writes. */
+  readonly probedAt: number;
+  readonly consecutiveFailures: number;
+  readonly lastError: string | undefined;
+  /** Epoch seconds; renewed by each successful probe. */
+  readonly expiresAt: number | undefined;
+}
+
+export interface ModelPartition {
+  readonly registrations: ModelRegistration[];
+  readonly probes: ProbeRecord[];
+}
+
+/** Conditional-write guard shared by task and registration items: versions and lifecycles only move forward. */
+const FORWARD_ONLY =
+  'attribute_not_exists(pk) OR (taskVersion <= :taskVersion AND lifecycleRank <= :lifecycleRank)';
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException;
+}
+
+export class RegistryStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /** The task item, or undefined. Strongly consistent: it decides what a stop retires. */
+  async getTask(taskArn: string): Promise<TaskRecord | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: TASKS_PARTITION, sk: taskArn }, ConsistentRead: true }),
+    );
+    return Item === undefined ? undefined : toTaskRecord(Item);
+  }
+
+  /**
+   * Writes the task item unless a newer version, or a later lifecycle, is already stored.
+   * An equal version is applied again (same event redelivered after a partial failure): idempotent.
+   */
+  async putTask(task: TaskRecord): Promise<boolean> {
+    return this.guarded(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: TASKS_PARTITION,
+          sk: task.taskArn,
+          ...task,
+          lifecycleRank: LIFECYCLE_RANK[task.lifecycle],
+          endpoints: task.endpoints.map((e) => ({ ...e })),
+        },
+        ConditionExpression: FORWARD_ONLY,
+        ExpressionAttributeValues: {
+          ':taskVersion': task.taskVersion,
+          ':lifecycleRank': LIFECYCLE_RANK[task.lifecycle],
+        },
+      }),
+    );
+  }
+
+  /** Writes an endpoint's registration for one model, with the same forward-only guard as its task. */
+  async putRegistration(registration: ModelRegistration, expiresAt?: number): Promise<boolean> {
+    return this.guarded(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: modelPartition(registration.model),
+          sk: registrationKey(registration.endpointId),
+          ...registration,
+          lifecycleRank: LIFECYCLE_RANK[registration.lifecycle],
+          ...(expiresAt === undefined ? {} : { expiresAt }),
+        },
+        ConditionExpression: FORWARD_ONLY,
+        ExpressionAttributeValues: {
+          ':taskVersion': registration.taskVersion,
+          ':lifecycleRank': LIFECYCLE_RANK[registration.lifecycle],
+        },
+      }),
+    );
+  }
+
+  /** Deletes an endpoint's probe results for a model (on drain/stop; a late probe may write them again, unserved). */
+  async deleteProbe(endpointId: string, model: string): Promise<void> {
+    await this.db.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: modelPartition(model), sk: probeKey(endpointId) } }),
+    );
+  }
+
+  /** Every task whose latest applied state is RUNNING: what the probe walks. */
+  async listRunningTasks(): Promise<TaskRecord[]> {
+    const tasks: TaskRecord[] = [];
+    const pages = paginateQuery(
+      { client: this.db, pageSize: 500 },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        FilterExpression: 'lifecycle = :running',
+        ExpressionAttributeValues: { ':pk': TASKS_PARTITION, ':running': 'RUNNING' },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) tasks.push(toTaskRecord(item));
+    }
+    return tasks;
+  }
+
+  /**
+   * Records a successful probe: versions, labels, a fresh `lastSuccessAt`, failures reset and the
+   * row's expiry renewed. Creates the row if TTL deleted it. Loses to a newer probe.
+   */
+  async recordProbeSuccess(input: {
+    endpointId: string;
+    model: string;
+    versions: readonly string[];
+    labels: Readonly<Record<string, string>>;
+    probedAt: number;
+    expiresAt: number;
+  }): Promise<boolean> {
+    return this.guarded(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: modelPartition(input.model), sk: probeKey(input.endpointId) },
+        UpdateExpression:
+          'SET endpointId = :endpointId, model = :model, versions = :versions, labels = :labels, ' +
+          'lastSuccessAt = :probedAt, probedAt = :probedAt, consecutiveFailures = :zero, expiresAt = :expiresAt ' +
+          'REMOVE lastError',
+        ConditionExpression: 'attribute_not_exists(pk) OR probedAt < :probedAt',
+        ExpressionAttributeValues: {
+          ':endpointId': input.endpointId,
+          ':model': input.model,
+          ':versions': [...input.versions],
+          ':labels': { ...input.labels },
+          ':probedAt': input.probedAt,
+          ':zero': 0,
+          ':expiresAt': input.expiresAt,
+        },
+      }),
+    );
+  }
+
+  /**
+   * Counts a failed probe on an existing row; never creates one (so a late failure cannot leave a
+   * row behind a stopped task) and never renews the expiry.
+   */
+  async recordProbeFailure(input: {
+    endpointId: string;
+    model: string;
+    probedAt: number;
+    error: string;
+  }): Promise<boolean> {
+    return this.guarded(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: modelPartition(input.model), sk: probeKey(input.endpointId) },
+        UpdateExpression: 'SET probedAt = :probedAt, lastError = :error ADD consecutiveFailures :one',
+        ConditionExpression: 'attribute_exists(pk) AND probedAt < :probedAt',
+        ExpressionAttributeValues: { ':probedAt': input.probedAt, ':error': input.error.slice(0, 500), ':one': 1 },
+      }),
+    );
+  }
+
+  /** Everything known about one model: one strongly consistent Query of its partition. */
+  async readModel(model: string): Promise<ModelPartition> {
+    const registrations: ModelRegistration[] = [];
+    const probes: ProbeRecord[] = [];
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': modelPartition(model) },
+          ConsistentRead: true,
+          ExclusiveStartKey: exclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const sk = String(item.sk);
+        if (sk.startsWith('REG#')) registrations.push(toRegistration(item));
+        else if (sk.startsWith('EP#')) probes.push(toProbe(item));
+      }
+      exclusiveStartKey = page.LastEvaluatedKey;
+    } while (exclusiveStartKey !== undefined);
+    return { registrations, probes };
+  }
+
+  private async guarded(command: PutCommand | UpdateCommand): Promise<boolean> {
+    try {
+      await this.db.send(command as PutCommand);
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}
+
+type Item = Record<string, unknown>;
+
+const optionalString = (value: unknown) => (typeof value === 'string' ? value : undefined);
+const optionalNumber = (value: unknown) => (typeof value === 'number' ? value : undefined);
+
+function toTaskRecord(item: Item): TaskRecord {
+  return {
+    taskArn: String(item.taskArn),
+    clusterArn: String(item.clusterArn),
+    taskVersion: Number(item.taskVersion),
+    lifecycle: item.lifecycle as Lifecycle,
+    availabilityZone: optionalString(item.availabilityZone),
+    endpoints: Array.isArray(item.endpoints) ? (item.endpoints as EndpointRegistration[]) : [],
+    ...(typeof item.expiresAt === 'number' ? { expiresAt: item.expiresAt } : {}),
+  };
+}
+
+function toRegistration(item: Item): ModelRegistration {
+  return {
+    endpointId: String(item.endpointId),
+    model: String(item.model),
+    taskArn: String(item.taskArn),
+    clusterArn: String(item.clusterArn),
+    availabilityZone: optionalString(item.availabilityZone),
+    host: optionalString(item.host),
+    restPort: optionalNumber(item.restPort),
+    grpcPort: optionalNumber(item.grpcPort) ?? null,
+    taskVersion: Number(item.taskVersion),
+    lifecycle: item.lifecycle as Lifecycle,
+  };
+}
+
+function toProbe(item: Item): ProbeRecord {
+  return {
+    endpointId: String(item.endpointId),
+    model: String(item.model),
+    versions: Array.isArray(item.versions) ? item.versions.map(String) : [],
+    labels: typeof item.labels === 'object' && item.labels !== null ? (item.labels as Record<string, string>) : {},
+    lastSuccessAt: optionalNumber(item.lastSuccessAt),
+    probedAt: Number(item.probedAt ?? 0),
+    consecutiveFailures: Number(item.consecutiveFailures ?? 0),
+    lastError: optionalString(item.lastError),
+    expiresAt: optionalNumber(item.expiresAt),
+  };
+}

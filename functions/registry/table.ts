@@ -1,0 +1,34 @@
+/**
+ * The registry table's definition, written once and used by both deployments:
+ * the CDK stack (`infra/aws`) and the embedded local runtime (`infra/local`).
+ *
+ * One table, two partition families:
+ * - `pk = "TASKS"`, `sk = <taskArn>`: one item per ECS task, the source of truth for ordering
+ *   (`taskVersion`) and the list the probe walks;
+ * - `pk = "MODEL#<model>"`: per endpoint serving that model, a registration item
+ *   (`sk = "REG#<endpointId>"`, no expiry while the task runs) and a probe item
+ *   (`sk = "EP#<endpointId>"`, expiring on `expiresAt`). Discovery reads one partition with one Query.
+ */
+export const REGISTRY_TABLE = Object.freeze({
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** Epoch seconds. DynamoDB TTL deletes lazily, so every read filters on it too. */
+  timeToLiveAttribute: 'expiresAt',
+  billingMode: 'PAY_PER_REQUEST',
+} as const);
+
+/** The CreateTable input for engines that take the API call directly (dynalite, DynamoDB Local). */
+export function createTableInput(tableName: string) {
+  return {
+    TableName: tableName,
+    BillingMode: REGISTRY_TABLE.billingMode,
+    AttributeDefinitions: [
+      { AttributeName: REGISTRY_TABLE.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: REGISTRY_TABLE.sortKey, AttributeType: 'S' as const },
+    ],
+    KeySchema: [
+      { AttributeName: REGISTRY_TABLE.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: REGISTRY_TABLE.sortKey, KeyType: 'RANGE' as const },
+    ],
+  };
+}

@@ -1,0 +1,129 @@
+import type { Lifecycle, TaskDetail } from './ecs-task-event.ts';
+import { lifecycleOf } from './ecs-task-event.ts';
+import type { EcsLookups } from './ecs-lookups.ts';
+import { type ProbeDeps, type ProbeResult, probeEndpointModel } from './probe.ts';
+import type { RegistryStore, TaskRecord } from './registry-store.ts';
+import { deriveEndpoints, type EndpointRegistration, isAddressable } from './task-endpoints.ts';
+
+/**
+ * Applies one ECS task state change to the registry: RUNNING registers and probes at once, a
+ * drain (desiredStatus STOPPED) or a stop retires at once. The task item is written first with a
+ * forward-only condition; only the winner of that write touches the model partitions, and those
+ * writes carry the same guard, so duplicates and any delivery order end in the same state.
+ */
+
+export interface TaskEventDeps {
+  readonly store: Pick<RegistryStore, 'getTask' | 'putTask' | 'putRegistration' | 'deleteProbe'>;
+  readonly lookups: EcsLookups;
+  readonly probe: ProbeDeps;
+  readonly now: () => number;
+  readonly tfservingContainerNames: readonly string[];
+  /** How long a stopped task's tombstone blocks late events (longer than EventBridge's 24 h of retries). */
+  readonly tombstoneSeconds: number;
+}
+
+export interface TaskEventOutcome {
+  readonly taskArn: string;
+  readonly taskVersion: number;
+  readonly lifecycle: Lifecycle;
+  /** `stale`: a newer or later state was already applied, nothing changed. */
+  readonly applied: boolean;
+  readonly endpoints: readonly EndpointRegistration[];
+  readonly skipped: readonly { container: string; reason: string }[];
+  readonly probes: readonly (ProbeResult & { endpointId: string; model: string })[];
+}
+
+export const DEFAULT_TOMBSTONE_SECONDS = 2 * 24 * 3600;
+
+async function endpointsOf(detail: TaskDetail, lifecycle: Lifecycle, deps: TaskEventDeps) {
+  // Before RUNNING there is nothing to register, so no lookups are spent on it.
+  if (lifecycle === 'PENDING') return { endpoints: [], skipped: [] };
+  const [taskDefinition, containerInstanceHost] = await Promise.all([
+    detail.taskDefinitionArn ? deps.lookups.taskDefinition(detail.taskDefinitionArn) : undefined,
+    detail.containerInstanceArn
+      ? deps.lookups.containerInstanceHost(detail.clusterArn, detail.containerInstanceArn)
+      : undefined,
+  ]);
+  return deriveEndpoints(detail, {
+    tfservingContainerNames: deps.tfservingContainerNames,
+    taskDefinition,
+    containerInstanceHost,
+  });
+}
+
+/** Endpoints retired by a stop: those of this event and those registered earlier (derivations can differ). */
+function retiredEndpoints(derived: readonly EndpointRegistration[], previous: TaskRecord | undefined) {
+  const byId = new Map<string, Set<string>>();
+  for (const endpoint of [...derived, ...(previous?.endpoints ?? [])]) {
+    const models = byId.get(endpoint.id) ?? new Set<string>();
+    for (const model of endpoint.models) models.add(model);
+    byId.set(endpoint.id, models);
+  }
+  return byId;
+}
+
+export async function applyTaskEvent(detail: TaskDetail, deps: TaskEventDeps): Promise<TaskEventOutcome> {
+  const lifecycle = lifecycleOf(detail);
+  const { endpoints, skipped } = await endpointsOf(detail, lifecycle, deps);
+  const stopping = lifecycle === 'STOPPING' || lifecycle === 'STOPPED';
+  const tombstoneExpiresAt = Math.ceil(deps.now() / 1000) + deps.tombstoneSeconds;
+  const previous = stopping ? await deps.store.getTask(detail.taskArn) : undefined;
+  const task: TaskRecord = {
+    taskArn: detail.taskArn,
+    clusterArn: detail.clusterArn,
+    taskVersion: detail.version,
+    lifecycle,
+    availabilityZone: detail.availabilityZone,
+    endpoints,
+    ...(stopping ? { expiresAt: tombstoneExpiresAt } : {}),
+  };
+  const outcome = { taskArn: detail.taskArn, taskVersion: detail.version, lifecycle, endpoints, skipped };
+  if (!(await deps.store.putTask(task))) return { ...outcome, applied: false, probes: [] };
+
+  const common = {
+    taskArn: detail.taskArn,
+    clusterArn: detail.clusterArn,
+    availabilityZone: detail.availabilityZone,
+    taskVersion: detail.version,
+    lifecycle,
+  };
+  if (stopping) {
+    const writes = [...retiredEndpoints(endpoints, previous)].flatMap(([endpointId, models]) =>
+      [...models].map(async (model) => {
+        await deps.store.putRegistration(
+          { ...common, endpointId, model, host: undefined, restPort: undefined, grpcPort: null },
+          tombstoneExpiresAt,
+        );
+        await deps.store.deleteProbe(endpointId, model);
+      }),
+    );
+    await Promise.all(writes);
+    return { ...outcome, applied: true, probes: [] };
+  }
+  if (lifecycle !== 'RUNNING') return { ...outcome, applied: true, probes: [] };
+
+  const targets = endpoints.filter(isAddressable).flatMap((endpoint) => endpoint.models.map((model) => ({ endpoint, model })));
+  const registered = await Promise.all(
+    targets.map(({ endpoint, model }) =>
+      deps.store.putRegistration({
+        ...common,
+        endpointId: endpoint.id,
+        model,
+        host: endpoint.host,
+        restPort: endpoint.restPort,
+        grpcPort: endpoint.grpcPort,
+      }),
+    ),
+  );
+  // Probe at once, so an endpoint whose models are already AVAILABLE is served now, not next round.
+  const probes = await Promise.all(
+    targets
+      .filter((_, index) => registered[index])
+      .map(async (target) => ({
+        ...(await probeEndpointModel(deps.probe, target)),
+        endpointId: target.endpoint.id,
+        model: target.model,
+      })),
+  );
+  return { ...outcome, applied: true, probes };
+}

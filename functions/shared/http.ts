@@ -1,0 +1,51 @@
+import { asError, RequestError } from './errors.ts';
+
+/**
+ * The one place that turns outcomes and errors into HTTP responses: a {@link RequestError} is
+ * exposed with its status and code; anything else becomes a generic 500, with details logged only.
+ */
+
+export interface HttpResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export interface ErrorLog {
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+export function errorBody(code: string, message: string) {
+  return { error: { code, message } };
+}
+
+export function errorResponse(thrown: unknown, log: ErrorLog): HttpResponse {
+  if (thrown instanceof RequestError) {
+    return jsonResponse(thrown.statusCode, errorBody(thrown.code, thrown.message));
+  }
+  const error = asError(thrown);
+  log.error('request failed', { error: { name: error.name, message: error.message, stack: error.stack } });
+  return jsonResponse(500, errorBody('InternalError', 'The registry could not answer this request.'));
+}
+
+/** True when an `If-None-Match` header value names `etag` (weak comparison, lists and `*` included). */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  return ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === opaque(etag));
+}
+
+/** A header's value, whatever its case (API Gateway keeps the client's casing). */
+export function headerValue(headers: Record<string, string | undefined> | null, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(headers ?? {})) {
+    if (key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}
