@@ -1,10 +1,16 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { type DiscoveryDeps, findEndpoints, listModels, routingEtag, type Selector } from '../registry/discovery.ts';
+import {
+  type DiscoveryDeps,
+  findEndpoints,
+  listModels,
+  routingEtag,
+  type Selector,
+} from '../registry/discovery.ts';
 import { requireName, requireVersion } from '../registry/names.ts';
 import { RequestError } from '../shared/errors.ts';
-import { errorResponse, etagMatches, headerValue, type HttpResponse, jsonResponse } from '../shared/http.ts';
+import { errorResponse, etagMatches, type HttpResponse, headerValue, jsonResponse } from '../shared/http.ts';
 import { logger } from '../shared/observability.ts';
 
 /** API Gateway REST API (v1) proxy handler: the discovery routes of the design. */
@@ -32,16 +38,29 @@ async function route(deps: DiscoveryDeps, event: DiscoveryEvent) {
   return findEndpoints(deps, model, selector);
 }
 
-const ROUTES = new Set(['/models', '/models/{model}', '/models/{model}/versions/{version}', '/models/{model}/labels/{label}']);
+const ROUTES = new Set([
+  '/models',
+  '/models/{model}',
+  '/models/{model}/versions/{version}',
+  '/models/{model}/labels/{label}',
+]);
 
 /** Answers one discovery request; never throws. */
 export async function answerDiscovery(deps: DiscoveryDeps, event: DiscoveryEvent): Promise<HttpResponse> {
   try {
     if (!ROUTES.has(event.resource)) {
-      throw new RequestError(404, 'RouteNotFound', 'No such route: see GET /models, /models/{model}[/versions/{version}|/labels/{label}].');
+      throw new RequestError(
+        404,
+        'RouteNotFound',
+        'No such route: see GET /models, /models/{model}[/versions/{version}|/labels/{label}].',
+      );
     }
     if (event.httpMethod !== 'GET') {
-      throw new RequestError(405, 'MethodNotAllowed', `${event.httpMethod} is not allowed: the discovery API is read-only (GET).`);
+      throw new RequestError(
+        405,
+        'MethodNotAllowed',
+        `${event.httpMethod} is not allowed: the discovery API is read-only (GET).`,
+      );
     }
     const body = await route(deps, event);
     const etag = routingEtag(body);

@@ -46,7 +46,12 @@ export async function applyParsedTaskEvent(
     logger.info(outcome.applied ? 'task event applied' : 'stale task event skipped', {
       taskVersion: outcome.taskVersion,
       lifecycle: outcome.lifecycle,
-      endpoints: outcome.endpoints.map((e) => ({ id: e.id, host: e.host, restPort: e.restPort, models: e.models })),
+      endpoints: outcome.endpoints.map((e) => ({
+        id: e.id,
+        host: e.host,
+        restPort: e.restPort,
+        models: e.models,
+      })),
       probes: outcome.probes.map((p) => ({ endpointId: p.endpointId, model: p.model, ok: p.ok })),
       ...(outcome.skipped.length > 0 ? { skipped: outcome.skipped } : {}),
     });
@@ -57,9 +62,8 @@ export async function applyParsedTaskEvent(
 }
 
 export function createEcsEventsHandler(deps: TaskEventDeps) {
-  return middy(async (event: unknown) => {
-    await handleEcsEvent(deps, event);
-  })
+  // The result is for in-process callers (local mode); EventBridge ignores it.
+  return middy(async (event: unknown) => handleEcsEvent(deps, event))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));
 }

@@ -25,7 +25,11 @@ export interface ProbeSchedule {
  * When this invocation must be done: one schedule period after the trigger's own `time` (so a
  * late start does not push into the next trigger), and never past the Lambda's timeout.
  */
-export function loopDeadline(scheduledTime: string | undefined, startedAt: number, remainingMs: number): number {
+export function loopDeadline(
+  scheduledTime: string | undefined,
+  startedAt: number,
+  remainingMs: number,
+): number {
   const scheduledAt = scheduledTime === undefined ? Number.NaN : Date.parse(scheduledTime);
   const origin = Number.isFinite(scheduledAt) && scheduledAt <= startedAt ? scheduledAt : startedAt;
   return Math.min(origin + SCHEDULE_PERIOD_MS, startedAt + remainingMs) - END_MARGIN_MS;

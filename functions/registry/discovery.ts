@@ -67,10 +67,18 @@ function matches(probe: ProbeRecord, selector: Selector): boolean {
 }
 
 /** Healthy endpoints of a model (one Query). Throws a 404 {@link RequestError} for a model no running task declares. */
-export async function findEndpoints(deps: DiscoveryDeps, model: string, selector: Selector): Promise<ModelEndpoints> {
+export async function findEndpoints(
+  deps: DiscoveryDeps,
+  model: string,
+  selector: Selector,
+): Promise<ModelEndpoints> {
   const partition = await deps.store.readModel(model);
   if (!partition.registrations.some((r) => r.lifecycle === 'RUNNING')) {
-    throw new RequestError(404, 'ModelNotFound', `No running task declares the model ${JSON.stringify(model)}.`);
+    throw new RequestError(
+      404,
+      'ModelNotFound',
+      `No running task declares the model ${JSON.stringify(model)}.`,
+    );
   }
   const endpoints = healthyEndpoints(partition, deps.now(), deps.policy)
     .filter(({ probe }) => matches(probe, selector))

@@ -1,5 +1,9 @@
 import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { DescribeContainerInstancesCommand, DescribeTaskDefinitionCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import {
+  DescribeContainerInstancesCommand,
+  DescribeTaskDefinitionCommand,
+  type ECSClient,
+} from '@aws-sdk/client-ecs';
 import { asError } from '../shared/errors.ts';
 import type { ContainerDefinition, TaskDefinition } from './task-endpoints.ts';
 
@@ -55,25 +59,36 @@ export class AwsEcsLookups implements EcsLookups {
     if (cached !== undefined || this.recentlyFailed(containerInstanceArn)) return cached;
     try {
       const { containerInstances } = await this.ecs.send(
-        new DescribeContainerInstancesCommand({ cluster: clusterArn, containerInstances: [containerInstanceArn] }),
+        new DescribeContainerInstancesCommand({
+          cluster: clusterArn,
+          containerInstances: [containerInstanceArn],
+        }),
       );
       const instanceId = containerInstances?.[0]?.ec2InstanceId;
       if (instanceId === undefined) throw new Error('the container instance has no EC2 instance id');
-      const { Reservations } = await this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+      const { Reservations } = await this.ec2.send(
+        new DescribeInstancesCommand({ InstanceIds: [instanceId] }),
+      );
       const host = Reservations?.[0]?.Instances?.[0]?.PrivateIpAddress;
       if (host === undefined) throw new Error(`EC2 instance ${instanceId} has no private IP`);
       // Only successes are cached: an instance keeps its private IP for its whole life.
       this.hosts.set(containerInstanceArn, host);
       return host;
     } catch (error) {
-      this.fail(containerInstanceArn, 'container instance lookup failed, bridge-mode endpoints skipped', error);
+      this.fail(
+        containerInstanceArn,
+        'container instance lookup failed, bridge-mode endpoints skipped',
+        error,
+      );
       return undefined;
     }
   }
 
   private async describeTaskDefinition(arn: string): Promise<TaskDefinition | undefined> {
     try {
-      const { taskDefinition } = await this.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+      const { taskDefinition } = await this.ecs.send(
+        new DescribeTaskDefinitionCommand({ taskDefinition: arn }),
+      );
       if (taskDefinition === undefined) throw new Error('the answer has no taskDefinition');
       return {
         containers: (taskDefinition.containerDefinitions ?? []).map(
@@ -84,7 +99,11 @@ export class AwsEcsLookups implements EcsLookups {
             dockerLabels: c.dockerLabels ?? {},
             portMappings: (c.portMappings ?? [])
               .filter((p) => p.containerPort !== undefined)
-              .map((p) => ({ containerPort: p.containerPort as number, name: p.name, appProtocol: p.appProtocol })),
+              .map((p) => ({
+                containerPort: p.containerPort as number,
+                name: p.name,
+                appProtocol: p.appProtocol,
+              })),
           }),
         ),
       };

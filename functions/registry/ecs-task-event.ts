@@ -34,7 +34,9 @@ const Attachment = z.object({
 
 const TaskDetail = z.object({
   taskArn: z.string().regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task\/\S+$/, 'must be an ECS task ARN'),
-  clusterArn: z.string().regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/\S+$/, 'must be an ECS cluster ARN'),
+  clusterArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/\S+$/, 'must be an ECS cluster ARN'),
   version: z.number().int().nonnegative(),
   lastStatus: z.string().min(1),
   desiredStatus: z.string().min(1),
@@ -92,7 +94,10 @@ export function parseEvent(input: unknown): ParsedEvent {
   }
   const detail = TaskDetail.safeParse(envelope.data.detail);
   if (!detail.success) {
-    throw new InvalidEventError('invalid ECS Task State Change', describeIssues(detail.error).map((i) => `detail.${i}`));
+    throw new InvalidEventError(
+      'invalid ECS Task State Change',
+      describeIssues(detail.error).map((i) => `detail.${i}`),
+    );
   }
   return { kind: 'task', id: envelope.data.id, detail: detail.data };
 }
@@ -117,7 +122,12 @@ export function parseEventBatch(input: unknown): ParsedEvent[] {
  * a stopping or stopped task never comes back, whatever arrives late.
  */
 export type Lifecycle = 'PENDING' | 'RUNNING' | 'STOPPING' | 'STOPPED';
-export const LIFECYCLE_RANK: Readonly<Record<Lifecycle, number>> = { PENDING: 0, RUNNING: 1, STOPPING: 2, STOPPED: 3 };
+export const LIFECYCLE_RANK: Readonly<Record<Lifecycle, number>> = {
+  PENDING: 0,
+  RUNNING: 1,
+  STOPPING: 2,
+  STOPPED: 3,
+};
 
 const STOPPING_STATUSES = new Set(['DEACTIVATING', 'STOPPING', 'DEPROVISIONING']);
 

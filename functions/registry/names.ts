@@ -8,15 +8,16 @@ import { RequestError } from '../shared/errors.ts';
 
 const MAX_NAME_CODE_POINTS = 256;
 const INT64_MAX = 9_223_372_036_854_775_807n;
-// C0, DEL and C1 control characters, plus the two separators TF Serving's path regex excludes.
-const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f/:]/u;
+// Control characters (C0, DEL, C1), plus the two separators TF Serving's path regex excludes.
+const FORBIDDEN = /[\p{Cc}/:]/u;
 const REPLACEMENT_CHARACTER = '\uFFFD';
 
 /** Why `value` is not a valid model name or label, or undefined when it is. */
 export function nameProblem(value: string): string | undefined {
   const length = [...value].length;
   if (length === 0) return 'must not be empty';
-  if (length > MAX_NAME_CODE_POINTS) return `must be at most ${MAX_NAME_CODE_POINTS} characters (got ${length})`;
+  if (length > MAX_NAME_CODE_POINTS)
+    return `must be at most ${MAX_NAME_CODE_POINTS} characters (got ${length})`;
   if (!value.isWellFormed() || value.includes(REPLACEMENT_CHARACTER)) return 'must be valid UTF-8';
   if (FORBIDDEN.test(value)) return 'must not contain control characters, "/" or ":"';
   return undefined;
@@ -46,7 +47,11 @@ export function newestFirst(versions: Iterable<string>): string[] {
 export function requireName(kind: 'model' | 'label', value: string | undefined): string {
   const problem = value === undefined ? 'is missing' : nameProblem(value);
   if (problem !== undefined || value === undefined) {
-    throw new RequestError(400, `Invalid${kind === 'model' ? 'Model' : 'Label'}Name`, `The ${kind} name ${problem}.`);
+    throw new RequestError(
+      400,
+      `Invalid${kind === 'model' ? 'Model' : 'Label'}Name`,
+      `The ${kind} name ${problem}.`,
+    );
   }
   return value;
 }

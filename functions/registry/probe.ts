@@ -1,7 +1,7 @@
 import pMap from 'p-map';
-import type { TfServingClient } from './tfserving-client.ts';
 import type { RegistryStore, TaskRecord } from './registry-store.ts';
-import { isAddressable, type EndpointRegistration } from './task-endpoints.ts';
+import { type EndpointRegistration, isAddressable } from './task-endpoints.ts';
+import type { TfServingClient } from './tfserving-client.ts';
 
 /**
  * Probing: one endpoint × model (used by the probe round and by registration, which probes a new
@@ -42,7 +42,9 @@ export async function probeEndpointModel(deps: ProbeDeps, target: ProbeTarget): 
   // TF Serving's status API ignores labels, so each declared label is resolved through metadata.
   // A label that does not resolve is left out; it is not a health failure of the model.
   const resolved = await Promise.all(
-    endpoint.labels.map(async (label) => [label, await deps.tfserving.labelVersion(endpoint, model, label)] as const),
+    endpoint.labels.map(
+      async (label) => [label, await deps.tfserving.labelVersion(endpoint, model, label)] as const,
+    ),
   );
   const labels = Object.fromEntries(
     resolved.filter((entry): entry is readonly [string, string] => entry[1] !== undefined),
@@ -61,7 +63,9 @@ export async function probeEndpointModel(deps: ProbeDeps, target: ProbeTarget): 
 /** Every (endpoint, model) pair of the given tasks that has an address. */
 export function probeTargets(tasks: readonly TaskRecord[]): ProbeTarget[] {
   return tasks.flatMap((task) =>
-    task.endpoints.filter(isAddressable).flatMap((endpoint) => endpoint.models.map((model) => ({ endpoint, model }))),
+    task.endpoints
+      .filter(isAddressable)
+      .flatMap((endpoint) => endpoint.models.map((model) => ({ endpoint, model }))),
   );
 }
 

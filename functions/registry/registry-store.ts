@@ -88,7 +88,11 @@ export class RegistryStore {
   /** The task item, or undefined. Strongly consistent: it decides what a stop retires. */
   async getTask(taskArn: string): Promise<TaskRecord | undefined> {
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: TASKS_PARTITION, sk: taskArn }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: TASKS_PARTITION, sk: taskArn },
+        ConsistentRead: true,
+      }),
     );
     return Item === undefined ? undefined : toTaskRecord(Item);
   }
@@ -141,7 +145,10 @@ export class RegistryStore {
   /** Deletes an endpoint's probe results for a model (on drain/stop; a late probe may write them again, unserved). */
   async deleteProbe(endpointId: string, model: string): Promise<void> {
     await this.db.send(
-      new DeleteCommand({ TableName: this.tableName, Key: { pk: modelPartition(model), sk: probeKey(endpointId) } }),
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: modelPartition(model), sk: probeKey(endpointId) },
+      }),
     );
   }
 
@@ -213,7 +220,11 @@ export class RegistryStore {
         Key: { pk: modelPartition(input.model), sk: probeKey(input.endpointId) },
         UpdateExpression: 'SET probedAt = :probedAt, lastError = :error ADD consecutiveFailures :one',
         ConditionExpression: 'attribute_exists(pk) AND probedAt < :probedAt',
-        ExpressionAttributeValues: { ':probedAt': input.probedAt, ':error': input.error.slice(0, 500), ':one': 1 },
+        ExpressionAttributeValues: {
+          ':probedAt': input.probedAt,
+          ':error': input.error.slice(0, 500),
+          ':one': 1,
+        },
       }),
     );
   }
@@ -291,7 +302,8 @@ function toProbe(item: Item): ProbeRecord {
     endpointId: String(item.endpointId),
     model: String(item.model),
     versions: Array.isArray(item.versions) ? item.versions.map(String) : [],
-    labels: typeof item.labels === 'object' && item.labels !== null ? (item.labels as Record<string, string>) : {},
+    labels:
+      typeof item.labels === 'object' && item.labels !== null ? (item.labels as Record<string, string>) : {},
     lastSuccessAt: optionalNumber(item.lastSuccessAt),
     probedAt: Number(item.probedAt ?? 0),
     consecutiveFailures: Number(item.consecutiveFailures ?? 0),

@@ -136,7 +136,8 @@ export function deriveEndpoints(detail: TaskDetail, options: DeriveOptions): End
       ...list(labels['tfserving.models']),
     ]);
     const image = container.image ?? definition?.image;
-    const looksLikeTfServing = isTfServingImage(image) || names.has(container.name) || declaredModels.length > 0;
+    const looksLikeTfServing =
+      isTfServingImage(image) || names.has(container.name) || declaredModels.length > 0;
     if (!looksLikeTfServing) continue;
 
     let models = declaredModels;
@@ -147,15 +148,22 @@ export function deriveEndpoints(detail: TaskDetail, options: DeriveOptions): End
     const invalid = models.filter((m) => !isValidName(m));
     models = models.filter(isValidName);
     if (invalid.length > 0) {
-      skipped.push({ container: container.name, reason: `invalid model names ignored: ${invalid.join(', ')}` });
+      skipped.push({
+        container: container.name,
+        reason: `invalid model names ignored: ${invalid.join(', ')}`,
+      });
     }
     if (models.length === 0) {
-      skipped.push({ container: container.name, reason: 'declares no model (MODEL_NAME, TFSERVING_MODELS, tfserving.models)' });
+      skipped.push({
+        container: container.name,
+        reason: 'declares no model (MODEL_NAME, TFSERVING_MODELS, tfserving.models)',
+      });
       continue;
     }
-    const declaredLabels = unique([...list(environment.TFSERVING_LABELS), ...list(labels['tfserving.labels'])]).filter(
-      isValidName,
-    );
+    const declaredLabels = unique([
+      ...list(environment.TFSERVING_LABELS),
+      ...list(labels['tfserving.labels']),
+    ]).filter(isValidName);
 
     const ports = containerPorts(definition);
     let host: string | undefined;
@@ -169,7 +177,10 @@ export function deriveEndpoints(detail: TaskDetail, options: DeriveOptions): End
       restPort = hostPortOf(ports.rest);
       grpcPort = hostPortOf(ports.grpc) ?? null;
       if (restPort === undefined) {
-        skipped.push({ container: container.name, reason: `no host port is bound to REST port ${ports.rest}` });
+        skipped.push({
+          container: container.name,
+          reason: `no host port is bound to REST port ${ports.rest}`,
+        });
       } else if (host === undefined) {
         skipped.push({ container: container.name, reason: 'the container instance address is unknown' });
       }

@@ -1,6 +1,6 @@
+import type { EcsLookups } from './ecs-lookups.ts';
 import type { Lifecycle, TaskDetail } from './ecs-task-event.ts';
 import { lifecycleOf } from './ecs-task-event.ts';
-import type { EcsLookups } from './ecs-lookups.ts';
 import { type ProbeDeps, type ProbeResult, probeEndpointModel } from './probe.ts';
 import type { RegistryStore, TaskRecord } from './registry-store.ts';
 import { deriveEndpoints, type EndpointRegistration, isAddressable } from './task-endpoints.ts';
@@ -102,7 +102,9 @@ export async function applyTaskEvent(detail: TaskDetail, deps: TaskEventDeps): P
   }
   if (lifecycle !== 'RUNNING') return { ...outcome, applied: true, probes: [] };
 
-  const targets = endpoints.filter(isAddressable).flatMap((endpoint) => endpoint.models.map((model) => ({ endpoint, model })));
+  const targets = endpoints
+    .filter(isAddressable)
+    .flatMap((endpoint) => endpoint.models.map((model) => ({ endpoint, model })));
   const registered = await Promise.all(
     targets.map(({ endpoint, model }) =>
       deps.store.putRegistration({

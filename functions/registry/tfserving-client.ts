@@ -13,7 +13,15 @@ export interface TfServingClientOptions {
   /** Larger answers are failures: a status answer is a few hundred bytes per version. */
   readonly maxBodyBytes?: number;
   readonly maxSocketsPerHost?: number;
+  /** Hosts the client may contact; every host but link-local when absent. Tests confine it to loopback. */
+  readonly isAllowedHost?: (host: string) => boolean;
 }
+
+// Link-local (169.254.0.0/16) holds instance and task metadata services, never a TF Serving endpoint.
+const isLinkLocal = (host: string) => /^169\.254\./.test(host);
+
+/** Only 127.0.0.0/8: what tests and benchmarks may probe. */
+export const isLoopback = (host: string) => /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === 'localhost';
 
 export interface TfServingEndpoint {
   readonly host: string;
@@ -32,8 +40,10 @@ export class TfServingClient {
   private readonly agent: http.Agent;
   private readonly timeoutMs: number;
   private readonly maxBodyBytes: number;
+  private readonly isAllowedHost: (host: string) => boolean;
 
   constructor(options: TfServingClientOptions) {
+    this.isAllowedHost = options.isAllowedHost ?? ((host) => !isLinkLocal(host));
     this.timeoutMs = options.timeoutMs;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.agent = new http.Agent({
@@ -71,6 +81,9 @@ export class TfServingClient {
   }
 
   private get(endpoint: TfServingEndpoint, path: string): Promise<RawResponse> {
+    if (!this.isAllowedHost(endpoint.host)) {
+      return Promise.reject(new Error(`probing ${endpoint.host} is not allowed`));
+    }
     return new Promise((resolve, reject) => {
       const request = http.request({
         host: endpoint.host,

@@ -42,7 +42,11 @@ function firstIssue(error: z.ZodError): string {
  * Judges one `GET /v1/models/{model}` answer. Successful only for a well-formed 200 status answer
  * with at least one AVAILABLE version; `versions` are those AVAILABLE versions, canonical, newest first.
  */
-export function judgeModelStatus(statusCode: number, contentType: string | undefined, body: string): StatusVerdict {
+export function judgeModelStatus(
+  statusCode: number,
+  contentType: string | undefined,
+  body: string,
+): StatusVerdict {
   if (statusCode !== 200) {
     const error = parseJson(body);
     const message =
@@ -64,7 +68,10 @@ export function judgeModelStatus(statusCode: number, contentType: string | undef
   if (available.length === 0) {
     const summary = status.data.model_version_status
       .slice(0, 3)
-      .map((v) => `${v.version} ${v.state}${v.status?.error_code && v.status.error_code !== 'OK' ? ` ${v.status.error_code}` : ''}`)
+      .map(
+        (v) =>
+          `${v.version} ${v.state}${v.status?.error_code && v.status.error_code !== 'OK' ? ` ${v.status.error_code}` : ''}`,
+      )
       .join(', ');
     return { ok: false, reason: `no AVAILABLE version (${summary || 'no versions'})` };
   }

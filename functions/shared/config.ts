@@ -49,7 +49,11 @@ function listSetting(env: Env, name: string, fallback: readonly string[]): reado
 export function loadConfig(env: Env = process.env): RegistryConfig {
   const tableName = (env.TABLE_NAME ?? 'tf-serving-registry').trim();
   if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(tableName)) {
-    throw new ConfigError('TABLE_NAME', env.TABLE_NAME ?? '', 'expected 3–255 characters of a-z, A-Z, 0-9, _ . -');
+    throw new ConfigError(
+      'TABLE_NAME',
+      env.TABLE_NAME ?? '',
+      'expected 3–255 characters of a-z, A-Z, 0-9, _ . -',
+    );
   }
   return Object.freeze({
     tableName,

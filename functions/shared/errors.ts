@@ -20,7 +20,7 @@ export class ConfigError extends Error {
 export class RequestError extends Error {
   override readonly name = 'RequestError';
   constructor(
-    readonly statusCode: 400 | 404 | 405,
+    readonly statusCode: 400 | 404 | 405 | 413,
     readonly code: string,
     message: string,
   ) {

@@ -17,7 +17,11 @@ export interface ErrorLog {
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+export function jsonResponse(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResponse {
   return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
@@ -42,7 +46,10 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
 }
 
 /** A header's value, whatever its case (API Gateway keeps the client's casing). */
-export function headerValue(headers: Record<string, string | undefined> | null, name: string): string | undefined {
+export function headerValue(
+  headers: Record<string, string | undefined> | null,
+  name: string,
+): string | undefined {
   const wanted = name.toLowerCase();
   for (const [key, value] of Object.entries(headers ?? {})) {
     if (key.toLowerCase() === wanted) return value;

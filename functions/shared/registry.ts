@@ -1,5 +1,5 @@
-import { type EcsLookups, AwsEcsLookups } from '../registry/ecs-lookups.ts';
 import type { DiscoveryDeps } from '../registry/discovery.ts';
+import { AwsEcsLookups, type EcsLookups } from '../registry/ecs-lookups.ts';
 import type { ProbeDeps } from '../registry/probe.ts';
 import { RegistryStore } from '../registry/registry-store.ts';
 import { DEFAULT_TOMBSTONE_SECONDS, type TaskEventDeps } from '../registry/task-events.ts';
@@ -27,6 +27,8 @@ export interface RegistryOptions {
   readonly clients?: AwsClients;
   readonly lookups?: EcsLookups;
   readonly now?: () => number;
+  /** Hosts the probe may contact (tests confine it to loopback). */
+  readonly isAllowedProbeHost?: (host: string) => boolean;
 }
 
 export function createRegistry(options: RegistryOptions = {}): Registry {
@@ -34,7 +36,10 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
   const clients = options.clients ?? createAwsClients();
   const now = options.now ?? Date.now;
   const store = new RegistryStore(clients.dynamodb, config.tableName);
-  const tfserving = new TfServingClient({ timeoutMs: config.probeTimeoutMs });
+  const tfserving = new TfServingClient({
+    timeoutMs: config.probeTimeoutMs,
+    ...(options.isAllowedProbeHost ? { isAllowedHost: options.isAllowedProbeHost } : {}),
+  });
   const lookups = options.lookups ?? new AwsEcsLookups(clients.ecs, clients.ec2, logger, now);
   const probe: ProbeDeps = {
     store,
@@ -59,7 +64,10 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
     discovery: {
       store,
       now,
-      policy: { unhealthyAfterSeconds: config.unhealthyAfterSeconds, failureThreshold: config.failureThreshold },
+      policy: {
+        unhealthyAfterSeconds: config.unhealthyAfterSeconds,
+        failureThreshold: config.failureThreshold,
+      },
     },
   };
 }

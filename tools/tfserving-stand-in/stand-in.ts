@@ -382,11 +382,15 @@ export class TfServingStandIn {
     log.paths.push(path);
     if (log.paths.length > this.#keepPaths) log.paths.shift();
 
-    if (!REST_PATH.test(path)) return send(res, NOT_FOUND_PAGE);
     const mode = this.#mode;
-    if (mode === 'none') return send(res, this.#rest(req.method ?? 'GET', path, req.headers.origin));
-    if (mode === 'hang') return; // answered never; the socket goes when the client or die/close ends it
-    send(res, this.#misbehaviourReply(mode, req));
+    if (!REST_PATH.test(path)) {
+      send(res, NOT_FOUND_PAGE);
+    } else if (mode === 'none') {
+      send(res, this.#rest(req.method ?? 'GET', path, req.headers.origin));
+    } else if (mode !== 'hang') {
+      send(res, this.#misbehaviourReply(mode, req));
+    }
+    // 'hang': never answered; the socket goes when the client, die() or close() ends it.
   }
 
   #misbehaviourReply(mode: Exclude<Misbehaviour, 'none' | 'hang'>, req: IncomingMessage): Reply {
@@ -519,9 +523,7 @@ function metadataBody(name: string, version: bigint): Buffer {
 
 function buildOversized(): Reply {
   const top = 1_000_000;
-  const entries: Array<[bigint, VersionRecord]> = [
-    [BigInt(top), { state: 'AVAILABLE', status: OK }],
-  ];
+  const entries: Array<[bigint, VersionRecord]> = [[BigInt(top), { state: 'AVAILABLE', status: OK }]];
   for (let i = 1; i <= OVERSIZED_ENTRIES; i += 1) {
     entries.push([BigInt(top - i), { state: 'END', status: OK }]);
   }

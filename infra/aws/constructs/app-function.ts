@@ -1,0 +1,162 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** Pinned, not NODEJS_LATEST: a runtime change is a deliberate, reviewed change (and LocalStack 4.14 runs it). */
+export const APP_RUNTIME = lambda.Runtime.NODEJS_22_X;
+
+/**
+ * The house bundling options, used by every function and by the infra test that bundles them.
+ * ESM, minified, source maps (read at run time through NODE_OPTIONS), names kept for stack traces,
+ * and the AWS SDK bundled (externalModules: []) so the deployed code runs the SDK version we tested.
+ */
+export const HOUSE_BUNDLING = {
+  format: nodejs.OutputFormat.ESM,
+  target: 'node22',
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  keepNames: true,
+  mainFields: ['module', 'main'],
+  externalModules: [],
+} as const satisfies nodejs.BundlingOptions;
+
+/** Where a function runs in a VPC (needed to reach private task IPs). */
+export interface AppFunctionNetwork {
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  readonly securityGroups: readonly ec2.ISecurityGroup[];
+}
+
+export interface AppFunctionProps {
+  /** Absolute path of the handler module (exporting `handler`). */
+  readonly entry: string;
+  /** kebab-case name; the deployed function is `<stack name>-<name>`. */
+  readonly name: string;
+  /** One line saying what the function does. */
+  readonly description: string;
+  /**
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+  /**
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * Extra environment variables (the settings every function reads).
+   * @default - only the house variables (NODE_OPTIONS, POWERTOOLS_*)
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * @default - not in a VPC
+   */
+  readonly network?: AppFunctionNetwork;
+}
+
+const SERVICE_NAME = 'tf-serving-registry';
+const METRICS_NAMESPACE = 'TfServingRegistry';
+const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+
+/**
+ * A NodejsFunction with the house defaults: pinned Node.js 22 on arm64, local esbuild bundling,
+ * an explicit log group with retention (no `logRetention` custom resource), and its own role that
+ * may only write to that log group until capability constructs grant more.
+ */
+export class AppFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: AppFunctionProps) {
+    super(scope, id);
+    if (!FUNCTION_NAME.test(props.name)) {
+      throw new Error(
+        `AppFunction name=${JSON.stringify(props.name)} is invalid: use 1–31 characters of a-z, 0-9 and '-', starting with a letter (e.g. 'ecs-events').`,
+      );
+    }
+    const functionName = `${Stack.of(this).stackName}-${props.name}`.slice(0, 64);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      // Operational logs with bounded retention: they go with the stack.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.role = new iam.Role(this, 'ServiceRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${functionName}`,
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      functionName,
+      description: props.description,
+      runtime: APP_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      role: this.role,
+      logGroup: this.logGroup,
+      bundling: HOUSE_BUNDLING,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...props.environment,
+      },
+      ...(props.network && {
+        vpc: props.network.vpc,
+        vpcSubnets: props.network.vpcSubnets,
+        securityGroups: [...props.network.securityGroups],
+      }),
+    });
+
+    if (props.network) {
+      // What AWSLambdaVPCAccessExecutionRole grants, inline: Lambda manages the function's ENIs.
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      );
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Lambda VPC networking: the ENI actions Lambda needs (as in AWSLambdaVPCAccessExecutionRole) support no resource-level permissions.',
+      });
+    }
+
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: 'Runtime pinned to nodejs22.x on purpose: upgrades are reviewed changes, and LocalStack 4.14.0 (free) runs it.',
+    });
+  }
+
+  /** Sets one environment variable on the function. */
+  addEnvironment(name: string, value: string): void {
+    this.function.addEnvironment(name, value);
+  }
+}

@@ -1,0 +1,157 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { ApiAuth } from '../context.ts';
+import { AppFunction } from './app-function.ts';
+
+const ENTRY = fileURLToPath(new URL('../../../functions/discovery/handler.ts', import.meta.url));
+
+/** The discovery routes (design.md, "Discovery API"), each a GET proxied to the discovery function. */
+export const DISCOVERY_ROUTES = [
+  '/models',
+  '/models/{model}',
+  '/models/{model}/versions/{version}',
+  '/models/{model}/labels/{label}',
+] as const;
+
+export interface DiscoveryApiProps {
+  /** The settings every function reads. */
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * `iam`: callers sign requests (SigV4) and need `execute-api:Invoke`; `none`: open.
+   * @default 'iam'
+   */
+  readonly auth?: ApiAuth;
+  /**
+   * @default 'v1'
+   */
+  readonly stageName?: string;
+  /**
+   * Stage-wide steady-state requests per second.
+   * @default 100
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * @default 200
+   */
+  readonly throttlingBurstLimit?: number;
+  /**
+   * Create the account-level role API Gateway uses to write logs (an account and Region need it
+   * once for access logs; it is retained when the stack goes).
+   * @default true
+   */
+  readonly cloudWatchRole?: boolean;
+  /**
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly accessLogRetention?: logs.RetentionDays;
+}
+
+/** The discovery API: an API Gateway REST API (v1) with Lambda proxy integration. */
+export class DiscoveryApi extends Construct {
+  readonly appFunction: AppFunction;
+  readonly restApi: apigateway.RestApi;
+  readonly accessLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: DiscoveryApiProps) {
+    super(scope, id);
+    const auth = props.auth ?? 'iam';
+    const rate = props.throttlingRateLimit ?? 100;
+    const burst = props.throttlingBurstLimit ?? 200;
+    if (!(rate > 0) || !Number.isInteger(burst) || burst < 1) {
+      throw new Error(
+        `DiscoveryApi throttling rate=${rate} burst=${burst} is invalid: use a rate above 0 and a whole burst of at least 1.`,
+      );
+    }
+    const cloudWatchRole = props.cloudWatchRole ?? true;
+
+    this.appFunction = new AppFunction(this, 'Function', {
+      entry: ENTRY,
+      name: 'discovery',
+      description: 'Answers which TF Serving endpoints can serve a model (version, label) now',
+      timeout: Duration.seconds(10),
+      environment: props.environment,
+    });
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.accessLogRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.restApi = new apigateway.RestApi(this, 'RestApi', {
+      description: 'tf-serving-registry discovery API',
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+      cloudWatchRole,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName: props.stageName ?? 'v1',
+        throttlingRateLimit: rate,
+        throttlingBurstLimit: burst,
+        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+      },
+      defaultMethodOptions: {
+        authorizationType: auth === 'iam' ? apigateway.AuthorizationType.IAM : apigateway.AuthorizationType.NONE,
+      },
+    });
+
+    // API Gateway's own errors (unknown route, missing auth, throttled) in the design's error shape.
+    for (const [id, type] of [
+      ['Default4xx', apigateway.ResponseType.DEFAULT_4XX],
+      ['Default5xx', apigateway.ResponseType.DEFAULT_5XX],
+    ] as const) {
+      this.restApi.addGatewayResponse(id, {
+        type,
+        templates: {
+          'application/json': '{"error":{"code":"$context.error.responseType","message":$context.error.messageString}}',
+        },
+      });
+    }
+
+    const integration = new apigateway.LambdaIntegration(this.appFunction.function, { allowTestInvoke: false });
+    const validator = this.restApi.addRequestValidator('PathValidator', { validateRequestParameters: true });
+    for (const route of DISCOVERY_ROUTES) {
+      const params = [...route.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);
+      this.restApi.root.resourceForPath(route).addMethod('GET', integration, {
+        requestValidator: validator,
+        requestParameters: Object.fromEntries(params.map((param) => [`method.request.path.${param}`, true])),
+      });
+    }
+
+    this.acknowledgeNagFindings(auth, cloudWatchRole);
+  }
+
+  /** The invoke URL of the stage, ending with '/'. */
+  get url(): string {
+    return this.restApi.url;
+  }
+
+  private acknowledgeNagFindings(auth: ApiAuth, cloudWatchRole: boolean): void {
+    const api = Validations.of(this.restApi);
+    api.acknowledge(
+      {
+        id: 'AwsSolutions-APIG3',
+        reason: 'No WAF by default: stage throttling bounds the load, and callers are IAM-authorized unless API_AUTH=none.',
+      },
+      {
+        id: 'AwsSolutions-APIG6',
+        reason: 'Access logs are on; execution logs stay off (API Gateway creates their log group with no retention).',
+      },
+      { id: 'AwsSolutions-COG4', reason: 'Callers are AWS principals (IAM authorization), not Cognito users.' },
+    );
+    if (auth === 'none') {
+      api.acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'API_AUTH=none was chosen explicitly (LocalStack, or a private network in front of the API).',
+      });
+    }
+    if (cloudWatchRole) {
+      api.acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: "API Gateway's account-level logging role uses the AWS managed policy made for it.",
+      });
+    }
+  }
+}

@@ -1,0 +1,166 @@
+import { fileURLToPath } from 'node:url';
+import { Aws, Duration, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { AppFunction, type AppFunctionNetwork } from './app-function.ts';
+
+const ENTRY = fileURLToPath(new URL('../../../functions/ecs-events/handler.ts', import.meta.url));
+const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/;
+
+export const ECS_TASK_STATE_CHANGE = 'ECS Task State Change';
+
+export interface EcsEventsConsumerProps {
+  /**
+   * Clusters whose task events are consumed (`detail.clusterArn`).
+   * @default - every cluster of the account and Region
+   */
+  readonly clusterArns?: readonly string[];
+  /** The settings every function reads. */
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Where the function runs: it probes a newly RUNNING endpoint at once, so it needs the probe's network.
+   * @default - not in a VPC
+   */
+  readonly network?: AppFunctionNetwork;
+  /**
+   * Lambda retries of a failed invocation before the event goes to the dead-letter queue.
+   * @default 2
+   */
+  readonly retryAttempts?: number;
+  /**
+   * Oldest event still worth applying (EventBridge delivery and Lambda's async queue).
+   * @default Duration.hours(1)
+   */
+  readonly maxEventAge?: Duration;
+  /**
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+}
+
+/**
+ * ECS "Task State Change" events from the default bus into the ecs-events function, with retries
+ * and one dead-letter queue for both failure paths: EventBridge could not deliver, or the
+ * function failed after its retries (an event that fails validation ends there).
+ */
+export class EcsEventsConsumer extends Construct {
+  readonly appFunction: AppFunction;
+  readonly rule: events.Rule;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly clusterArns: readonly string[];
+
+  constructor(scope: Construct, id: string, props: EcsEventsConsumerProps) {
+    super(scope, id);
+    this.clusterArns = [...new Set(props.clusterArns ?? [])];
+    for (const arn of this.clusterArns) {
+      if (!CLUSTER_ARN.test(arn)) {
+        throw new Error(
+          `EcsEventsConsumer clusterArns has ${JSON.stringify(arn)}, which is not an ECS cluster ARN: use arn:aws:ecs:<region>:<account>:cluster/<name>.`,
+        );
+      }
+    }
+    const retryAttempts = props.retryAttempts ?? 2;
+    if (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > 2) {
+      throw new Error(`EcsEventsConsumer retryAttempts=${retryAttempts} is invalid: Lambda allows 0, 1 or 2.`);
+    }
+    const maxEventAge = props.maxEventAge ?? Duration.hours(1);
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the ECS events consumer.',
+    });
+
+    this.appFunction = new AppFunction(this, 'Function', {
+      entry: ENTRY,
+      name: 'ecs-events',
+      description: 'Applies ECS task state changes to the TF Serving registry and probes new endpoints at once',
+      timeout: props.timeout ?? Duration.seconds(30),
+      environment: props.environment,
+      network: props.network,
+    });
+    const fn = this.appFunction.function;
+    fn.configureAsyncInvoke({
+      retryAttempts,
+      maxEventAge,
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+    });
+    this.grantEcsLookups();
+
+    this.rule = new events.Rule(this, 'Rule', {
+      description: 'ECS task state changes of the registry clusters',
+      eventPattern: {
+        source: ['aws.ecs'],
+        detailType: [ECS_TASK_STATE_CHANGE],
+        ...(this.clusterArns.length > 0 && { detail: { clusterArn: [...this.clusterArns] } }),
+      },
+      targets: [
+        new targets.LambdaFunction(fn, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 8,
+          maxEventAge,
+        }),
+      ],
+    });
+  }
+
+  /**
+   * The ECS and EC2 reads the function makes to complete an event: task definitions (environment,
+   * labels, ports) and, for bridge-mode tasks, the container instance's private IP.
+   */
+  private grantEcsLookups(): void {
+    const fn = this.appFunction.function;
+    const containerInstances = this.containerInstances();
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        // No resource-level permissions for these two reads.
+        actions: ['ecs:DescribeTaskDefinition', 'ec2:DescribeInstances'],
+        resources: ['*'],
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ecs:DescribeContainerInstances'],
+        resources: containerInstances.map(({ arn }) => arn),
+      }),
+    );
+    const role = Validations.of(this.appFunction.role);
+    role.acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ecs:DescribeTaskDefinition and ec2:DescribeInstances support no resource-level permissions.',
+    });
+    for (const { nagId } of containerInstances) {
+      role.acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagId}]`,
+        reason: this.clusterArns.length
+          ? 'Container instances of a configured cluster: their ids are not known in advance.'
+          : 'No CLUSTER_ARNS configured: container instances of every cluster of the account.',
+      });
+    }
+  }
+
+  /** Container instance ARNs of the configured clusters, and how cdk-nag spells each in a finding. */
+  private containerInstances(): { arn: string; nagId: string }[] {
+    if (this.clusterArns.length === 0) {
+      return [
+        {
+          arn: `arn:${Aws.PARTITION}:ecs:${Aws.REGION}:${Aws.ACCOUNT_ID}:container-instance/*`,
+          nagId: 'arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:container-instance/*',
+        },
+      ];
+    }
+    return this.clusterArns.map((clusterArn) => {
+      const [prefix, clusterName] = clusterArn.split(':cluster/') as [string, string];
+      const arn = `${prefix}:container-instance/${clusterName}/*`;
+      return { arn, nagId: arn };
+    });
+  }
+}

@@ -1,0 +1,69 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { DiscoveryApi } from './constructs/discovery-api.ts';
+import { EcsEventsConsumer } from './constructs/ecs-events-consumer.ts';
+import { ProbeNetwork } from './constructs/probe-network.ts';
+import { RegistryTable } from './constructs/registry-table.ts';
+import { ScheduledProbe } from './constructs/scheduled-probe.ts';
+import { readRegistryContext } from './context.ts';
+
+/**
+ * The registry on AWS (and LocalStack): ECS events and a scheduled probe keep the table current,
+ * the discovery API reads it. Configuration comes from CDK context (`infra/aws/context.ts`).
+ */
+export class RegistryStack extends Stack {
+  readonly registryTable: RegistryTable;
+  readonly ecsEvents: EcsEventsConsumer;
+  readonly probe: ScheduledProbe;
+  readonly discovery: DiscoveryApi;
+
+  constructor(scope: Construct, id: string, props: StackProps = {}) {
+    super(scope, id, {
+      description: 'tf-serving-registry: a registry of TensorFlow Serving endpoints on Amazon ECS',
+      ...props,
+    });
+    const context = readRegistryContext(this.node);
+
+    this.registryTable = new RegistryTable(this, 'RegistryTable', {
+      tableName: context.tableName,
+      removalPolicy: context.tableRemovalPolicy,
+    });
+    const network = context.network && new ProbeNetwork(this, 'ProbeNetwork', context.network);
+
+    this.ecsEvents = new EcsEventsConsumer(this, 'EcsEvents', {
+      clusterArns: context.clusterArns,
+      environment: context.settings,
+      network,
+    });
+    this.registryTable.grantTo(this.ecsEvents.appFunction.function, [
+      'GetItem',
+      'PutItem',
+      'UpdateItem',
+      'DeleteItem',
+      'Query',
+    ]);
+
+    this.probe = new ScheduledProbe(this, 'Probe', { environment: context.settings, network });
+    this.registryTable.grantTo(this.probe.appFunction.function, ['Query', 'UpdateItem']);
+
+    this.discovery = new DiscoveryApi(this, 'DiscoveryApi', {
+      environment: context.settings,
+      auth: context.apiAuth,
+      cloudWatchRole: context.apiCloudWatchRole,
+    });
+    this.registryTable.grantTo(this.discovery.appFunction.function, ['Query']);
+
+    new CfnOutput(this, 'ApiUrl', { value: this.discovery.url, description: 'Discovery API base URL (stage)' });
+    new CfnOutput(this, 'TableName', { value: this.registryTable.table.tableName });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: this.ecsEvents.deadLetterQueue.queueUrl,
+      description: 'ECS events that could not be delivered or applied',
+    });
+    if (network?.createdSecurityGroup) {
+      new CfnOutput(this, 'ProbeSecurityGroupId', {
+        value: network.createdSecurityGroup.securityGroupId,
+        description: "Allow this group in on the TF Serving tasks' REST port",
+      });
+    }
+  }
+}

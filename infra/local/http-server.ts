@@ -1,0 +1,161 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { parseEventBatch } from '../../functions/registry/ecs-task-event.ts';
+import { RequestError } from '../../functions/shared/errors.ts';
+import { errorResponse, type HttpResponse, jsonResponse } from '../../functions/shared/http.ts';
+import { logger } from '../../functions/shared/observability.ts';
+import { localContext } from './local-context.ts';
+
+/**
+ * Local mode's HTTP front: API Gateway's routing for the discovery routes (the same handler gets
+ * the same event shape), and `POST /events` for EventBridge events, applied before the answer.
+ */
+
+type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+
+export interface LocalHandlers {
+  readonly discovery: Handler<APIGatewayProxyEvent, APIGatewayProxyResult>;
+  readonly ecsEvents: Handler<unknown, unknown>;
+}
+
+const MAX_EVENTS_BODY_BYTES = 5 * 1024 * 1024;
+
+/** The API Gateway resource a path matches, with its decoded path parameters, or undefined. */
+export function matchRoute(pathname: string): {
+  resource: string;
+  pathParameters: Record<string, string> | null;
+} {
+  const raw = pathname.split('/').slice(1);
+  let segments: string[];
+  try {
+    segments = raw.map((segment) => decodeURIComponent(segment));
+  } catch {
+    throw new RequestError(400, 'InvalidPath', 'The path is not valid percent-encoded UTF-8.');
+  }
+  const [root, model, kind, value, ...rest] = segments;
+  if (root === 'models' && rest.length === 0) {
+    if (model === undefined) return { resource: '/models', pathParameters: null };
+    if (kind === undefined) return { resource: '/models/{model}', pathParameters: { model } };
+    if (kind === 'versions' && value !== undefined) {
+      return { resource: '/models/{model}/versions/{version}', pathParameters: { model, version: value } };
+    }
+    if (kind === 'labels' && value !== undefined) {
+      return { resource: '/models/{model}/labels/{label}', pathParameters: { model, label: value } };
+    }
+  }
+  return { resource: pathname, pathParameters: null };
+}
+
+function apiGatewayEvent(request: IncomingMessage, url: URL): APIGatewayProxyEvent {
+  const { resource, pathParameters } = matchRoute(url.pathname);
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    const values = Array.isArray(value) ? value : [value];
+    headers[name] = values.join(',');
+    multiValueHeaders[name] = values;
+  }
+  const query = url.searchParams.size > 0 ? Object.fromEntries(url.searchParams) : null;
+  return {
+    resource,
+    path: url.pathname,
+    httpMethod: request.method ?? 'GET',
+    headers,
+    multiValueHeaders,
+    queryStringParameters: query,
+    multiValueQueryStringParameters: null,
+    pathParameters,
+    stageVariables: null,
+    body: null,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      stage: 'local',
+      requestId: crypto.randomUUID(),
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: resource,
+      httpMethod: request.method ?? 'GET',
+      path: url.pathname,
+      protocol: `HTTP/${request.httpVersion}`,
+      authorizer: null,
+      identity: {
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: request.headers['user-agent'] ?? null,
+      },
+    } as unknown as APIGatewayProxyEvent['requestContext'],
+  };
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_EVENTS_BODY_BYTES) {
+      throw new RequestError(
+        413,
+        'PayloadTooLarge',
+        `The body is larger than ${MAX_EVENTS_BODY_BYTES} bytes.`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function postEvents(handlers: LocalHandlers, request: IncomingMessage): Promise<HttpResponse> {
+  if (request.method !== 'POST') {
+    throw new RequestError(
+      405,
+      'MethodNotAllowed',
+      'POST one EventBridge event or an array of them to /events.',
+    );
+  }
+  const text = await readBody(request);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new RequestError(400, 'InvalidJson', `The body is not JSON: ${(error as Error).message}`);
+  }
+  let parsed: ReturnType<typeof parseEventBatch>;
+  try {
+    // The whole batch is validated before any event is applied: one bad event rejects it all.
+    parsed = parseEventBatch(body);
+  } catch (error) {
+    throw new RequestError(400, 'InvalidEvent', (error as Error).message);
+  }
+  const events = Array.isArray(body) ? body : [body];
+  const results = [];
+  for (const event of events) results.push(await handlers.ecsEvents(event, localContext('ecs-events')));
+  const ignored = parsed.filter((p) => p.kind === 'ignored').length;
+  return jsonResponse(202, { accepted: events.length, ignored, results });
+}
+
+async function route(handlers: LocalHandlers, request: IncomingMessage): Promise<HttpResponse> {
+  const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+  if (url.pathname === '/events') return postEvents(handlers, request);
+  const result = await handlers.discovery(apiGatewayEvent(request, url), localContext('discovery'));
+  return {
+    statusCode: result.statusCode,
+    headers: (result.headers ?? {}) as Record<string, string>,
+    body: result.body,
+  };
+}
+
+function send(response: ServerResponse, answer: HttpResponse): void {
+  response.writeHead(answer.statusCode, answer.headers);
+  response.end(answer.statusCode === 304 ? undefined : answer.body);
+}
+
+export function createLocalServer(handlers: LocalHandlers): http.Server {
+  return http.createServer((request, response) => {
+    route(handlers, request)
+      .catch((error: unknown) => errorResponse(error, logger))
+      .then((answer) => send(response, answer))
+      .catch((error: unknown) => logger.error('response failed', { error: String(error) }));
+  });
+}

@@ -1,0 +1,130 @@
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDiscoveryHandler } from '../../functions/discovery/discovery-handler.ts';
+import { createEcsEventsHandler } from '../../functions/ecs-events/ecs-events-handler.ts';
+import { eventOnlyLookups } from '../../functions/registry/ecs-lookups.ts';
+import { runProbeLoop, runProbeRound } from '../../functions/registry/probe.ts';
+import { createAwsClients } from '../../functions/shared/aws-clients.ts';
+import type { RegistryConfig } from '../../functions/shared/config.ts';
+import { asError } from '../../functions/shared/errors.ts';
+import { logger } from '../../functions/shared/observability.ts';
+import { createRegistry } from '../../functions/shared/registry.ts';
+import { type EmbeddedEngine, ensureTable, startDynalite, sweepExpired } from './dynamodb-engine.ts';
+import { createLocalServer } from './http-server.ts';
+
+/**
+ * The embedded local runtime: one process running the same handlers as the Lambdas, over an
+ * in-process DynamoDB engine (or `AWS_ENDPOINT_URL_DYNAMODB`), with the probe on its interval.
+ */
+
+export interface LocalRegistryOptions {
+  readonly config: RegistryConfig;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+  readonly host?: string;
+  /** An external DynamoDB endpoint; the embedded engine when absent. */
+  readonly dynamodbEndpoint?: string;
+  /** Where bridge-mode host ports live: this machine. */
+  readonly containerInstanceHost?: string;
+  /** Look task definitions up through this ECS endpoint; the event alone when absent. */
+  readonly ecsEndpoint?: string;
+  /** How often expired rows are deleted (dynalite has no TTL). */
+  readonly sweepIntervalMs?: number;
+  /** Hosts the probe may contact; tests confine it to loopback. */
+  readonly isAllowedProbeHost?: (host: string) => boolean;
+}
+
+export interface LocalRegistry {
+  readonly url: string;
+  readonly engine: string;
+  close(): Promise<void>;
+}
+
+export async function startLocalRegistry(options: LocalRegistryOptions): Promise<LocalRegistry> {
+  let embedded: EmbeddedEngine | undefined;
+  let endpoint = options.dynamodbEndpoint;
+  if (endpoint === undefined) {
+    embedded = await startDynalite();
+    endpoint = embedded.endpoint;
+  }
+  // The same client code as on Lambda: endpoints come from the environment, never from code.
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+  process.env.AWS_REGION ??= 'us-east-1';
+  if (embedded !== undefined || !process.env.AWS_ACCESS_KEY_ID) {
+    process.env.AWS_ACCESS_KEY_ID ??= 'local';
+    process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  }
+  const clients = createAwsClients();
+  await ensureTable(new DynamoDBClient({}), options.config.tableName);
+
+  const registry = createRegistry({
+    config: options.config,
+    clients,
+    ...(options.isAllowedProbeHost ? { isAllowedProbeHost: options.isAllowedProbeHost } : {}),
+    // Local mode never calls AWS unless pointed at an ECS endpoint explicitly.
+    ...(options.ecsEndpoint === undefined
+      ? { lookups: eventOnlyLookups(options.containerInstanceHost ?? '127.0.0.1') }
+      : {}),
+  });
+  const server = createLocalServer({
+    discovery: createDiscoveryHandler(registry.discovery),
+    ecsEvents: createEcsEventsHandler(registry.taskEvents),
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  const stop = new AbortController();
+  const sleep = (ms: number) => delay(ms, undefined, { signal: stop.signal }).catch(() => undefined);
+  const probing = runProbeLoop(
+    async () => {
+      try {
+        const summary = await runProbeRound(registry.probe);
+        logger.debug('probe round', { ...summary });
+        return summary;
+      } catch (error) {
+        logger.error('probe round failed', { error: asError(error).message });
+        return { durationMs: 0 };
+      }
+    },
+    {
+      intervalMs: options.config.probeIntervalSeconds * 1000,
+      deadlineMs: Number.POSITIVE_INFINITY,
+      now: Date.now,
+      sleep,
+      signal: stop.signal,
+    },
+  );
+  const sweeping = (async () => {
+    while (!stop.signal.aborted) {
+      await sleep(options.sweepIntervalMs ?? 60_000);
+      if (stop.signal.aborted) break;
+      try {
+        await sweepExpired(clients.dynamodb, options.config.tableName, Math.floor(Date.now() / 1000));
+      } catch (error) {
+        logger.warn('expiry sweep failed', { error: asError(error).message });
+      }
+    }
+  })();
+
+  return {
+    url: `http://${host}:${port}`,
+    engine:
+      embedded === undefined
+        ? `external DynamoDB at ${endpoint}`
+        : `embedded dynalite (in memory, ${endpoint})`,
+    async close() {
+      stop.abort();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([probing, sweeping]);
+      registry.tfserving.close();
+      clients.dynamodb.destroy();
+      await embedded?.close();
+    },
+  };
+}

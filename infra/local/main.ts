@@ -1,0 +1,72 @@
+/**
+ * `npm start`: the registry as one local process. Configuration comes from the environment,
+ * with the same names as on Lambda (see README), plus PORT.
+ */
+
+// Before any module reads them: metrics off (no CloudWatch here), plain JSON log lines.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING ??= '1';
+
+const { loadConfig } = await import('../../functions/shared/config.ts');
+const { ConfigError } = await import('../../functions/shared/errors.ts');
+const { startLocalRegistry } = await import('./local-registry.ts');
+
+function readPort(): number {
+  const raw = process.env.PORT ?? '3000';
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port < 1 || port > 65_535) {
+    throw new ConfigError('PORT', raw, 'expected a TCP port from 1 to 65535 (default 3000)');
+  }
+  return port;
+}
+
+let registry: Awaited<ReturnType<typeof startLocalRegistry>>;
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+  registry = await startLocalRegistry({
+    config,
+    port: readPort(),
+    dynamodbEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB || undefined,
+    ecsEndpoint: process.env.AWS_ENDPOINT_URL_ECS || undefined,
+  });
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`tf-serving-registry: bad configuration: ${error.message}`);
+    process.exit(2);
+  }
+  console.error('tf-serving-registry: could not start:', error);
+  process.exit(1);
+}
+
+console.log(
+  [
+    '',
+    `tf-serving-registry is running at ${registry.url}`,
+    `  registry engine   ${registry.engine}, table ${config.tableName}`,
+    `  discovery         GET  ${registry.url}/models[/{model}[/versions/{v}|/labels/{l}]]`,
+    `  ECS events        POST ${registry.url}/events   (EventBridge events, one or an array)`,
+    `  probe             every ${config.probeIntervalSeconds} s, timeout ${config.probeTimeoutMs} ms, ` +
+      `${config.failureThreshold} failures to exclude`,
+    `  health            unhealthy after ${config.unhealthyAfterSeconds} s, rows expire ${config.removeAfterSeconds} s ` +
+      'after the last successful probe',
+    '  stop              Ctrl+C',
+    '',
+  ].join('\n'),
+);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`tf-serving-registry: ${signal}, shutting down`);
+    registry.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('tf-serving-registry: shutdown failed:', error);
+        process.exit(1);
+      },
+    );
+  });
+}
