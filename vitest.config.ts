@@ -1,5 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
+const registryTests = (engine: 'dynalite' | 'ddb-local') => ({
+  test: {
+    name: `registry:${engine}`,
+    include: ['test/integration/registry/**/*.test.ts'],
+    setupFiles: ['test/support/setup.ts'],
+    globalSetup: ['test/support/engine-setup.ts'],
+    env: { DYNAMODB_ENGINE: engine },
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
+
 export default defineConfig({
   test: {
     projects: [
@@ -10,10 +22,13 @@ export default defineConfig({
           setupFiles: ['test/support/setup.ts'],
         },
       },
+      // The registry's store, handlers and probe against both real engines.
+      registryTests('dynalite'),
+      registryTests('ddb-local'),
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/*.test.ts'],
           setupFiles: ['test/support/setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,

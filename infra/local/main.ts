@@ -3,9 +3,10 @@
  * with the same names as on Lambda (see README), plus PORT.
  */
 
-// Before any module reads them: metrics off (no CloudWatch here), plain JSON log lines.
+// Before any module reads them: metrics off (no CloudWatch here); the SDK's notice that Node 20
+// support ends in 2027 is left to the README rather than printed on every start.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING ??= '1';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const { loadConfig } = await import('../../functions/shared/config.ts');
 const { ConfigError } = await import('../../functions/shared/errors.ts');

@@ -6,4 +6,4 @@ process.env.POWERTOOLS_SERVICE_NAME ??= 'tf-serving-registry';
 process.env.POWERTOOLS_DEV ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-process.env.AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING ??= '1';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -84,7 +84,8 @@ export class DiscoveryApi extends Construct {
       description: 'tf-serving-registry discovery API',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       cloudWatchRole,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      // The role is an account-wide setting other APIs may rely on: keep it when the stack goes.
+      ...(cloudWatchRole && { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }),
       deployOptions: {
         stageName: props.stageName ?? 'v1',
         throttlingRateLimit: rate,
@@ -111,7 +112,11 @@ export class DiscoveryApi extends Construct {
     }
 
     const integration = new apigateway.LambdaIntegration(this.appFunction.function, { allowTestInvoke: false });
-    const validator = this.restApi.addRequestValidator('PathValidator', { validateRequestParameters: true });
+    const validator = this.restApi.addRequestValidator('RequestValidator', {
+      validateRequestParameters: true,
+      // GET routes carry no body; on for the AwsSolutions check (APIG2), a no-op without request models.
+      validateRequestBody: true,
+    });
     for (const route of DISCOVERY_ROUTES) {
       const params = [...route.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);
       this.restApi.root.resourceForPath(route).addMethod('GET', integration, {

@@ -1,3 +1,4 @@
+import { Fn } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import type { AppFunctionNetwork } from './app-function.ts';
@@ -29,7 +30,8 @@ export class ProbeNetwork extends Construct implements AppFunctionNetwork {
     if (props.subnetIds.length === 0) {
       throw new Error(`ProbeNetwork for ${props.vpcId} got no subnetIds: name the private subnets the functions run in.`);
     }
-    this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: props.vpcId, availabilityZones: [] });
+    // Only the id matters: subnets are selected explicitly below, so the AZ list stays a lazy token.
+    this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: props.vpcId, availabilityZones: Fn.getAzs() });
     this.vpcSubnets = {
       subnets: props.subnetIds.map((subnetId, index) => ec2.Subnet.fromSubnetId(this, `Subnet${index}`, subnetId)),
     };

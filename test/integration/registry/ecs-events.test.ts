@@ -1,0 +1,182 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { answerDiscovery } from '../../../functions/discovery/discovery-handler.ts';
+import { handleEcsEvent } from '../../../functions/ecs-events/ecs-events-handler.ts';
+import { probeEndpointModel } from '../../../functions/registry/probe.ts';
+import { InvalidEventError } from '../../../functions/shared/errors.ts';
+import { TfServingStandIn } from '../../../tools/tfserving-stand-in/stand-in.ts';
+import { loadEvent } from '../../support/events.ts';
+import { loopbackEvent } from '../../support/task-events.ts';
+import { createTestRegistry, standInHost, type TestRegistry } from '../../support/test-registry.ts';
+
+const FILE_OCTET = 10;
+
+async function discover(registry: TestRegistry, path: { model: string; version?: string; label?: string }) {
+  const resource =
+    path.version !== undefined
+      ? '/models/{model}/versions/{version}'
+      : path.label !== undefined
+        ? '/models/{model}/labels/{label}'
+        : '/models/{model}';
+  const response = await answerDiscovery(registry.discovery, {
+    httpMethod: 'GET',
+    resource,
+    pathParameters: path as Record<string, string>,
+    headers: {},
+  });
+  return { statusCode: response.statusCode, body: response.body === '' ? undefined : JSON.parse(response.body) };
+}
+
+const endpointIds = (body: { endpoints: { id: string }[] }) => body.endpoints.map((e) => e.id);
+
+describe('ECS events handler', () => {
+  let registry: TestRegistry;
+  let tfserving: TfServingStandIn;
+  const host = standInHost(FILE_OCTET, 1);
+
+  beforeEach(async () => {
+    registry = await createTestRegistry();
+    tfserving = await TfServingStandIn.start({ host, models: { resnet: { available: ['1', '2'] } } });
+  });
+
+  afterEach(async () => {
+    await tfserving.close();
+    registry.close();
+  });
+
+  it('serves a RUNNING endpoint whose model is AVAILABLE at once, without waiting for a probe round', async () => {
+    // Prepare
+    const running = loopbackEvent('running-awsvpc', host);
+
+    // Act
+    await handleEcsEvent(registry.taskEvents, running);
+    const answer = await discover(registry, { model: 'resnet' });
+
+    // Assess
+    expect(answer.statusCode).toBe(200);
+    expect(answer.body.endpoints).toEqual([
+      expect.objectContaining({
+        id: 'ml/3f0c9a7e5b2d4c1e8a6f0b9d7c3e2a14/tfserving',
+        host,
+        restPort: 8501,
+        grpcPort: 8500,
+        versions: ['2', '1'],
+        availabilityZone: 'us-east-1a',
+        taskArn: running.detail.taskArn,
+        lastProbeAt: new Date(registry.clock.ms).toISOString(),
+      }),
+    ]);
+  });
+
+  it('knows but does not serve a RUNNING endpoint whose model is still loading', async () => {
+    // Prepare: TF Serving refuses connections until its initial models are loaded.
+    await tfserving.die();
+
+    // Act
+    await handleEcsEvent(registry.taskEvents, loopbackEvent('running-awsvpc', host));
+    const answer = await discover(registry, { model: 'resnet' });
+
+    // Assess
+    expect(answer).toEqual({ statusCode: 200, body: { model: 'resnet', endpoints: [] } });
+  });
+
+  it('excludes an endpoint as soon as ECS says it is draining, before the container stops', async () => {
+    // Prepare
+    await handleEcsEvent(registry.taskEvents, loopbackEvent('running-awsvpc', host));
+
+    // Act
+    await handleEcsEvent(registry.taskEvents, loopbackEvent('draining', host));
+    const answer = await discover(registry, { model: 'resnet' });
+
+    // Assess: no registered task declares resnet any more.
+    expect(answer.statusCode).toBe(404);
+    expect(answer.body.error.code).toBe('ModelNotFound');
+  });
+
+  it('keeps a stopped task stopped when its RUNNING event arrives late', async () => {
+    // Prepare
+    await handleEcsEvent(registry.taskEvents, loopbackEvent('stopped', host));
+
+    // Act
+    const outcome = await handleEcsEvent(registry.taskEvents, loopbackEvent('running-awsvpc', host));
+    const answer = await discover(registry, { model: 'resnet' });
+
+    // Assess
+    expect(outcome).toMatchObject({ applied: false, probes: [] });
+    expect(answer.statusCode).toBe(404);
+  });
+
+  it('keeps a drained endpoint out when a probe that started before the drain writes after it', async () => {
+    // Prepare
+    const running = loopbackEvent('running-awsvpc', host);
+    const { endpoints } = (await handleEcsEvent(registry.taskEvents, running)) as {
+      endpoints: { id: string; host: string; restPort: number; models: string[]; labels: string[] }[];
+    };
+    const endpoint = endpoints[0] as (typeof endpoints)[number];
+    await handleEcsEvent(registry.taskEvents, loopbackEvent('draining', host));
+
+    // Act: the late probe finds the model AVAILABLE and writes its result.
+    const late = await probeEndpointModel(registry.probe, {
+      endpoint: { ...endpoint, grpcPort: 8500, containerName: 'tfserving' },
+      model: 'resnet',
+    });
+    const answer = await discover(registry, { model: 'resnet' });
+
+    // Assess
+    expect(late.ok).toBe(true);
+    expect(answer.statusCode).toBe(404);
+  });
+
+  it('applies a duplicate event as a no-op', async () => {
+    // Prepare
+    const running = loopbackEvent('running-awsvpc', host);
+    await handleEcsEvent(registry.taskEvents, running);
+    const before = await discover(registry, { model: 'resnet' });
+
+    // Act
+    await handleEcsEvent(registry.taskEvents, structuredClone(running));
+    const after = await discover(registry, { model: 'resnet' });
+
+    // Assess
+    expect(after).toEqual(before);
+    expect(endpointIds(after.body)).toHaveLength(1);
+  });
+
+  it('registers every model a container declares and only the TF Serving container of a task with sidecars', async () => {
+    // Prepare: the fixture's tfserving container declares resnet and bert with labels stable and canary.
+    tfserving.load('bert', '7');
+    tfserving.setLabel('resnet', 'stable', '1');
+    tfserving.setLabel('bert', 'canary', '7');
+    const event = loopbackEvent('running-sidecars', host);
+
+    // Act
+    const outcome = await handleEcsEvent(registry.taskEvents, event);
+    const stable = await discover(registry, { model: 'resnet', label: 'stable' });
+    const canary = await discover(registry, { model: 'resnet', label: 'canary' });
+    const bertCanary = await discover(registry, { model: 'bert', label: 'canary' });
+    const version = await discover(registry, { model: 'resnet', version: '0002' });
+
+    // Assess
+    expect(outcome).toMatchObject({ endpoints: [expect.objectContaining({ containerName: 'tfserving' })] });
+    expect(endpointIds(stable.body)).toHaveLength(1);
+    expect(canary.body.endpoints).toEqual([]);
+    expect(endpointIds(bertCanary.body)).toHaveLength(1);
+    expect(endpointIds(version.body)).toHaveLength(1);
+  });
+
+  it('ignores events of other kinds', async () => {
+    // Act
+    const outcome = await handleEcsEvent(registry.taskEvents, loadEvent('ecs', 'service-action'));
+
+    // Assess
+    expect(outcome).toEqual({ status: 'ignored', detailType: 'ECS Service Action' });
+  });
+
+  it('rejects a malformed task event with the reasons, so EventBridge retries and the DLQ see it', async () => {
+    // Act
+    const applying = handleEcsEvent(registry.taskEvents, loadEvent('ecs', 'malformed-missing-taskarn'));
+
+    // Assess
+    await expect(applying).rejects.toBeInstanceOf(InvalidEventError);
+    await expect(applying).rejects.toThrow(/detail\.taskArn.*detail\.version|detail\.version.*detail\.taskArn/s);
+  });
+});

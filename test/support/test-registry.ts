@@ -1,0 +1,60 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { inject } from 'vitest';
+import { eventOnlyLookups } from '../../functions/registry/ecs-lookups.ts';
+import { isLoopback } from '../../functions/registry/tfserving-client.ts';
+import { createAwsClients } from '../../functions/shared/aws-clients.ts';
+import { loadConfig } from '../../functions/shared/config.ts';
+import { createRegistry, type Registry } from '../../functions/shared/registry.ts';
+import { ensureTable } from '../../infra/local/dynamodb-engine.ts';
+import { uniqueTableName } from './dynamodb-engines.ts';
+
+/** A clock the test moves by hand, so time-based health rules are tested without waiting. */
+export class TestClock {
+  constructor(public ms = Date.parse('2026-05-04T10:00:00Z')) {}
+  readonly now = () => this.ms;
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+export interface TestRegistry extends Registry {
+  readonly clock: TestClock;
+  close(): void;
+}
+
+/**
+ * A registry over a fresh table on the project's engine, with the same wiring as the Lambdas
+ * (`createRegistry`), an event-only ECS view and a probe confined to loopback addresses.
+ */
+export async function createTestRegistry(env: Record<string, string> = {}, clock = new TestClock()): Promise<TestRegistry> {
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = inject('dynamodbEndpoint');
+  const tableName = uniqueTableName();
+  const admin = new DynamoDBClient({});
+  await ensureTable(admin, tableName);
+  admin.destroy();
+  const clients = createAwsClients();
+  const registry = createRegistry({
+    config: loadConfig({ ...env, TABLE_NAME: tableName }),
+    clients,
+    lookups: eventOnlyLookups('127.0.0.1'),
+    now: clock.now,
+    isAllowedProbeHost: isLoopback,
+  });
+  return {
+    ...registry,
+    clock,
+    close() {
+      registry.tfserving.close();
+      clients.dynamodb.destroy();
+    },
+  };
+}
+
+/**
+ * A loopback address for a stand-in, distinct per engine project (both run the same files at
+ * once), per test file (`fileOctet`) and per stand-in (`n`), so each can listen on port 8501.
+ */
+export function standInHost(fileOctet: number, n: number): string {
+  const engineOctet = inject('dynamodbEngine') === 'ddb-local' ? 2 : 1;
+  return `127.${engineOctet}.${fileOctet}.${n}`;
+}
