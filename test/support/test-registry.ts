@@ -26,7 +26,10 @@ export interface TestRegistry extends Registry {
  * A registry over a fresh table on the project's engine, with the same wiring as the Lambdas
  * (`createRegistry`), an event-only ECS view and a probe confined to loopback addresses.
  */
-export async function createTestRegistry(env: Record<string, string> = {}, clock = new TestClock()): Promise<TestRegistry> {
+export async function createTestRegistry(
+  env: Record<string, string> = {},
+  clock = new TestClock(),
+): Promise<TestRegistry> {
   process.env.AWS_ENDPOINT_URL_DYNAMODB = inject('dynamodbEndpoint');
   const tableName = uniqueTableName();
   const admin = new DynamoDBClient({});

@@ -1,4 +1,4 @@
-import { Fn } from 'aws-cdk-lib';
+import { Fn, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import type { AppFunctionNetwork } from './app-function.ts';
@@ -30,10 +30,22 @@ export class ProbeNetwork extends Construct implements AppFunctionNetwork {
     if (props.subnetIds.length === 0) {
       throw new Error(`ProbeNetwork for ${props.vpcId} got no subnetIds: name the private subnets the functions run in.`);
     }
-    // Only the id matters: subnets are selected explicitly below, so the AZ list stays a lazy token.
+    // Only the id matters: subnets are given explicitly, never selected by type, so neither the
+    // AZ list nor the subnets' route tables are needed (and synth needs no lookup).
     this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: props.vpcId, availabilityZones: Fn.getAzs() });
+    Validations.of(this.vpc).acknowledge({
+      id: 'Annotation::@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones',
+      reason: 'Subnets are passed explicitly; nothing selects subnets of this VPC by AZ.',
+    });
     this.vpcSubnets = {
-      subnets: props.subnetIds.map((subnetId, index) => ec2.Subnet.fromSubnetId(this, `Subnet${index}`, subnetId)),
+      subnets: props.subnetIds.map((subnetId, index) => {
+        const subnet = ec2.Subnet.fromSubnetId(this, `Subnet${index}`, subnetId);
+        Validations.of(subnet).acknowledge({
+          id: 'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
+          reason: 'Only the subnet id is used (Lambda VpcConfig); its route table is not read.',
+        });
+        return subnet;
+      }),
     };
     const given = props.securityGroupIds ?? [];
     if (given.length > 0) {

@@ -23,7 +23,10 @@ async function discover(registry: TestRegistry, path: { model: string; version?:
     pathParameters: path as Record<string, string>,
     headers: {},
   });
-  return { statusCode: response.statusCode, body: response.body === '' ? undefined : JSON.parse(response.body) };
+  return {
+    statusCode: response.statusCode,
+    body: response.body === '' ? undefined : JSON.parse(response.body),
+  };
 }
 
 const endpointIds = (body: { endpoints: { id: string }[] }) => body.endpoints.map((e) => e.id);
@@ -177,6 +180,8 @@ describe('ECS events handler', () => {
 
     // Assess
     await expect(applying).rejects.toBeInstanceOf(InvalidEventError);
-    await expect(applying).rejects.toThrow(/detail\.taskArn.*detail\.version|detail\.version.*detail\.taskArn/s);
+    await expect(applying).rejects.toThrow(
+      /detail\.taskArn.*detail\.version|detail\.version.*detail\.taskArn/s,
+    );
   });
 });

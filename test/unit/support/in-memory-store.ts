@@ -1,0 +1,136 @@
+import { LIFECYCLE_RANK } from '../../../functions/registry/ecs-task-event.ts';
+import type {
+  ModelPartition,
+  ModelRegistration,
+  ProbeRecord,
+  TaskRecord,
+} from '../../../functions/registry/registry-store.ts';
+
+/**
+ * An in-memory stand-in for `RegistryStore` with the same conditional-write semantics as its
+ * DynamoDB condition expressions (see the comments in `functions/registry/registry-store.ts`):
+ * - task and registration items: `attribute_not_exists(pk) OR (taskVersion <= :v AND lifecycleRank <= :r)`;
+ * - probe success: `attribute_not_exists(pk) OR probedAt < :probedAt` (creates the row);
+ * - probe failure: `attribute_exists(pk) AND probedAt < :probedAt` (never creates one).
+ * No I/O; values are deep-copied in and out, as a database would.
+ */
+export interface StoredRegistration {
+  readonly registration: ModelRegistration;
+  readonly expiresAt: number | undefined;
+}
+
+const key = (model: string, endpointId: string) => `${model}\u0000${endpointId}`;
+
+function isForward(
+  stored: { taskVersion: number; lifecycle: TaskRecord['lifecycle'] } | undefined,
+  next: { taskVersion: number; lifecycle: TaskRecord['lifecycle'] },
+): boolean {
+  return (
+    stored === undefined ||
+    (stored.taskVersion <= next.taskVersion &&
+      LIFECYCLE_RANK[stored.lifecycle] <= LIFECYCLE_RANK[next.lifecycle])
+  );
+}
+
+export class InMemoryRegistryStore {
+  readonly tasks = new Map<string, TaskRecord>();
+  readonly registrations = new Map<string, StoredRegistration>();
+  readonly probes = new Map<string, ProbeRecord>();
+
+  async getTask(taskArn: string): Promise<TaskRecord | undefined> {
+    const task = this.tasks.get(taskArn);
+    return task === undefined ? undefined : structuredClone(task);
+  }
+
+  async putTask(task: TaskRecord): Promise<boolean> {
+    if (!isForward(this.tasks.get(task.taskArn), task)) return false;
+    this.tasks.set(task.taskArn, structuredClone(task));
+    return true;
+  }
+
+  async putRegistration(registration: ModelRegistration, expiresAt?: number): Promise<boolean> {
+    const id = key(registration.model, registration.endpointId);
+    if (!isForward(this.registrations.get(id)?.registration, registration)) return false;
+    this.registrations.set(id, { registration: structuredClone(registration), expiresAt });
+    return true;
+  }
+
+  async deleteProbe(endpointId: string, model: string): Promise<void> {
+    this.probes.delete(key(model, endpointId));
+  }
+
+  async listRunningTasks(): Promise<TaskRecord[]> {
+    return [...this.tasks.values()].filter((t) => t.lifecycle === 'RUNNING').map((t) => structuredClone(t));
+  }
+
+  async recordProbeSuccess(input: {
+    endpointId: string;
+    model: string;
+    versions: readonly string[];
+    labels: Readonly<Record<string, string>>;
+    probedAt: number;
+    expiresAt: number;
+  }): Promise<boolean> {
+    const id = key(input.model, input.endpointId);
+    const stored = this.probes.get(id);
+    if (stored !== undefined && !(stored.probedAt < input.probedAt)) return false;
+    this.probes.set(id, {
+      endpointId: input.endpointId,
+      model: input.model,
+      versions: [...input.versions],
+      labels: { ...input.labels },
+      lastSuccessAt: input.probedAt,
+      probedAt: input.probedAt,
+      consecutiveFailures: 0,
+      lastError: undefined,
+      expiresAt: input.expiresAt,
+    });
+    return true;
+  }
+
+  async recordProbeFailure(input: {
+    endpointId: string;
+    model: string;
+    probedAt: number;
+    error: string;
+  }): Promise<boolean> {
+    const id = key(input.model, input.endpointId);
+    const stored = this.probes.get(id);
+    if (stored === undefined || !(stored.probedAt < input.probedAt)) return false;
+    this.probes.set(id, {
+      ...stored,
+      probedAt: input.probedAt,
+      lastError: input.error.slice(0, 500),
+      consecutiveFailures: stored.consecutiveFailures + 1,
+    });
+    return true;
+  }
+
+  async readModel(model: string): Promise<ModelPartition> {
+    return {
+      registrations: [...this.registrations.values()]
+        .filter((r) => r.registration.model === model)
+        .map((r) => structuredClone(r.registration)),
+      probes: [...this.probes.values()].filter((p) => p.model === model).map((p) => structuredClone(p)),
+    };
+  }
+
+  /** The stored registration of an endpoint for a model (test inspection). */
+  registration(endpointId: string, model: string): StoredRegistration | undefined {
+    return this.registrations.get(key(model, endpointId));
+  }
+
+  /** The stored probe row of an endpoint for a model (test inspection). */
+  probe(endpointId: string, model: string): ProbeRecord | undefined {
+    return this.probes.get(key(model, endpointId));
+  }
+
+  /** Everything stored, for "changes nothing" assertions. */
+  snapshot(): unknown {
+    return structuredClone({
+      tasks: [...this.tasks.entries()],
+      registrations: [...this.registrations.entries()],
+      probes: [...this.probes.entries()],
+    });
+  }
+}
