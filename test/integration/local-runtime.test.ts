@@ -1,0 +1,251 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
+import { loadEvent } from '../support/events.ts';
+import { loopbackEvent } from '../support/task-events.ts';
+
+/**
+ * `npm start` end to end, over HTTP: events in, endpoints appear, disappear on death, hang and
+ * drain, and come back on recovery. Deadlines derive from the configured intervals.
+ */
+
+const SETTINGS = {
+  PROBE_INTERVAL_SECONDS: 1,
+  PROBE_TIMEOUT_MS: 300,
+  FAILURE_THRESHOLD: 2,
+  UNHEALTHY_AFTER_SECONDS: 3,
+  REMOVE_AFTER_SECONDS: 30,
+};
+// The design's bound on a silent death, doubled for a shared 2-core machine (benchmarks measure it).
+const EXCLUSION_DEADLINE_MS =
+  2 * (SETTINGS.FAILURE_THRESHOLD * SETTINGS.PROBE_INTERVAL_SECONDS * 1000 + SETTINGS.PROBE_TIMEOUT_MS);
+const RECOVERY_DEADLINE_MS = 2 * (SETTINGS.PROBE_INTERVAL_SECONDS * 1000 + SETTINGS.PROBE_TIMEOUT_MS);
+const AT_ONCE_MS = 1000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+/** Polls `probe` until it returns true or the deadline passes; returns the time it took. */
+async function within(deadlineMs: number, probe: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started <= deadlineMs) {
+    if (await probe()) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`condition not met within ${deadlineMs} ms`);
+}
+
+function startRegistry(env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  const child = spawn('npm', ['start', '--silent'], {
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return { child, output: () => output };
+}
+
+describe('npm start', () => {
+  let registry: ReturnType<typeof startRegistry>;
+  let url: string;
+  const stands: TfServingStandIn[] = [];
+
+  beforeAll(async () => {
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    registry = startRegistry({
+      PORT: String(port),
+      ...Object.fromEntries(Object.entries(SETTINGS).map(([k, v]) => [k, String(v)])),
+    });
+    await within(30_000, async () => registry.output().includes(`running at ${url}`));
+  });
+
+  afterAll(async () => {
+    await Promise.all(stands.map((s) => s.close()));
+    if (registry.child.exitCode === null && registry.child.pid !== undefined) {
+      process.kill(-registry.child.pid, 'SIGKILL');
+    }
+  });
+
+  async function post(body: unknown) {
+    const response = await fetch(`${url}/events`, { method: 'POST', body: JSON.stringify(body) });
+    return { status: response.status, body: await response.json() };
+  }
+
+  async function hosts(model: string): Promise<string[] | number> {
+    const response = await fetch(`${url}/models/${model}`);
+    if (response.status !== 200) return response.status;
+    const body = (await response.json()) as { endpoints: { host: string }[] };
+    return body.endpoints.map((e) => e.host);
+  }
+
+  async function register(n: number, taskId: string) {
+    const host = `127.0.40.${n}`;
+    const stand = await TfServingStandIn.start({ host, models: { resnet: { available: ['1'] } } });
+    stands.push(stand);
+    const event = loopbackEvent('running-awsvpc', host, taskId);
+    expect((await post(event)).status).toBe(202);
+    return { stand, host, taskId };
+  }
+
+  it('prints a start banner with the URL, the engine and the settings', () => {
+    // Assess
+    expect(registry.output()).toContain('embedded dynalite');
+    expect(registry.output()).toContain('probe             every 1 s, timeout 300 ms, 2 failures to exclude');
+  });
+
+  it('serves a RUNNING endpoint with an AVAILABLE model as soon as its event is accepted', async () => {
+    // Prepare + Act
+    const { host } = await register(1, 'appear');
+
+    // Assess
+    expect(await within(AT_ONCE_MS, async () => (await hosts('resnet')) instanceof Array)).toBeLessThan(
+      AT_ONCE_MS,
+    );
+    expect(await hosts('resnet')).toContain(host);
+  });
+
+  it('excludes an endpoint that dies silently, then serves it again when it recovers', async () => {
+    // Prepare
+    const { stand, host } = await register(2, 'dies');
+    await within(AT_ONCE_MS, async () => ((await hosts('resnet')) as string[]).includes(host));
+
+    // Act + Assess
+    await stand.die();
+    await within(EXCLUSION_DEADLINE_MS, async () => !((await hosts('resnet')) as string[]).includes(host));
+    await stand.revive();
+    await within(RECOVERY_DEADLINE_MS, async () => ((await hosts('resnet')) as string[]).includes(host));
+  });
+
+  it('excludes an endpoint that hangs', async () => {
+    // Prepare
+    const { stand, host } = await register(3, 'hangs');
+    await within(AT_ONCE_MS, async () => ((await hosts('resnet')) as string[]).includes(host));
+
+    // Act
+    stand.misbehave('hang');
+
+    // Assess
+    await within(EXCLUSION_DEADLINE_MS, async () => !((await hosts('resnet')) as string[]).includes(host));
+    stand.misbehave('none');
+    await within(RECOVERY_DEADLINE_MS, async () => ((await hosts('resnet')) as string[]).includes(host));
+  });
+
+  it('excludes a draining endpoint at once', async () => {
+    // Prepare
+    const { host, taskId } = await register(4, 'drains');
+    await within(AT_ONCE_MS, async () => ((await hosts('resnet')) as string[]).includes(host));
+
+    // Act
+    const accepted = await post(loopbackEvent('draining', host, taskId));
+    const after = await hosts('resnet');
+
+    // Assess
+    expect(accepted.status).toBe(202);
+    expect(after).not.toContain(host);
+  });
+
+  it('registers a bridge-mode container on this machine at its host port', async () => {
+    // Prepare: a TF Serving container published on a random local port.
+    const stand = await TfServingStandIn.start({
+      host: '127.0.0.1',
+      port: 0,
+      models: { bert: { available: ['7'] } },
+    });
+    stands.push(stand);
+    const event = loadEvent<{
+      detail: { containers: { networkBindings?: { containerPort: number; hostPort: number }[] }[] };
+    }>('ecs', 'running-bridge');
+    for (const binding of event.detail.containers[0]?.networkBindings ?? []) {
+      if (binding.containerPort === 8501) binding.hostPort = stand.port;
+    }
+
+    // Act
+    const accepted = await post(event);
+    const response = await fetch(`${url}/models/bert/versions/7`);
+    const body = (await response.json()) as { endpoints: { host: string; restPort: number }[] };
+
+    // Assess
+    expect(accepted.status).toBe(202);
+    expect(body.endpoints).toEqual([expect.objectContaining({ host: '127.0.0.1', restPort: stand.port })]);
+  });
+
+  it('rejects a batch with one malformed event and applies none of it', async () => {
+    // Prepare
+    const good = loopbackEvent('running-awsvpc', '127.0.40.9', 'batched');
+    const bad = loadEvent('ecs', 'malformed-missing-taskarn');
+
+    // Act
+    const rejected = await post([good, bad]);
+    const listed = await fetch(`${url}/models`).then((r) => r.json());
+
+    // Assess
+    expect(rejected.status).toBe(400);
+    expect(rejected.body.error.message).toMatch(/event \[1\]/);
+    expect(JSON.stringify(listed)).not.toContain('batched');
+  });
+
+  it('answers malformed JSON with 400, an empty batch and other event kinds with 202', async () => {
+    // Act
+    const malformed = await fetch(`${url}/events`, { method: 'POST', body: '{"detail-type":' });
+    const empty = await post([]);
+    const other = await post(loadEvent('ecs', 'service-action'));
+
+    // Assess
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { code: 'InvalidJson' } });
+    expect(empty).toMatchObject({ status: 202, body: { accepted: 0 } });
+    expect(other).toMatchObject({ status: 202, body: { accepted: 1, ignored: 1 } });
+  });
+
+  it('answers 304 to a request whose If-None-Match is the current ETag', async () => {
+    // Prepare
+    const first = await fetch(`${url}/models/resnet`);
+    const etag = first.headers.get('etag') ?? '';
+
+    // Act
+    const second = await fetch(`${url}/models/resnet`, { headers: { 'if-none-match': etag } });
+
+    // Assess
+    expect(etag).toMatch(/^W\/"/);
+    expect(second.status).toBe(304);
+  });
+
+  it('shuts down cleanly on SIGTERM and frees its port', async () => {
+    // Act: as a terminal's Ctrl+C does, to the whole process group (npm, tsx, node).
+    const exited = once(registry.child, 'exit');
+    process.kill(-(registry.child.pid as number), 'SIGTERM');
+    await exited;
+    await within(5_000, async () => registry.output().includes('SIGTERM, shutting down'));
+
+    // Assess
+    expect(registry.output()).not.toContain('shutdown failed');
+    await expect(fetch(`${url}/models`)).rejects.toThrow();
+  });
+});
+
+describe('npm start with bad configuration', () => {
+  it('fails at start with the variable, the value and what is allowed', async () => {
+    // Act
+    const { child, output } = startRegistry({ PROBE_TIMEOUT_MS: '10' });
+    const [code] = await once(child, 'exit');
+
+    // Assess
+    expect(code).toBe(2);
+    expect(output()).toContain('PROBE_TIMEOUT_MS="10" is invalid: expected a whole number from 50 to 60000');
+  });
+});
