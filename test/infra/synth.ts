@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import type { AppProps } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { createRegistryApp, type RegistryApp } from '../../infra/aws/registry-app.ts';
+
+/** The feature flags of cdk.json, so tests synthesize what `cdk synth` does. */
+const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  context: Record<string, unknown>;
+}).context;
+
+export interface BuiltStack extends RegistryApp {
+  readonly template: Template;
+}
+
+/**
+ * Builds the app as `cdk synth` does (cdk.json flags, cdk-nag plugin), with `context` on top.
+ * Bundling is skipped (`aws:cdk:bundling-stacks: []`) unless `bundling` is set.
+ */
+export function buildStack(
+  context: Record<string, unknown> = {},
+  { bundling = false, outdir }: { bundling?: boolean; outdir?: string } = {},
+): BuiltStack {
+  const props: AppProps = {
+    context: { ...CDK_JSON_CONTEXT, ...(bundling ? {} : { 'aws:cdk:bundling-stacks': [] }), ...context },
+    ...(outdir && { outdir }),
+  };
+  const built = createRegistryApp(props);
+  return { ...built, template: Template.fromStack(built.stack) };
+}
+
+export const VPC_CONTEXT = {
+  VPC_ID: 'vpc-0123456789abcdef0',
+  SUBNET_IDS: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
+} as const;
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; [key: string]: unknown }>;
+
+export function resourcesOf(template: Template): Resources {
+  return template.toJSON().Resources as Resources;
+}
+
+/** The logical id of the one Lambda function whose FunctionName ends with `-<name>`. */
+export function functionId(template: Template, name: string): string {
+  const ids = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([, fn]) =>
+    String((fn.Properties as { FunctionName?: unknown }).FunctionName).endsWith(`-${name}`),
+  );
+  if (ids.length !== 1) throw new Error(`expected one function named *-${name}, found ${ids.length}`);
+  return (ids[0] as [string, unknown])[0];
+}
+
+/** Every IAM action the function's execution role is allowed, with the resources of each. */
+export function roleActions(template: Template, fnLogicalId: string): Map<string, unknown[]> {
+  const resources = resourcesOf(template);
+  const role = (resources[fnLogicalId]?.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const actions = new Map<string, unknown[]>();
+  for (const resource of Object.values(resources)) {
+    if (resource.Type !== 'AWS::IAM::Policy') continue;
+    const roles = (resource.Properties?.Roles as { Ref: string }[] | undefined) ?? [];
+    if (!roles.some((ref) => ref.Ref === role)) continue;
+    const doc = resource.Properties?.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] };
+    for (const statement of doc.Statement) {
+      for (const action of [statement.Action].flat()) {
+        actions.set(action, [...(actions.get(action) ?? []), ...[statement.Resource].flat()]);
+      }
+    }
+  }
+  const managed = resources[role]?.Properties?.ManagedPolicyArns;
+  if (managed !== undefined) actions.set('(managed policies)', [managed].flat());
+  return actions;
+}

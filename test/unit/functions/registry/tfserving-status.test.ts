@@ -1,0 +1,342 @@
+import { describe, expect, it } from 'vitest';
+import { judgeModelStatus, labelVersionFromMetadata } from '../../../../functions/registry/tfserving-status.ts';
+
+const JSON_TYPE = 'application/json';
+
+type State = 'UNKNOWN' | 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
+
+function entry(version: string, state: State, errorCode = 'OK', errorMessage = '') {
+  return { version, state, status: { error_code: errorCode, error_message: errorMessage } };
+}
+
+/** A status answer printed as TF Serving prints it (proto3 JSON with whitespace). */
+function statusBody(...entries: ReturnType<typeof entry>[]): string {
+  return JSON.stringify({ model_version_status: entries }, null, 1);
+}
+
+/** An error answer as TF Serving writes it (rapidjson PrettyWriter, 4 spaces). */
+function errorBody(message: string): string {
+  return JSON.stringify({ error: message }, null, 4);
+}
+
+function metadataBody(version: unknown): string {
+  return JSON.stringify({
+    model_spec: { name: 'resnet', signature_name: '', version },
+    metadata: { signature_def: { signature_def: {} } },
+  });
+}
+
+describe('judgeModelStatus', () => {
+  it('returns ok with the version for one AVAILABLE version', () => {
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, statusBody(entry('7', 'AVAILABLE')));
+
+    // Assess
+    expect(verdict).toEqual({ ok: true, versions: ['7'] });
+  });
+
+  it('returns ok with the new version after a clean upgrade (old version END with OK)', () => {
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, statusBody(entry('8', 'AVAILABLE'), entry('7', 'END')));
+
+    // Assess
+    expect(verdict).toEqual({ ok: true, versions: ['8'] });
+  });
+
+  it('returns ok with the old version when the new version failed to load (END with an error)', () => {
+    // Prepare
+    const body = statusBody(
+      entry(
+        '8',
+        'END',
+        'NOT_FOUND',
+        'Could not find SavedModel .pb or .pbtxt at supplied export directory path: /models/resnet/8',
+      ),
+      entry('7', 'AVAILABLE'),
+    );
+
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, body);
+
+    // Assess
+    expect(verdict).toEqual({ ok: true, versions: ['7'] });
+  });
+
+  it('returns ok with the old version while the new one is still LOADING', () => {
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, statusBody(entry('8', 'LOADING'), entry('7', 'AVAILABLE')));
+
+    // Assess
+    expect(verdict).toEqual({ ok: true, versions: ['7'] });
+  });
+
+  it('returns ok with both versions while both are AVAILABLE during an upgrade', () => {
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, statusBody(entry('8', 'AVAILABLE'), entry('7', 'AVAILABLE')));
+
+    // Assess
+    expect(verdict).toEqual({ ok: true, versions: ['8', '7'] });
+  });
+
+  it('returns ok for an AVAILABLE version next to an UNLOADING one', () => {
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, statusBody(entry('8', 'AVAILABLE'), entry('7', 'UNLOADING')));
+
+    // Assess
+    expect(verdict).toEqual({ ok: true, versions: ['8'] });
+  });
+
+  it.each(['UNKNOWN', 'START', 'LOADING', 'UNLOADING', 'END'] as const)(
+    'returns not ok when the only version is %s',
+    (state) => {
+      // Act
+      const verdict = judgeModelStatus(200, JSON_TYPE, statusBody(entry('1', state)));
+
+      // Assess
+      expect(verdict.ok).toBe(false);
+    },
+  );
+
+  it('returns not ok for a model removed from the config: 200 with every version END', () => {
+    // Prepare
+    const body = statusBody(entry('3', 'END'), entry('2', 'END'), entry('1', 'END'));
+
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, body);
+
+    // Assess
+    expect(verdict).toEqual({ ok: false, reason: 'no AVAILABLE version (3 END, 2 END, 1 END)' });
+  });
+
+  it('names the error code of a failed version in its reason', () => {
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, statusBody(entry('8', 'END', 'NOT_FOUND', 'gone')));
+
+    // Assess
+    expect(verdict).toEqual({ ok: false, reason: 'no AVAILABLE version (8 END NOT_FOUND)' });
+  });
+
+  it('returns not ok for an empty version list', () => {
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, '{"model_version_status": []}');
+
+    // Assess
+    expect(verdict).toEqual({ ok: false, reason: 'no AVAILABLE version (no versions)' });
+  });
+
+  it('returns not ok with the error text for a 404 unknown model', () => {
+    // Act
+    const verdict = judgeModelStatus(404, JSON_TYPE, errorBody('Could not find any versions of model resnet'));
+
+    // Assess
+    expect(verdict).toEqual({ ok: false, reason: 'HTTP 404: Could not find any versions of model resnet' });
+  });
+
+  it('returns not ok for a 404 even when its body looks like a status answer', () => {
+    // Act
+    const verdict = judgeModelStatus(404, JSON_TYPE, statusBody(entry('1', 'AVAILABLE')));
+
+    // Assess
+    expect(verdict.ok).toBe(false);
+  });
+
+  it('returns not ok for libevent\'s HTML 404 page, quoting the start of the body', () => {
+    // Prepare
+    const html = '<HTML><HEAD>\n<TITLE>404 Not Found</TITLE>\n</HEAD><BODY>\n<H1>Not Found</H1>\n</BODY></HTML>';
+
+    // Act
+    const verdict = judgeModelStatus(404, 'text/html', html);
+
+    // Assess
+    expect(verdict).toEqual({ ok: false, reason: `HTTP 404: ${html.slice(0, 80)}` });
+  });
+
+  it.each([500, 503, 504, 400])('returns not ok for HTTP %i', (statusCode) => {
+    // Act
+    const verdict = judgeModelStatus(statusCode, JSON_TYPE, errorBody('failure'));
+
+    // Assess
+    expect(verdict).toEqual({ ok: false, reason: `HTTP ${statusCode}: failure` });
+  });
+
+  it('returns not ok for a 200 with an HTML content type', () => {
+    // Act
+    const verdict = judgeModelStatus(200, 'text/html; charset=utf-8', '<html><body>proxy login</body></html>');
+
+    // Assess
+    expect(verdict).toEqual({ ok: false, reason: 'HTTP 200 with content type text/html; charset=utf-8, not JSON' });
+  });
+
+  it('returns not ok for a 200 without a content type', () => {
+    // Act
+    const verdict = judgeModelStatus(200, undefined, statusBody(entry('1', 'AVAILABLE')));
+
+    // Assess
+    expect(verdict).toEqual({ ok: false, reason: 'HTTP 200 with content type (none), not JSON' });
+  });
+
+  it('accepts a JSON content type with parameters, in any case', () => {
+    // Act
+    const verdict = judgeModelStatus(200, 'Application/JSON; charset=utf-8', statusBody(entry('1', 'AVAILABLE')));
+
+    // Assess
+    expect(verdict).toEqual({ ok: true, versions: ['1'] });
+  });
+
+  it('returns not ok for truncated JSON', () => {
+    // Prepare
+    const body = statusBody(entry('7', 'AVAILABLE'));
+
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, body.slice(0, body.length - 10));
+
+    // Assess
+    expect(verdict).toEqual({ ok: false, reason: 'HTTP 200 with a body that is not JSON (truncated or garbage)' });
+  });
+
+  it('returns not ok for an HTML body served as JSON', () => {
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, '<html></html>');
+
+    // Assess
+    expect(verdict.ok).toBe(false);
+  });
+
+  it.each([
+    ['an empty body', ''],
+    ['null', 'null'],
+    ['an array', '[]'],
+    ['an error object', '{"error": "Malformed request: GET /v1/models/resnet/"}'],
+    ['a camelCase field name', '{"modelVersionStatus": [{"version": "1", "state": "AVAILABLE"}]}'],
+    ['a status that is not a list', '{"model_version_status": {"version": "1", "state": "AVAILABLE"}}'],
+    ['a numeric version', '{"model_version_status": [{"version": 1, "state": "AVAILABLE"}]}'],
+    ['a missing version', '{"model_version_status": [{"state": "AVAILABLE"}]}'],
+    ['a numeric state', '{"model_version_status": [{"version": "1", "state": 30}]}'],
+    ['an unknown state name', '{"model_version_status": [{"version": "1", "state": "READY"}]}'],
+    ['a status without an error code', '{"model_version_status": [{"version": "1", "state": "AVAILABLE", "status": {}}]}'],
+  ])('returns not ok for a 200 JSON answer with %s', (_, body) => {
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, body);
+
+    // Assess
+    expect(verdict.ok).toBe(false);
+  });
+
+  it.each([
+    ['a non-digit version', 'v1'],
+    ['a negative version', '-1'],
+    ['a fractional version', '1.5'],
+    ['an empty version', ''],
+    ['a version that overflows int64', '9223372036854775808'],
+  ])('returns not ok for %s, even when AVAILABLE', (_, version) => {
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, statusBody(entry(version, 'AVAILABLE')));
+
+    // Assess
+    expect(verdict).toMatchObject({ ok: false, reason: expect.stringMatching(/^not a model status answer/) });
+  });
+
+  it('accepts the largest int64 version', () => {
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, statusBody(entry('9223372036854775807', 'AVAILABLE')));
+
+    // Assess
+    expect(verdict).toEqual({ ok: true, versions: ['9223372036854775807'] });
+  });
+
+  it('accepts an entry without a status object', () => {
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, '{"model_version_status": [{"version": "3", "state": "AVAILABLE"}]}');
+
+    // Assess
+    expect(verdict).toEqual({ ok: true, versions: ['3'] });
+  });
+
+  it('tolerates unknown fields in the answer', () => {
+    // Prepare
+    const body = JSON.stringify({
+      model_version_status: [{ ...entry('2', 'AVAILABLE'), extra: true }],
+      something_new: 1,
+    });
+
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, body);
+
+    // Assess
+    expect(verdict).toEqual({ ok: true, versions: ['2'] });
+  });
+
+  it('returns the AVAILABLE versions numerically newest first, whatever the order of the answer', () => {
+    // Prepare
+    const body = statusBody(entry('2', 'AVAILABLE'), entry('10', 'AVAILABLE'), entry('9', 'AVAILABLE'));
+
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, body);
+
+    // Assess
+    expect(verdict).toEqual({ ok: true, versions: ['10', '9', '2'] });
+  });
+
+  it('returns versions in canonical form, without duplicates', () => {
+    // Prepare
+    const body = statusBody(entry('007', 'AVAILABLE'), entry('7', 'AVAILABLE'), entry('0010', 'AVAILABLE'));
+
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, body);
+
+    // Assess
+    expect(verdict).toEqual({ ok: true, versions: ['10', '7'] });
+  });
+
+  it('ignores the HTTP code of a non-200 answer with the right shape (never judges by the code alone)', () => {
+    // Act
+    const verdict = judgeModelStatus(201, JSON_TYPE, statusBody(entry('1', 'AVAILABLE')));
+
+    // Assess
+    expect(verdict.ok).toBe(false);
+  });
+});
+
+describe('labelVersionFromMetadata', () => {
+  it('returns the version the label resolves to', () => {
+    // Act / Assess
+    expect(labelVersionFromMetadata(200, metadataBody('7'))).toBe('7');
+  });
+
+  it('returns the version in canonical form', () => {
+    // Act / Assess
+    expect(labelVersionFromMetadata(200, metadataBody('0042'))).toBe('42');
+  });
+
+  it('returns undefined for an unknown label (400)', () => {
+    // Act / Assess
+    expect(labelVersionFromMetadata(400, errorBody('Unrecognized servable version label: nope'))).toBeUndefined();
+  });
+
+  it('returns undefined for an unknown model (404)', () => {
+    // Act / Assess
+    expect(
+      labelVersionFromMetadata(404, errorBody('Servable not found for request: Latest(resnet)')),
+    ).toBeUndefined();
+  });
+
+  it('returns undefined for a body that is not JSON', () => {
+    // Act / Assess
+    expect(labelVersionFromMetadata(200, '{"model_spec": {"vers')).toBeUndefined();
+  });
+
+  it.each([
+    ['a numeric version', 7],
+    ['a missing version', undefined],
+    ['a non-digit version', 'latest'],
+    ['an overflowing version', '9223372036854775808'],
+  ])('returns undefined for %s', (_, version) => {
+    // Act / Assess
+    expect(labelVersionFromMetadata(200, metadataBody(version))).toBeUndefined();
+  });
+
+  it('returns undefined without model_spec', () => {
+    // Act / Assess
+    expect(labelVersionFromMetadata(200, '{"metadata": {}}')).toBeUndefined();
+  });
+});
