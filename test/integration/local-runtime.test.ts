@@ -2,8 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTableInput } from '../../functions/registry/table.ts';
 import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
+import { startEngine } from '../support/dynamodb-engines.ts';
 import { loadEvent } from '../support/events.ts';
 import { loopbackEvent } from '../support/task-events.ts';
 
@@ -238,6 +241,32 @@ describe('npm start', () => {
     expect(other).toMatchObject({ status: 202, body: { accepted: 1, ignored: 1 } });
   });
 
+  it.each([
+    ['/models/%ZZ', 400],
+    ['/models/%C3%28', 400],
+    ['/models/a%00b', 400],
+    ['/models/a%3Ab', 400],
+    ['/models/a%2Fb', 400],
+    [`/models/${'m'.repeat(257)}`, 400],
+    ['/models/resnet/versions/-1', 400],
+    ['/models/resnet/versions/1.5', 400],
+    ['/models/resnet/versions/99999999999999999999', 400],
+    ['/models/resnet/labels/%0A', 400],
+    ['/models/resnet/other/1', 404],
+    ['/../../etc/passwd', 404],
+    ['/', 404],
+  ])('answers the hostile path %s with %i and the error shape, never a 5xx', async (path, status) => {
+    // Act
+    const response = await fetch(`${url}${path}`);
+
+    // Assess
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(await response.json()).toMatchObject({
+      error: { code: expect.any(String), message: expect.any(String) },
+    });
+  });
+
   it('answers 304 to a request whose If-None-Match is the current ETag', async () => {
     // Prepare
     const first = await fetch(`${url}/models/resnet`);
@@ -273,5 +302,35 @@ describe('npm start with bad configuration', () => {
     // Assess
     expect(code).toBe(2);
     expect(output()).toContain('PROBE_TIMEOUT_MS="10" is invalid: expected a whole number from 50 to 60000');
+  });
+});
+
+describe('npm start with AWS_ENDPOINT_URL_DYNAMODB', () => {
+  it('uses the external engine, creating the registry table there from the shared definition', async () => {
+    // Prepare
+    const engine = await startEngine('dynalite');
+    const port = await freePort();
+    const { child, output } = startRegistry({
+      PORT: String(port),
+      AWS_ENDPOINT_URL_DYNAMODB: engine.endpoint,
+      TABLE_NAME: 'external-registry',
+    });
+    try {
+      await within(30_000, async () => output().includes('is running at'));
+      const admin = new DynamoDBClient({ endpoint: engine.endpoint });
+
+      // Act
+      const { Table } = await admin.send(new DescribeTableCommand({ TableName: 'external-registry' }));
+      const answer = await fetch(`http://127.0.0.1:${port}/models`);
+      admin.destroy();
+
+      // Assess
+      expect(output()).toContain(`external DynamoDB at ${engine.endpoint}`);
+      expect(Table?.KeySchema).toEqual(createTableInput('external-registry').KeySchema);
+      expect(answer.status).toBe(200);
+    } finally {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+      await engine.stop();
+    }
   });
 });
