@@ -5,7 +5,13 @@
 import { ACCOUNT, LOCALSTACK_CONTEXT, OUTPUTS_FILE, REGION, STACK_NAME } from './settings.ts';
 
 /** AWS variables that could point cdklocal at a real account; they are dropped. */
-const DROPPED = ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_PROFILE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3'];
+const DROPPED = [
+  'AWS_PROFILE',
+  'AWS_SESSION_TOKEN',
+  'AWS_DEFAULT_PROFILE',
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_S3',
+];
 
 /**
  * cdklocal's environment: LocalStack's dummy credentials and region, nothing else of the caller's

@@ -14,9 +14,14 @@ import { readStackOutputs } from './stack-outputs.ts';
 function cdklocal(args: readonly string[]): Promise<void> {
   console.log(`$ cdklocal ${args.join(' ')}`);
   return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['--no-install', 'cdklocal', ...args], { stdio: 'inherit', env: cdklocalEnv(process.env) });
+    const child = spawn('npx', ['--no-install', 'cdklocal', ...args], {
+      stdio: 'inherit',
+      env: cdklocalEnv(process.env),
+    });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`cdklocal ${args[0]} exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`cdklocal ${args[0]} exited with ${code}`)),
+    );
   });
 }
 
@@ -32,6 +37,8 @@ try {
   console.log(`\nDeployed to LocalStack. Outputs in ${OUTPUTS_FILE}:\n${JSON.stringify(outputs, null, 2)}`);
 } catch (thrown) {
   console.error(`\nlocalstack:deploy failed: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
-  console.error('Is LocalStack up (npm run localstack:up)? For a clean redeploy: npm run localstack:down && npm run localstack:up');
+  console.error(
+    'Is LocalStack up (npm run localstack:up)? For a clean redeploy: npm run localstack:down && npm run localstack:up',
+  );
   process.exitCode = 1;
 }

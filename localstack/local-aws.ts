@@ -14,7 +14,10 @@ export interface HttpRequest {
 }
 
 function amzDate(at: Date): string {
-  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** The HTTP request for `PutEvents` against LocalStack's edge endpoint. */
@@ -85,7 +88,9 @@ export const REQUIRED_SERVICES = [
 /** Checks a `/_localstack/health` answer: returns what is missing (empty when all is well). */
 export function missingServices(health: unknown): string[] {
   const services =
-    health !== null && typeof health === 'object' ? (health as { services?: Record<string, unknown> }).services : undefined;
+    health !== null && typeof health === 'object'
+      ? (health as { services?: Record<string, unknown> }).services
+      : undefined;
   if (!services) return [...REQUIRED_SERVICES];
   return REQUIRED_SERVICES.filter((name) => !['available', 'running'].includes(String(services[name])));
 }

@@ -67,7 +67,8 @@ export function newTaskId(random: () => number = Math.random): string {
  * (version 6, ENI deleted). The versions only have to increase between the two.
  */
 export function taskDetail(task: SmokeTask, phase: TaskPhase, at: Date): Record<string, unknown> {
-  if (!TASK_ID.test(task.taskId)) throw new Error(`taskId ${JSON.stringify(task.taskId)} is not 32 hex digits`);
+  if (!TASK_ID.test(task.taskId))
+    throw new Error(`taskId ${JSON.stringify(task.taskId)} is not 32 hex digits`);
   const { region, account } = clusterParts(task.clusterArn);
   const taskArn = taskArnOf(task);
   const containerName = task.containerName ?? 'tfserving';
@@ -114,7 +115,12 @@ export function taskDetail(task: SmokeTask, phase: TaskPhase, at: Date): Record<
     startedAt: time,
     ...(running
       ? {}
-      : { stoppingAt: time, stoppedAt: time, stopCode: 'UserInitiated', stoppedReason: 'smoke run finished' }),
+      : {
+          stoppingAt: time,
+          stoppedAt: time,
+          stopCode: 'UserInitiated',
+          stoppedReason: 'smoke run finished',
+        }),
     taskArn,
     taskDefinitionArn: `arn:aws:ecs:${region}:${account}:task-definition/tfserving-smoke:1`,
     updatedAt: time,

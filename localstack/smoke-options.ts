@@ -47,7 +47,9 @@ export function parseSmokeArgs(argv: readonly string[]): SmokeOptions {
   const modelDir = typeof values['model-dir'] === 'string' ? resolve(values['model-dir']) : undefined;
   const model = (values.model as string | undefined) ?? (modelDir ? basename(modelDir) : 'smoke');
   if (!MODEL_NAME.test(model)) {
-    throw new Error(`--model ${JSON.stringify(model)} is not a TF Serving model name (no '/', ':' or control characters)`);
+    throw new Error(
+      `--model ${JSON.stringify(model)} is not a TF Serving model name (no '/', ':' or control characters)`,
+    );
   }
   const timeoutSeconds = values.timeout === undefined ? 180 : Number(values.timeout);
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 10 || timeoutSeconds > 3600) {

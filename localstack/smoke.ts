@@ -9,8 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { checkLocalStack, putEvents } from './local-aws.ts';
 import { CLUSTER_ARN, DOCKER_NETWORK, EDGE_URL, OUTPUTS_FILE, REGION, STACK_NAME } from './settings.ts';
 import { newTaskId, type SmokeTask, taskStateChangeEntry } from './smoke-event.ts';
-import { parseSmokeArgs, type SmokeOptions } from './smoke-options.ts';
-import { findEndpoint, localExecuteApiUrl, modelPath, parseInvokeUrl, readStackOutputs } from './stack-outputs.ts';
+import { parseSmokeArgs, SMOKE_USAGE, type SmokeOptions } from './smoke-options.ts';
+import {
+  findEndpoint,
+  localExecuteApiUrl,
+  modelPath,
+  parseInvokeUrl,
+  readStackOutputs,
+} from './stack-outputs.ts';
 import { type Attempt, createStepRunner, pollUntil, StepError } from './steps.ts';
 import {
   bundleStandIn,
@@ -25,7 +31,7 @@ import {
 const CONTAINER_NAME = 'tfsr-smoke-tfserving';
 const STAND_IN_ENTRY = fileURLToPath(new URL('../tools/tfserving-stand-in/cli.ts', import.meta.url));
 const LOGS_HINT =
-  'look at the functions\' output: `docker logs tfsr-localstack` (LocalStack prints Lambda errors; DEBUG=1 for more) and the Lambda containers (`docker ps -a --filter network=tfsr-localstack`)';
+  "look at the functions' output: `docker logs tfsr-localstack` (LocalStack prints Lambda errors; DEBUG=1 for more) and the Lambda containers (`docker ps -a --filter network=tfsr-localstack`)";
 
 async function getJson(url: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url, { signal: AbortSignal.timeout(15_000) });
@@ -45,8 +51,11 @@ function brief(value: unknown): string {
 
 /** TF Serving's status answer has at least one AVAILABLE version. */
 function availableVersions(body: unknown): string[] {
-  const statuses = (body as { model_version_status?: { version?: unknown; state?: unknown }[] })?.model_version_status;
-  return Array.isArray(statuses) ? statuses.filter((s) => s.state === 'AVAILABLE').map((s) => String(s.version)) : [];
+  const statuses = (body as { model_version_status?: { version?: unknown; state?: unknown }[] })
+    ?.model_version_status;
+  return Array.isArray(statuses)
+    ? statuses.filter((s) => s.state === 'AVAILABLE').map((s) => String(s.version))
+    : [];
 }
 
 async function run(options: SmokeOptions): Promise<void> {
@@ -56,7 +65,11 @@ async function run(options: SmokeOptions): Promise<void> {
   let containerStarted = false;
 
   try {
-    const version = await step('LocalStack is up', () => checkLocalStack(EDGE_URL), 'start it: npm run localstack:up');
+    const version = await step(
+      'LocalStack is up',
+      () => checkLocalStack(EDGE_URL),
+      'start it: npm run localstack:up',
+    );
     log(`    LocalStack ${version}`);
 
     const outputs = await step(
@@ -75,7 +88,9 @@ async function run(options: SmokeOptions): Promise<void> {
           'GET /models answering 200',
           async (): Promise<Attempt<unknown>> => {
             const { status, body } = await getJson(url('/models'));
-            return status === 200 ? { done: true, value: body } : { done: false, reason: `HTTP ${status} ${brief(body)}` };
+            return status === 200
+              ? { done: true, value: body }
+              : { done: false, reason: `HTTP ${status} ${brief(body)}` };
           },
           wait,
         ),
@@ -98,11 +113,18 @@ async function run(options: SmokeOptions): Promise<void> {
       `start ${options.image} on the ${DOCKER_NETWORK} network`,
       async () => {
         containerStarted = true;
-        return startTfServing({ name: CONTAINER_NAME, network: DOCKER_NETWORK, model: options.model, source });
+        return startTfServing({
+          name: CONTAINER_NAME,
+          network: DOCKER_NETWORK,
+          model: options.model,
+          source,
+        });
       },
       `the network exists while LocalStack runs (npm run localstack:up); the image must be pullable`,
     );
-    log(`    ${CONTAINER_NAME}: ${endpoint.ip}:8501 on ${DOCKER_NETWORK}, 127.0.0.1:${endpoint.hostPort} on the host`);
+    log(
+      `    ${CONTAINER_NAME}: ${endpoint.ip}:8501 on ${DOCKER_NETWORK}, 127.0.0.1:${endpoint.hostPort} on the host`,
+    );
 
     const versions = await step(
       `TF Serving reports ${options.model} AVAILABLE`,
@@ -124,10 +146,14 @@ async function run(options: SmokeOptions): Promise<void> {
     );
     log(`    AVAILABLE versions: ${versions.join(', ')}`);
 
-    const task: SmokeTask = { clusterArn: CLUSTER_ARN, taskId: newTaskId(), ip: endpoint.ip, model: options.model };
-    await step(
-      'put an ECS "Task State Change" RUNNING event',
-      () => putEvents(EDGE_URL, REGION, [taskStateChangeEntry(task, 'RUNNING', new Date())]),
+    const task: SmokeTask = {
+      clusterArn: CLUSTER_ARN,
+      taskId: newTaskId(),
+      ip: endpoint.ip,
+      model: options.model,
+    };
+    await step('put an ECS "Task State Change" RUNNING event', () =>
+      putEvents(EDGE_URL, REGION, [taskStateChangeEntry(task, 'RUNNING', new Date())]),
     );
 
     const served = await step(
@@ -138,7 +164,9 @@ async function run(options: SmokeOptions): Promise<void> {
           async () => {
             const { status, body } = await getJson(url(modelPath(options.model)));
             const found = status === 200 ? findEndpoint(body, endpoint.ip) : undefined;
-            return found ? { done: true, value: found } : { done: false, reason: `HTTP ${status} ${brief(body)}` };
+            return found
+              ? { done: true, value: found }
+              : { done: false, reason: `HTTP ${status} ${brief(body)}` };
           },
           wait,
         ),
@@ -146,9 +174,8 @@ async function run(options: SmokeOptions): Promise<void> {
     );
     log(`    endpoint: ${JSON.stringify(served)}`);
 
-    await step(
-      'put an ECS "Task State Change" STOPPED event',
-      () => putEvents(EDGE_URL, REGION, [taskStateChangeEntry(task, 'STOPPED', new Date())]),
+    await step('put an ECS "Task State Change" STOPPED event', () =>
+      putEvents(EDGE_URL, REGION, [taskStateChangeEntry(task, 'STOPPED', new Date())]),
     );
     await step(
       `discovery drops ${endpoint.ip}`,
@@ -158,7 +185,9 @@ async function run(options: SmokeOptions): Promise<void> {
           async () => {
             const { status, body } = await getJson(url(modelPath(options.model)));
             const gone = status === 404 || (status === 200 && findEndpoint(body, endpoint.ip) === undefined);
-            return gone ? { done: true, value: status } : { done: false, reason: `HTTP ${status} ${brief(body)}` };
+            return gone
+              ? { done: true, value: status }
+              : { done: false, reason: `HTTP ${status} ${brief(body)}` };
           },
           wait,
         ),
@@ -168,15 +197,18 @@ async function run(options: SmokeOptions): Promise<void> {
   } catch (thrown) {
     if (!(thrown instanceof StepError)) throw thrown;
     console.error(`\n${thrown.message}`);
-    if (containerStarted) console.error(`\nlast lines of ${CONTAINER_NAME}:\n${await containerLogs(CONTAINER_NAME)}`);
+    if (containerStarted)
+      console.error(`\nlast lines of ${CONTAINER_NAME}:\n${await containerLogs(CONTAINER_NAME)}`);
     process.exitCode = 1;
   } finally {
     if (containerStarted && !options.keep) await removeContainer(CONTAINER_NAME);
   }
 }
 
+const argv = process.argv.slice(2);
 try {
-  await run(parseSmokeArgs(process.argv.slice(2)));
+  if (argv.includes('--help') || argv.includes('-h')) console.log(SMOKE_USAGE);
+  else await run(parseSmokeArgs(argv));
 } catch (thrown) {
   console.error(thrown instanceof Error ? thrown.message : thrown);
   process.exitCode = 1;

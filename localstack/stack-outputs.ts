@@ -30,7 +30,11 @@ export function readStackOutputs(file: unknown, stackName: string): StackOutputs
     }
     return value;
   };
-  return { apiUrl: get('ApiUrl'), tableName: get('TableName'), deadLetterQueueUrl: get('DeadLetterQueueUrl') };
+  return {
+    apiUrl: get('ApiUrl'),
+    tableName: get('TableName'),
+    deadLetterQueueUrl: get('DeadLetterQueueUrl'),
+  };
 }
 
 // https://<apiId>.execute-api.<region>.amazonaws.com/<stage>/ on AWS;

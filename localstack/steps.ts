@@ -48,7 +48,9 @@ export function createStepRunner({ log, now = Date.now }: StepRunnerOptions): St
 }
 
 /** One look at a condition: done with a value, or not yet and why. */
-export type Attempt<T> = { readonly done: true; readonly value: T } | { readonly done: false; readonly reason: string };
+export type Attempt<T> =
+  | { readonly done: true; readonly value: T }
+  | { readonly done: false; readonly reason: string };
 
 export interface PollOptions {
   readonly timeoutMs: number;
@@ -81,7 +83,9 @@ export async function pollUntil<T>(
       reason = reasonOf(thrown);
     }
     if (now() + intervalMs > deadline) {
-      throw new Error(`${what}: not after ${Math.round(timeoutMs / 1000)} s (${tries} tries); last: ${reason}`);
+      throw new Error(
+        `${what}: not after ${Math.round(timeoutMs / 1000)} s (${tries} tries); last: ${reason}`,
+      );
     }
     await sleep(intervalMs);
   }

@@ -17,7 +17,12 @@ export const DEFAULT_NODE_IMAGE = 'node:22-alpine';
 export const STAND_IN_BUNDLE = '.tmp/localstack/tfserving-stand-in.mjs';
 
 export type TfServingSource =
-  | { readonly kind: 'stand-in'; readonly bundlePath: string; readonly versions: string; readonly image: string }
+  | {
+      readonly kind: 'stand-in';
+      readonly bundlePath: string;
+      readonly versions: string;
+      readonly image: string;
+    }
   | { readonly kind: 'tensorflow-serving'; readonly modelDir: string; readonly image: string };
 
 export interface TfServingContainer {
@@ -30,9 +35,25 @@ export interface TfServingContainer {
 /** `docker run` arguments: detached, on the network, REST port published on a free loopback port. */
 export function dockerRunArgs(container: TfServingContainer): string[] {
   const { name, network, model, source } = container;
-  const common = ['run', '--detach', '--name', name, '--network', network, '--publish', `127.0.0.1::${REST_PORT}`];
+  const common = [
+    'run',
+    '--detach',
+    '--name',
+    name,
+    '--network',
+    network,
+    '--publish',
+    `127.0.0.1::${REST_PORT}`,
+  ];
   if (source.kind === 'tensorflow-serving') {
-    return [...common, '--volume', `${resolve(source.modelDir)}:/models/${model}:ro`, '--env', `MODEL_NAME=${model}`, source.image];
+    return [
+      ...common,
+      '--volume',
+      `${resolve(source.modelDir)}:/models/${model}:ro`,
+      '--env',
+      `MODEL_NAME=${model}`,
+      source.image,
+    ];
   }
   const bundle = resolve(source.bundlePath);
   return [
@@ -86,7 +107,10 @@ export function checkModelDir(dir: string): string[] {
 export function ipOnNetwork(networksJson: string, network: string): string {
   const networks = JSON.parse(networksJson) as Record<string, { IPAddress?: string } | undefined>;
   const ip = networks[network]?.IPAddress;
-  if (!ip) throw new Error(`the container is not on network ${network} (networks: ${Object.keys(networks).join(', ')})`);
+  if (!ip)
+    throw new Error(
+      `the container is not on network ${network} (networks: ${Object.keys(networks).join(', ')})`,
+    );
   return ip;
 }
 
@@ -105,12 +129,16 @@ export async function docker(args: readonly string[]): Promise<string> {
   } catch (thrown) {
     const error = thrown as { stderr?: string; message?: string; code?: unknown };
     if (error.code === 'ENOENT') throw new Error('the docker CLI is not installed (or not on PATH)');
-    throw new Error(`docker ${args.slice(0, 2).join(' ')} failed: ${(error.stderr || error.message || '').trim()}`);
+    throw new Error(
+      `docker ${args.slice(0, 2).join(' ')} failed: ${(error.stderr || error.message || '').trim()}`,
+    );
   }
 }
 
 /** Starts the container (replacing a leftover one of the same name); returns its IP and published REST port. */
-export async function startTfServing(container: TfServingContainer): Promise<{ ip: string; hostPort: number }> {
+export async function startTfServing(
+  container: TfServingContainer,
+): Promise<{ ip: string; hostPort: number }> {
   await docker(['rm', '--force', container.name]).catch(() => undefined);
   await docker(dockerRunArgs(container));
   const ip = ipOnNetwork(
@@ -139,7 +167,9 @@ export async function bundleStandIn(entry: string, outfile: string): Promise<str
   try {
     statSync(entry);
   } catch {
-    throw new Error(`the TF Serving stand-in ${entry} does not exist (or pass --model-dir to use tensorflow/serving)`);
+    throw new Error(
+      `the TF Serving stand-in ${entry} does not exist (or pass --model-dir to use tensorflow/serving)`,
+    );
   }
   const { build } = await import('esbuild');
   await build({
@@ -151,7 +181,9 @@ export async function bundleStandIn(entry: string, outfile: string): Promise<str
     target: 'node22',
     logLevel: 'warning',
     // Its dependencies are not known here: a CommonJS one that requires a Node built-in needs `require`.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
   });
   return outfile;
 }

@@ -29,7 +29,8 @@ export function isValidName(value: string): boolean {
 
 /** The canonical form of a version string (`"007"` → `"7"`), or undefined when it is not an int64. */
 export function canonicalVersion(value: string): string | undefined {
-  if (!/^\d{1,19}$/.test(value)) return undefined;
+  // Leading zeros are allowed at any length (`007` is `7`); the bound keeps BigInt parsing cheap.
+  if (!/^\d{1,256}$/.test(value)) return undefined;
   const parsed = BigInt(value);
   return parsed <= INT64_MAX ? parsed.toString() : undefined;
 }

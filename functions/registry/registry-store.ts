@@ -32,7 +32,12 @@ export interface TaskRecord {
   readonly endpoints: readonly EndpointRegistration[];
   /** Epoch seconds; set on stopping/stopped tombstones only. */
   readonly expiresAt?: number;
+  /** Every (endpoint id, model) any applied event of the task registered; read back only. */
+  readonly registeredModels?: readonly (readonly [endpointId: string, model: string])[];
 }
+
+/** One member of a task's `registeredModels` string set. */
+const registeredModelKey = (endpointId: string, model: string) => JSON.stringify([endpointId, model]);
 
 /** An endpoint registered for one model (`REG#` item). */
 export interface ModelRegistration {
@@ -100,23 +105,40 @@ export class RegistryStore {
   /**
    * Writes the task item unless a newer version, or a later lifecycle, is already stored.
    * An equal version is applied again (same event redelivered after a partial failure): idempotent.
+   * `registeredModels` only grows (a set ADD), so a stop retires every model any event of the
+   * task registered, even if a later event derived fewer.
    */
   async putTask(task: TaskRecord): Promise<boolean> {
+    const fields: Record<string, unknown> = {
+      taskArn: task.taskArn,
+      clusterArn: task.clusterArn,
+      taskVersion: task.taskVersion,
+      lifecycle: task.lifecycle,
+      lifecycleRank: LIFECYCLE_RANK[task.lifecycle],
+      availabilityZone: task.availabilityZone,
+      endpoints: task.endpoints.map((e) => ({ ...e })),
+      expiresAt: task.expiresAt,
+    };
+    const set = Object.keys(fields).filter((name) => fields[name] !== undefined);
+    const remove = Object.keys(fields).filter((name) => fields[name] === undefined);
+    const models = task.endpoints.flatMap((e) => e.models.map((model) => registeredModelKey(e.id, model)));
+    const added = models.length > 0 ? ['registeredModels'] : [];
+    const names = Object.fromEntries([...set, ...remove, ...added].map((name) => [`#${name}`, name]));
+    const values: Record<string, unknown> = Object.fromEntries(set.map((name) => [`:${name}`, fields[name]]));
+    if (models.length > 0) values[':registeredModels'] = new Set(models);
     return this.guarded(
-      new PutCommand({
+      new UpdateCommand({
         TableName: this.tableName,
-        Item: {
-          pk: TASKS_PARTITION,
-          sk: task.taskArn,
-          ...task,
-          lifecycleRank: LIFECYCLE_RANK[task.lifecycle],
-          endpoints: task.endpoints.map((e) => ({ ...e })),
-        },
-        ConditionExpression: FORWARD_ONLY,
-        ExpressionAttributeValues: {
-          ':taskVersion': task.taskVersion,
-          ':lifecycleRank': LIFECYCLE_RANK[task.lifecycle],
-        },
+        Key: { pk: TASKS_PARTITION, sk: task.taskArn },
+        UpdateExpression: [
+          `SET ${set.map((name) => `#${name} = :${name}`).join(', ')}`,
+          remove.length > 0 ? `REMOVE ${remove.map((name) => `#${name}`).join(', ')}` : '',
+          models.length > 0 ? 'ADD #registeredModels :registeredModels' : '',
+        ].join(' '),
+        ConditionExpression:
+          'attribute_not_exists(pk) OR (#taskVersion <= :taskVersion AND #lifecycleRank <= :lifecycleRank)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
       }),
     );
   }
@@ -279,6 +301,9 @@ function toTaskRecord(item: Item): TaskRecord {
     availabilityZone: optionalString(item.availabilityZone),
     endpoints: Array.isArray(item.endpoints) ? (item.endpoints as EndpointRegistration[]) : [],
     ...(typeof item.expiresAt === 'number' ? { expiresAt: item.expiresAt } : {}),
+    registeredModels: [...((item.registeredModels as Set<string> | undefined) ?? [])]
+      .map((key) => JSON.parse(key) as [string, string])
+      .sort(),
   };
 }
 

@@ -51,14 +51,16 @@ async function endpointsOf(detail: TaskDetail, lifecycle: Lifecycle, deps: TaskE
   });
 }
 
-/** Endpoints retired by a stop: those of this event and those registered earlier (derivations can differ). */
+/** Endpoints retired by a stop: those of this event and every one an earlier event registered. */
 function retiredEndpoints(derived: readonly EndpointRegistration[], previous: TaskRecord | undefined) {
   const byId = new Map<string, Set<string>>();
-  for (const endpoint of [...derived, ...(previous?.endpoints ?? [])]) {
-    const models = byId.get(endpoint.id) ?? new Set<string>();
-    for (const model of endpoint.models) models.add(model);
-    byId.set(endpoint.id, models);
-  }
+  const add = (endpointId: string, model: string) => {
+    const models = byId.get(endpointId) ?? new Set<string>();
+    models.add(model);
+    byId.set(endpointId, models);
+  };
+  for (const endpoint of derived) for (const model of endpoint.models) add(endpoint.id, model);
+  for (const [endpointId, model] of previous?.registeredModels ?? []) add(endpointId, model);
   return byId;
 }
 

@@ -15,8 +15,10 @@ export const CONTEXT_KEYS = {
   FAILURE_THRESHOLD: 'Consecutive failed probes before exclusion. Default: 2.',
   UNHEALTHY_AFTER_SECONDS: 'No successful probe for this long: excluded. Default: 10.',
   REMOVE_AFTER_SECONDS: 'Row expiry after the last successful probe. Default: 30.',
-  TFSERVING_CONTAINER_NAMES: 'Extra container names treated as TF Serving (list). Default: tfserving,tf-serving.',
-  CLUSTER_ARNS: 'ECS cluster ARNs whose task events are consumed (list). Default: every cluster of the account.',
+  TFSERVING_CONTAINER_NAMES:
+    'Extra container names treated as TF Serving (list). Default: tfserving,tf-serving.',
+  CLUSTER_ARNS:
+    'ECS cluster ARNs whose task events are consumed (list). Default: every cluster of the account.',
   VPC_ID: 'VPC of the probing functions (they must reach private task IPs). Default: no VPC.',
   SUBNET_IDS: 'Private subnets for the probing functions (list). Required with VPC_ID.',
   SECURITY_GROUP_IDS: 'Security groups for the probing functions (list). Default: one is created in VPC_ID.',
@@ -92,7 +94,8 @@ function isSet(value: unknown): boolean {
 function listValue(key: ContextKey, raw: unknown, pattern: RegExp, what: string): string[] {
   if (!isSet(raw)) return [];
   const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
-  if (items === undefined) throw new ContextError(key, raw, `expected ${what}s, as a list or comma-separated`);
+  if (items === undefined)
+    throw new ContextError(key, raw, `expected ${what}s, as a list or comma-separated`);
   const values = items.map((item) => (typeof item === 'string' ? item.trim() : item)).filter(isSet);
   for (const value of values) {
     if (typeof value !== 'string' || !pattern.test(value)) {
@@ -135,7 +138,9 @@ function registrySettings(lookup: Lookup): { settings: RegistrySettings; tableNa
   };
   const names = lookup('TFSERVING_CONTAINER_NAMES');
   if (isSet(names)) {
-    env.TFSERVING_CONTAINER_NAMES = Array.isArray(names) ? names.join(',') : scalarText('TFSERVING_CONTAINER_NAMES', names);
+    env.TFSERVING_CONTAINER_NAMES = Array.isArray(names)
+      ? names.join(',')
+      : scalarText('TFSERVING_CONTAINER_NAMES', names);
   }
   try {
     const config = loadConfig(env);
@@ -151,7 +156,8 @@ function registrySettings(lookup: Lookup): { settings: RegistrySettings; tableNa
       },
     };
   } catch (error) {
-    if (error instanceof ConfigError) throw new ContextError(error.variable, lookup(error.variable), error.allowed);
+    if (error instanceof ConfigError)
+      throw new ContextError(error.variable, lookup(error.variable), error.allowed);
     throw error;
   }
 }
@@ -167,7 +173,11 @@ function probeNetwork(lookup: Lookup): ProbeNetworkContext | undefined {
   );
   if (!isSet(vpcRaw)) {
     if (subnetIds.length > 0) {
-      throw new ContextError('SUBNET_IDS', lookup('SUBNET_IDS'), 'subnets need VPC_ID too (set VPC_ID=vpc-…)');
+      throw new ContextError(
+        'SUBNET_IDS',
+        lookup('SUBNET_IDS'),
+        'subnets need VPC_ID too (set VPC_ID=vpc-…)',
+      );
     }
     if (securityGroupIds.length > 0) {
       throw new ContextError(
@@ -199,7 +209,11 @@ function probeNetwork(lookup: Lookup): ProbeNetworkContext | undefined {
 export function parseRegistryContext(lookup: Lookup, keys: readonly string[] = []): RegistryContext {
   for (const key of keys) {
     if (OWN_KEY_SHAPE.test(key) && !(key in CONTEXT_KEYS)) {
-      throw new ContextError(key, lookup(key), `unknown key; known keys: ${Object.keys(CONTEXT_KEYS).join(', ')}`);
+      throw new ContextError(
+        key,
+        lookup(key),
+        `unknown key; known keys: ${Object.keys(CONTEXT_KEYS).join(', ')}`,
+      );
     }
   }
   const { settings, tableName } = registrySettings(lookup);
@@ -209,7 +223,12 @@ export function parseRegistryContext(lookup: Lookup, keys: readonly string[] = [
     CLUSTER_ARN,
     'an ECS cluster ARN (arn:aws:ecs:<region>:<account>:cluster/<name>)',
   );
-  const removal = choice('TABLE_REMOVAL_POLICY', lookup('TABLE_REMOVAL_POLICY'), ['retain', 'destroy'], 'retain');
+  const removal = choice(
+    'TABLE_REMOVAL_POLICY',
+    lookup('TABLE_REMOVAL_POLICY'),
+    ['retain', 'destroy'],
+    'retain',
+  );
   return {
     tableName,
     settings,

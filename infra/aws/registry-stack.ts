@@ -53,7 +53,10 @@ export class RegistryStack extends Stack {
     });
     this.registryTable.grantTo(this.discovery.appFunction.function, ['Query']);
 
-    new CfnOutput(this, 'ApiUrl', { value: this.discovery.url, description: 'Discovery API base URL (stage)' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.discovery.url,
+      description: 'Discovery API base URL (stage)',
+    });
     new CfnOutput(this, 'TableName', { value: this.registryTable.table.tableName });
     new CfnOutput(this, 'DeadLetterQueueUrl', {
       value: this.ecsEvents.deadLetterQueue.queueUrl,

@@ -4,9 +4,11 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { createRegistryApp, type RegistryApp } from '../../infra/aws/registry-app.ts';
 
 /** The feature flags of cdk.json, so tests synthesize what `cdk synth` does. */
-const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
-  context: Record<string, unknown>;
-}).context;
+const CDK_JSON_CONTEXT = (
+  JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+    context: Record<string, unknown>;
+  }
+).context;
 
 export interface BuiltStack extends RegistryApp {
   readonly template: Template;
@@ -33,10 +35,20 @@ export const VPC_CONTEXT = {
   SUBNET_IDS: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
 } as const;
 
-type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; [key: string]: unknown }>;
+type Resources = Record<
+  string,
+  { Type: string; Properties?: Record<string, unknown>; [key: string]: unknown }
+>;
 
 export function resourcesOf(template: Template): Resources {
   return template.toJSON().Resources as Resources;
+}
+
+/** The properties of one resource; throws if there is no such resource. */
+export function propertiesOf(template: Template, logicalId: string): Record<string, unknown> {
+  const resource = resourcesOf(template)[logicalId];
+  if (!resource) throw new Error(`no resource ${logicalId}`);
+  return resource.Properties ?? {};
 }
 
 /** The logical id of the one Lambda function whose FunctionName ends with `-<name>`. */
@@ -51,13 +63,17 @@ export function functionId(template: Template, name: string): string {
 /** Every IAM action the function's execution role is allowed, with the resources of each. */
 export function roleActions(template: Template, fnLogicalId: string): Map<string, unknown[]> {
   const resources = resourcesOf(template);
-  const role = (resources[fnLogicalId]?.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const role = (propertiesOf(template, fnLogicalId).Role as { 'Fn::GetAtt': [string, string] })[
+    'Fn::GetAtt'
+  ][0];
   const actions = new Map<string, unknown[]>();
   for (const resource of Object.values(resources)) {
     if (resource.Type !== 'AWS::IAM::Policy') continue;
     const roles = (resource.Properties?.Roles as { Ref: string }[] | undefined) ?? [];
     if (!roles.some((ref) => ref.Ref === role)) continue;
-    const doc = resource.Properties?.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] };
+    const doc = resource.Properties?.PolicyDocument as {
+      Statement: { Action: string | string[]; Resource: unknown }[];
+    };
     for (const statement of doc.Statement) {
       for (const action of [statement.Action].flat()) {
         actions.set(action, [...(actions.get(action) ?? []), ...[statement.Resource].flat()]);

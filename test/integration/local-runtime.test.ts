@@ -85,9 +85,10 @@ describe('npm start', () => {
     }
   });
 
-  async function post(body: unknown) {
-    const response = await fetch(`${url}/events`, { method: 'POST', body: JSON.stringify(body) });
-    return { status: response.status, body: await response.json() };
+  async function post(event: unknown) {
+    const response = await fetch(`${url}/events`, { method: 'POST', body: JSON.stringify(event) });
+    const body = (await response.json()) as { error: { code: string; message: string }; accepted?: number };
+    return { status: response.status, body };
   }
 
   async function hosts(model: string): Promise<string[] | number> {
@@ -117,7 +118,7 @@ describe('npm start', () => {
     const { host } = await register(1, 'appear');
 
     // Assess
-    expect(await within(AT_ONCE_MS, async () => (await hosts('resnet')) instanceof Array)).toBeLessThan(
+    expect(await within(AT_ONCE_MS, async () => Array.isArray(await hosts('resnet')))).toBeLessThan(
       AT_ONCE_MS,
     );
     expect(await hosts('resnet')).toContain(host);
@@ -200,7 +201,9 @@ describe('npm start', () => {
 
     // Act
     const running = await fetch(`${url}/events`, { method: 'POST', body: example('running') });
-    const stable = await fetch(`${url}/models/resnet/labels/stable`).then((r) => r.json());
+    const stable = (await fetch(`${url}/models/resnet/labels/stable`).then((r) => r.json())) as {
+      endpoints: unknown[];
+    };
     const draining = await fetch(`${url}/events`, { method: 'POST', body: example('draining') });
     const afterDrain = await hosts('resnet');
 

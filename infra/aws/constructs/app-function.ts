@@ -151,7 +151,8 @@ export class AppFunction extends Construct {
 
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
-      reason: 'Runtime pinned to nodejs22.x on purpose: upgrades are reviewed changes, and LocalStack 4.14.0 (free) runs it.',
+      reason:
+        'Runtime pinned to nodejs22.x on purpose: upgrades are reviewed changes, and LocalStack 4.14.0 (free) runs it.',
     });
   }
 

@@ -94,7 +94,8 @@ export class DiscoveryApi extends Construct {
         accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
       },
       defaultMethodOptions: {
-        authorizationType: auth === 'iam' ? apigateway.AuthorizationType.IAM : apigateway.AuthorizationType.NONE,
+        authorizationType:
+          auth === 'iam' ? apigateway.AuthorizationType.IAM : apigateway.AuthorizationType.NONE,
       },
     });
 
@@ -106,12 +107,15 @@ export class DiscoveryApi extends Construct {
       this.restApi.addGatewayResponse(id, {
         type,
         templates: {
-          'application/json': '{"error":{"code":"$context.error.responseType","message":$context.error.messageString}}',
+          'application/json':
+            '{"error":{"code":"$context.error.responseType","message":$context.error.messageString}}',
         },
       });
     }
 
-    const integration = new apigateway.LambdaIntegration(this.appFunction.function, { allowTestInvoke: false });
+    const integration = new apigateway.LambdaIntegration(this.appFunction.function, {
+      allowTestInvoke: false,
+    });
     const validator = this.restApi.addRequestValidator('RequestValidator', {
       validateRequestParameters: true,
       // GET routes carry no body; on for the AwsSolutions check (APIG2), a no-op without request models.
@@ -138,13 +142,18 @@ export class DiscoveryApi extends Construct {
     api.acknowledge(
       {
         id: 'AwsSolutions-APIG3',
-        reason: 'No WAF by default: stage throttling bounds the load, and callers are IAM-authorized unless API_AUTH=none.',
+        reason:
+          'No WAF by default: stage throttling bounds the load, and callers are IAM-authorized unless API_AUTH=none.',
       },
       {
         id: 'AwsSolutions-APIG6',
-        reason: 'Access logs are on; execution logs stay off (API Gateway creates their log group with no retention).',
+        reason:
+          'Access logs are on; execution logs stay off (API Gateway creates their log group with no retention).',
       },
-      { id: 'AwsSolutions-COG4', reason: 'Callers are AWS principals (IAM authorization), not Cognito users.' },
+      {
+        id: 'AwsSolutions-COG4',
+        reason: 'Callers are AWS principals (IAM authorization), not Cognito users.',
+      },
     );
     if (auth === 'none') {
       api.acknowledge({

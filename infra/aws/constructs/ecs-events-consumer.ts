@@ -65,7 +65,9 @@ export class EcsEventsConsumer extends Construct {
     }
     const retryAttempts = props.retryAttempts ?? 2;
     if (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > 2) {
-      throw new Error(`EcsEventsConsumer retryAttempts=${retryAttempts} is invalid: Lambda allows 0, 1 or 2.`);
+      throw new Error(
+        `EcsEventsConsumer retryAttempts=${retryAttempts} is invalid: Lambda allows 0, 1 or 2.`,
+      );
     }
     const maxEventAge = props.maxEventAge ?? Duration.hours(1);
 
@@ -82,7 +84,8 @@ export class EcsEventsConsumer extends Construct {
     this.appFunction = new AppFunction(this, 'Function', {
       entry: ENTRY,
       name: 'ecs-events',
-      description: 'Applies ECS task state changes to the TF Serving registry and probes new endpoints at once',
+      description:
+        'Applies ECS task state changes to the TF Serving registry and probes new endpoints at once',
       timeout: props.timeout ?? Duration.seconds(30),
       environment: props.environment,
       network: props.network,

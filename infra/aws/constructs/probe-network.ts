@@ -28,7 +28,9 @@ export class ProbeNetwork extends Construct implements AppFunctionNetwork {
   constructor(scope: Construct, id: string, props: ProbeNetworkProps) {
     super(scope, id);
     if (props.subnetIds.length === 0) {
-      throw new Error(`ProbeNetwork for ${props.vpcId} got no subnetIds: name the private subnets the functions run in.`);
+      throw new Error(
+        `ProbeNetwork for ${props.vpcId} got no subnetIds: name the private subnets the functions run in.`,
+      );
     }
     // Only the id matters: subnets are given explicitly, never selected by type, so neither the
     // AZ list nor the subnets' route tables are needed (and synth needs no lookup).

@@ -60,7 +60,9 @@ export class RegistryTable extends Construct {
    */
   grantTo(fn: lambda.Function, actions: readonly RegistryTableAction[]): void {
     if (actions.length === 0) {
-      throw new Error(`RegistryTable.grantTo(${fn.node.path}) got no actions: name the DynamoDB actions it uses.`);
+      throw new Error(
+        `RegistryTable.grantTo(${fn.node.path}) got no actions: name the DynamoDB actions it uses.`,
+      );
     }
     fn.addEnvironment('TABLE_NAME', this.table.tableName);
     this.table.grant(fn, ...[...new Set(actions)].map((action) => `dynamodb:${action}`));

@@ -49,7 +49,8 @@ export class ScheduledProbe extends Construct {
     this.appFunction = new AppFunction(this, 'Function', {
       entry: ENTRY,
       name: 'probe',
-      description: 'Probes every registered TF Serving endpoint every PROBE_INTERVAL_SECONDS for about a minute',
+      description:
+        'Probes every registered TF Serving endpoint every PROBE_INTERVAL_SECONDS for about a minute',
       timeout,
       memorySize: props.memorySize ?? 512,
       environment: props.environment,
@@ -61,7 +62,10 @@ export class ScheduledProbe extends Construct {
       description: 'Starts a probe round every minute',
       schedule: events.Schedule.rate(Duration.minutes(1)),
       targets: [
-        new targets.LambdaFunction(this.appFunction.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }),
+        new targets.LambdaFunction(this.appFunction.function, {
+          retryAttempts: 0,
+          maxEventAge: Duration.minutes(1),
+        }),
       ],
     });
   }

@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { answerDiscovery } from '../../../functions/discovery/discovery-handler.ts';
 import { handleEcsEvent } from '../../../functions/ecs-events/ecs-events-handler.ts';
 import { probeEndpointModel } from '../../../functions/registry/probe.ts';
+import { isAddressable } from '../../../functions/registry/task-endpoints.ts';
+import type { TaskEventOutcome } from '../../../functions/registry/task-events.ts';
 import { InvalidEventError } from '../../../functions/shared/errors.ts';
 import { TfServingStandIn } from '../../../tools/tfserving-stand-in/stand-in.ts';
 import { loadEvent } from '../../support/events.ts';
@@ -111,15 +113,14 @@ describe('ECS events handler', () => {
   it('keeps a drained endpoint out when a probe that started before the drain writes after it', async () => {
     // Prepare
     const running = loopbackEvent('running-awsvpc', host);
-    const { endpoints } = (await handleEcsEvent(registry.taskEvents, running)) as {
-      endpoints: { id: string; host: string; restPort: number; models: string[]; labels: string[] }[];
-    };
-    const endpoint = endpoints[0] as (typeof endpoints)[number];
+    const { endpoints } = (await handleEcsEvent(registry.taskEvents, running)) as TaskEventOutcome;
+    const [endpoint] = endpoints.filter(isAddressable);
+    if (endpoint === undefined) throw new Error('the RUNNING fixture has no addressable endpoint');
     await handleEcsEvent(registry.taskEvents, loopbackEvent('draining', host));
 
     // Act: the late probe finds the model AVAILABLE and writes its result.
     const late = await probeEndpointModel(registry.probe, {
-      endpoint: { ...endpoint, grpcPort: 8500, containerName: 'tfserving' },
+      endpoint,
       model: 'resnet',
     });
     const answer = await discover(registry, { model: 'resnet' });
@@ -127,6 +128,45 @@ describe('ECS events handler', () => {
     // Assess
     expect(late.ok).toBe(true);
     expect(answer.statusCode).toBe(404);
+  });
+
+  it('retires on stop every model an earlier event registered, even one a later event no longer derived', async () => {
+    // Prepare: the task definition declares resnet and bert; later its lookup fails (throttled, say).
+    let lookupWorks = true;
+    const deps = {
+      ...registry.taskEvents,
+      lookups: {
+        taskDefinition: async () =>
+          lookupWorks
+            ? {
+                containers: [
+                  {
+                    name: 'tfserving',
+                    environment: { TFSERVING_MODELS: 'resnet,bert' },
+                    dockerLabels: {},
+                    portMappings: [],
+                  },
+                ],
+              }
+            : undefined,
+        containerInstanceHost: async () => undefined,
+      },
+    };
+    tfserving.load('bert', '1');
+    const running = loopbackEvent('running-awsvpc', host);
+    running.detail.overrides = { containerOverrides: [{ name: 'tfserving' }] };
+    await handleEcsEvent(deps, running);
+    const bertBefore = await discover(registry, { model: 'bert' });
+    lookupWorks = false;
+    await handleEcsEvent(deps, { ...running, detail: { ...running.detail, version: 4 } });
+
+    // Act
+    await handleEcsEvent(deps, loopbackEvent('stopped', host));
+
+    // Assess
+    expect(endpointIds(bertBefore.body)).toHaveLength(1);
+    expect((await discover(registry, { model: 'bert' })).statusCode).toBe(404);
+    expect((await discover(registry, { model: 'resnet' })).statusCode).toBe(404);
   });
 
   it('applies a duplicate event as a no-op', async () => {

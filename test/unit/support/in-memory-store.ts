@@ -10,6 +10,7 @@ import type {
  * An in-memory stand-in for `RegistryStore` with the same conditional-write semantics as its
  * DynamoDB condition expressions (see the comments in `functions/registry/registry-store.ts`):
  * - task and registration items: `attribute_not_exists(pk) OR (taskVersion <= :v AND lifecycleRank <= :r)`;
+ * - a task's `registeredModels` only grows (a set ADD on every applied write);
  * - probe success: `attribute_not_exists(pk) OR probedAt < :probedAt` (creates the row);
  * - probe failure: `attribute_exists(pk) AND probedAt < :probedAt` (never creates one).
  * No I/O; values are deep-copied in and out, as a database would.
@@ -43,8 +44,18 @@ export class InMemoryRegistryStore {
   }
 
   async putTask(task: TaskRecord): Promise<boolean> {
-    if (!isForward(this.tasks.get(task.taskArn), task)) return false;
-    this.tasks.set(task.taskArn, structuredClone(task));
+    const stored = this.tasks.get(task.taskArn);
+    if (!isForward(stored, task)) return false;
+    const registered = new Map<string, readonly [string, string]>();
+    const pairs = [
+      ...(stored?.registeredModels ?? []),
+      ...task.endpoints.flatMap((e) => e.models.map((m) => [e.id, m] as const)),
+    ];
+    for (const pair of pairs) registered.set(JSON.stringify(pair), pair);
+    const registeredModels = [...registered.keys()]
+      .sort()
+      .map((k) => registered.get(k) as readonly [string, string]);
+    this.tasks.set(task.taskArn, structuredClone({ ...task, registeredModels }));
     return true;
   }
 

@@ -232,7 +232,11 @@ describe('parseEventBatch', () => {
 
   it('parses an array of events in order, ignored ones included', () => {
     // Prepare
-    const batch = [loadEvent('ecs', 'pending'), loadEvent('ecs', 'service-action'), loadEvent('ecs', 'stopped')];
+    const batch = [
+      loadEvent('ecs', 'pending'),
+      loadEvent('ecs', 'service-action'),
+      loadEvent('ecs', 'stopped'),
+    ];
 
     // Act
     const parsed = parseEventBatch(batch);

@@ -19,20 +19,13 @@ function thrown(act: () => unknown): unknown {
 }
 
 describe('nameProblem', () => {
-  it.each([
-    'resnet',
-    'half_plus_two',
-    'ranker-v2',
-    'model.v1',
-    'with space',
-    'модель',
-    '模型',
-    '😀',
-    'a',
-  ])('accepts %j', (name) => {
-    // Act / Assess
-    expect(nameProblem(name)).toBeUndefined();
-  });
+  it.each(['resnet', 'half_plus_two', 'ranker-v2', 'model.v1', 'with space', 'модель', '模型', '😀', 'a'])(
+    'accepts %j',
+    (name) => {
+      // Act / Assess
+      expect(nameProblem(name)).toBeUndefined();
+    },
+  );
 
   it('accepts 256 code points', () => {
     // Act / Assess
@@ -206,14 +199,17 @@ describe('requireVersion', () => {
     expect(requireVersion('007')).toBe('7');
   });
 
-  it.each(['abc', '-1', '', '9223372036854775808'])('throws a 400 InvalidVersion RequestError for %j', (value) => {
-    // Act
-    const error = thrown(() => requireVersion(value));
+  it.each(['abc', '-1', '', '9223372036854775808'])(
+    'throws a 400 InvalidVersion RequestError for %j',
+    (value) => {
+      // Act
+      const error = thrown(() => requireVersion(value));
 
-    // Assess
-    expect(error).toBeInstanceOf(RequestError);
-    expect(error).toMatchObject({ statusCode: 400, code: 'InvalidVersion' });
-  });
+      // Assess
+      expect(error).toBeInstanceOf(RequestError);
+      expect(error).toMatchObject({ statusCode: 400, code: 'InvalidVersion' });
+    },
+  );
 
   it('throws a 400 RequestError for a missing version', () => {
     // Act

@@ -107,7 +107,10 @@ describe('deriveEndpoints', () => {
       // Assess
       expect(endpoints).toEqual([]);
       expect(skipped).toEqual([
-        { container: 'tfserving', reason: 'declares no model (MODEL_NAME, TFSERVING_MODELS, tfserving.models)' },
+        {
+          container: 'tfserving',
+          reason: 'declares no model (MODEL_NAME, TFSERVING_MODELS, tfserving.models)',
+        },
       ]);
     });
 
@@ -293,7 +296,12 @@ describe('deriveEndpoints', () => {
       const endpoint = only(derive(detail, { taskDefinition: taskDefinition('tfs-resnet-7') }).endpoints);
 
       // Assess
-      expect(endpoint).toMatchObject({ models: ['resnet'], labels: ['stable'], restPort: 8501, grpcPort: 8500 });
+      expect(endpoint).toMatchObject({
+        models: ['resnet'],
+        labels: ['stable'],
+        restPort: 8501,
+        grpcPort: 8500,
+      });
     });
 
     it('takes MODEL_NAME from the task definition environment when the event has no override', () => {
@@ -327,7 +335,9 @@ describe('deriveEndpoints', () => {
       });
 
       // Act
-      const endpoint = only(derive(detail, { taskDefinition: taskDefinition('tfs-custom-ports-1') }).endpoints);
+      const endpoint = only(
+        derive(detail, { taskDefinition: taskDefinition('tfs-custom-ports-1') }).endpoints,
+      );
 
       // Assess
       expect(endpoint.models).toEqual(['ranker', 'resnet', 'bert', 'embedder']);
@@ -352,7 +362,9 @@ describe('deriveEndpoints', () => {
       const detail = taskDetail('running-no-models');
 
       // Act
-      const endpoint = only(derive(detail, { taskDefinition: taskDefinition('tfs-custom-ports-1') }).endpoints);
+      const endpoint = only(
+        derive(detail, { taskDefinition: taskDefinition('tfs-custom-ports-1') }).endpoints,
+      );
 
       // Assess
       expect(endpoint).toMatchObject({ host: '10.0.142.7', restPort: 9000, grpcPort: 9001 });
@@ -459,7 +471,9 @@ describe('deriveEndpoints', () => {
       const definition = singleContainerDefinition({ name: 'tfserving', image: 'tensorflow/serving:2.15.0' });
 
       // Act
-      const endpoint = only(derive(taskDetail('running-no-models'), { taskDefinition: definition }).endpoints);
+      const endpoint = only(
+        derive(taskDetail('running-no-models'), { taskDefinition: definition }).endpoints,
+      );
 
       // Assess
       expect(endpoint.models).toEqual(['model']);
@@ -599,7 +613,9 @@ describe('deriveEndpoints', () => {
       }));
 
       // Act
-      const endpoint = only(derive({ ...detail, containers }, { containerInstanceHost: BRIDGE_HOST }).endpoints);
+      const endpoint = only(
+        derive({ ...detail, containers }, { containerInstanceHost: BRIDGE_HOST }).endpoints,
+      );
 
       // Assess
       expect(endpoint).toMatchObject({ restPort: 49159, grpcPort: null });
@@ -614,7 +630,9 @@ describe('deriveEndpoints', () => {
 
       // Assess
       expect(isAddressable(only(endpoints))).toBe(false);
-      expect(skipped).toEqual([{ container: 'tfserving', reason: 'the container instance address is unknown' }]);
+      expect(skipped).toEqual([
+        { container: 'tfserving', reason: 'the container instance address is unknown' },
+      ]);
     });
 
     it('reports the endpoint skipped and unaddressable when no host port is bound to the REST port', () => {
@@ -626,11 +644,16 @@ describe('deriveEndpoints', () => {
       }));
 
       // Act
-      const { endpoints, skipped } = derive({ ...detail, containers }, { containerInstanceHost: BRIDGE_HOST });
+      const { endpoints, skipped } = derive(
+        { ...detail, containers },
+        { containerInstanceHost: BRIDGE_HOST },
+      );
 
       // Assess
       expect(isAddressable(only(endpoints))).toBe(false);
-      expect(skipped).toEqual([{ container: 'tfserving', reason: 'no host port is bound to REST port 8501' }]);
+      expect(skipped).toEqual([
+        { container: 'tfserving', reason: 'no host port is bound to REST port 8501' },
+      ]);
     });
   });
 });
@@ -638,7 +661,11 @@ describe('deriveEndpoints', () => {
 describe('endpointId', () => {
   it('joins the cluster name, the task id and the container name', () => {
     // Act
-    const id = endpointId(CLUSTER, `arn:aws:ecs:us-east-1:123456789012:task/ml/${AWSVPC_TASK_ID}`, 'tfserving');
+    const id = endpointId(
+      CLUSTER,
+      `arn:aws:ecs:us-east-1:123456789012:task/ml/${AWSVPC_TASK_ID}`,
+      'tfserving',
+    );
 
     // Assess
     expect(id).toBe(`ml/${AWSVPC_TASK_ID}/tfserving`);

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { judgeModelStatus, labelVersionFromMetadata } from '../../../../functions/registry/tfserving-status.ts';
+import {
+  judgeModelStatus,
+  labelVersionFromMetadata,
+} from '../../../../functions/registry/tfserving-status.ts';
 
 const JSON_TYPE = 'application/json';
 
@@ -64,7 +67,11 @@ describe('judgeModelStatus', () => {
 
   it('returns ok with the old version while the new one is still LOADING', () => {
     // Act
-    const verdict = judgeModelStatus(200, JSON_TYPE, statusBody(entry('8', 'LOADING'), entry('7', 'AVAILABLE')));
+    const verdict = judgeModelStatus(
+      200,
+      JSON_TYPE,
+      statusBody(entry('8', 'LOADING'), entry('7', 'AVAILABLE')),
+    );
 
     // Assess
     expect(verdict).toEqual({ ok: true, versions: ['7'] });
@@ -72,7 +79,11 @@ describe('judgeModelStatus', () => {
 
   it('returns ok with both versions while both are AVAILABLE during an upgrade', () => {
     // Act
-    const verdict = judgeModelStatus(200, JSON_TYPE, statusBody(entry('8', 'AVAILABLE'), entry('7', 'AVAILABLE')));
+    const verdict = judgeModelStatus(
+      200,
+      JSON_TYPE,
+      statusBody(entry('8', 'AVAILABLE'), entry('7', 'AVAILABLE')),
+    );
 
     // Assess
     expect(verdict).toEqual({ ok: true, versions: ['8', '7'] });
@@ -80,7 +91,11 @@ describe('judgeModelStatus', () => {
 
   it('returns ok for an AVAILABLE version next to an UNLOADING one', () => {
     // Act
-    const verdict = judgeModelStatus(200, JSON_TYPE, statusBody(entry('8', 'AVAILABLE'), entry('7', 'UNLOADING')));
+    const verdict = judgeModelStatus(
+      200,
+      JSON_TYPE,
+      statusBody(entry('8', 'AVAILABLE'), entry('7', 'UNLOADING')),
+    );
 
     // Assess
     expect(verdict).toEqual({ ok: true, versions: ['8'] });
@@ -126,7 +141,11 @@ describe('judgeModelStatus', () => {
 
   it('returns not ok with the error text for a 404 unknown model', () => {
     // Act
-    const verdict = judgeModelStatus(404, JSON_TYPE, errorBody('Could not find any versions of model resnet'));
+    const verdict = judgeModelStatus(
+      404,
+      JSON_TYPE,
+      errorBody('Could not find any versions of model resnet'),
+    );
 
     // Assess
     expect(verdict).toEqual({ ok: false, reason: 'HTTP 404: Could not find any versions of model resnet' });
@@ -140,9 +159,10 @@ describe('judgeModelStatus', () => {
     expect(verdict.ok).toBe(false);
   });
 
-  it('returns not ok for libevent\'s HTML 404 page, quoting the start of the body', () => {
+  it("returns not ok for libevent's HTML 404 page, quoting the start of the body", () => {
     // Prepare
-    const html = '<HTML><HEAD>\n<TITLE>404 Not Found</TITLE>\n</HEAD><BODY>\n<H1>Not Found</H1>\n</BODY></HTML>';
+    const html =
+      '<HTML><HEAD>\n<TITLE>404 Not Found</TITLE>\n</HEAD><BODY>\n<H1>Not Found</H1>\n</BODY></HTML>';
 
     // Act
     const verdict = judgeModelStatus(404, 'text/html', html);
@@ -161,10 +181,17 @@ describe('judgeModelStatus', () => {
 
   it('returns not ok for a 200 with an HTML content type', () => {
     // Act
-    const verdict = judgeModelStatus(200, 'text/html; charset=utf-8', '<html><body>proxy login</body></html>');
+    const verdict = judgeModelStatus(
+      200,
+      'text/html; charset=utf-8',
+      '<html><body>proxy login</body></html>',
+    );
 
     // Assess
-    expect(verdict).toEqual({ ok: false, reason: 'HTTP 200 with content type text/html; charset=utf-8, not JSON' });
+    expect(verdict).toEqual({
+      ok: false,
+      reason: 'HTTP 200 with content type text/html; charset=utf-8, not JSON',
+    });
   });
 
   it('returns not ok for a 200 without a content type', () => {
@@ -177,7 +204,11 @@ describe('judgeModelStatus', () => {
 
   it('accepts a JSON content type with parameters, in any case', () => {
     // Act
-    const verdict = judgeModelStatus(200, 'Application/JSON; charset=utf-8', statusBody(entry('1', 'AVAILABLE')));
+    const verdict = judgeModelStatus(
+      200,
+      'Application/JSON; charset=utf-8',
+      statusBody(entry('1', 'AVAILABLE')),
+    );
 
     // Assess
     expect(verdict).toEqual({ ok: true, versions: ['1'] });
@@ -191,7 +222,10 @@ describe('judgeModelStatus', () => {
     const verdict = judgeModelStatus(200, JSON_TYPE, body.slice(0, body.length - 10));
 
     // Assess
-    expect(verdict).toEqual({ ok: false, reason: 'HTTP 200 with a body that is not JSON (truncated or garbage)' });
+    expect(verdict).toEqual({
+      ok: false,
+      reason: 'HTTP 200 with a body that is not JSON (truncated or garbage)',
+    });
   });
 
   it('returns not ok for an HTML body served as JSON', () => {
@@ -213,7 +247,10 @@ describe('judgeModelStatus', () => {
     ['a missing version', '{"model_version_status": [{"state": "AVAILABLE"}]}'],
     ['a numeric state', '{"model_version_status": [{"version": "1", "state": 30}]}'],
     ['an unknown state name', '{"model_version_status": [{"version": "1", "state": "READY"}]}'],
-    ['a status without an error code', '{"model_version_status": [{"version": "1", "state": "AVAILABLE", "status": {}}]}'],
+    [
+      'a status without an error code',
+      '{"model_version_status": [{"version": "1", "state": "AVAILABLE", "status": {}}]}',
+    ],
   ])('returns not ok for a 200 JSON answer with %s', (_, body) => {
     // Act
     const verdict = judgeModelStatus(200, JSON_TYPE, body);
@@ -246,7 +283,11 @@ describe('judgeModelStatus', () => {
 
   it('accepts an entry without a status object', () => {
     // Act
-    const verdict = judgeModelStatus(200, JSON_TYPE, '{"model_version_status": [{"version": "3", "state": "AVAILABLE"}]}');
+    const verdict = judgeModelStatus(
+      200,
+      JSON_TYPE,
+      '{"model_version_status": [{"version": "3", "state": "AVAILABLE"}]}',
+    );
 
     // Assess
     expect(verdict).toEqual({ ok: true, versions: ['3'] });
@@ -310,7 +351,9 @@ describe('labelVersionFromMetadata', () => {
 
   it('returns undefined for an unknown label (400)', () => {
     // Act / Assess
-    expect(labelVersionFromMetadata(400, errorBody('Unrecognized servable version label: nope'))).toBeUndefined();
+    expect(
+      labelVersionFromMetadata(400, errorBody('Unrecognized servable version label: nope')),
+    ).toBeUndefined();
   });
 
   it('returns undefined for an unknown model (404)', () => {

@@ -164,7 +164,9 @@ describe('loadConfig', () => {
     expect(error.variable).toBe('FAILURE_THRESHOLD');
     expect(error.value).toBe('0');
     expect(error.allowed).toContain('1 to 1000');
-    expect(error.message).toBe('FAILURE_THRESHOLD="0" is invalid: expected a whole number from 1 to 1000 (default 2)');
+    expect(error.message).toBe(
+      'FAILURE_THRESHOLD="0" is invalid: expected a whole number from 1 to 1000 (default 2)',
+    );
   });
 
   it('throws a ConfigError naming PROBE_TIMEOUT_MS and its bounds for a timeout below 50 ms', () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { asError, ConfigError, InvalidEventError, RequestError } from '../../../../functions/shared/errors.ts';
+import {
+  asError,
+  ConfigError,
+  InvalidEventError,
+  RequestError,
+} from '../../../../functions/shared/errors.ts';
 
 describe('ConfigError', () => {
   it('names the variable, the value and what is allowed in its message', () => {
@@ -31,7 +36,10 @@ describe('RequestError', () => {
 describe('InvalidEventError', () => {
   it('appends its issues to the message', () => {
     // Act
-    const error = new InvalidEventError('invalid ECS Task State Change', ['detail.taskArn: Required', 'x: y']);
+    const error = new InvalidEventError('invalid ECS Task State Change', [
+      'detail.taskArn: Required',
+      'x: y',
+    ]);
 
     // Assess
     expect(error.message).toBe('invalid ECS Task State Change: detail.taskArn: Required; x: y');

@@ -33,7 +33,10 @@ describe('errorResponse', () => {
     const log = fakeLog();
 
     // Act
-    const response = errorResponse(new RequestError(404, 'ModelNotFound', 'No running task declares it.'), log);
+    const response = errorResponse(
+      new RequestError(404, 'ModelNotFound', 'No running task declares it.'),
+      log,
+    );
 
     // Assess
     expect(response.statusCode).toBe(404);

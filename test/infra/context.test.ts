@@ -1,0 +1,139 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { CONTEXT_KEYS, ContextError, parseRegistryContext } from '../../infra/aws/context.ts';
+import { buildStack } from './synth.ts';
+
+function parse(context: Record<string, unknown>) {
+  return parseRegistryContext((key) => context[key], Object.keys(context));
+}
+
+function errorOf(context: Record<string, unknown>): ContextError {
+  try {
+    parse(context);
+  } catch (error) {
+    if (error instanceof ContextError) return error;
+    throw error;
+  }
+  throw new Error(`no error for ${JSON.stringify(context)}`);
+}
+
+describe('parseRegistryContext', () => {
+  it('gives the design defaults when nothing is set', () => {
+    // Act
+    const context = parse({});
+
+    // Assess
+    expect(context).toEqual({
+      tableName: undefined,
+      settings: {
+        PROBE_INTERVAL_SECONDS: '5',
+        PROBE_TIMEOUT_MS: '2000',
+        FAILURE_THRESHOLD: '2',
+        UNHEALTHY_AFTER_SECONDS: '10',
+        REMOVE_AFTER_SECONDS: '30',
+        TFSERVING_CONTAINER_NAMES: 'tfserving,tf-serving',
+      },
+      clusterArns: [],
+      network: undefined,
+      apiAuth: 'iam',
+      apiCloudWatchRole: true,
+      tableRemovalPolicy: RemovalPolicy.RETAIN,
+    });
+  });
+
+  it('reads numbers and lists from cdk.json (JSON values) and from -c (strings) alike', () => {
+    const fromJson = parse({
+      PROBE_INTERVAL_SECONDS: 3,
+      CLUSTER_ARNS: [
+        'arn:aws:ecs:us-east-1:123456789012:cluster/a',
+        'arn:aws:ecs:us-east-1:123456789012:cluster/b',
+      ],
+      TFSERVING_CONTAINER_NAMES: ['serving'],
+      API_CLOUDWATCH_ROLE: false,
+    });
+    const fromCli = parse({
+      PROBE_INTERVAL_SECONDS: '3',
+      CLUSTER_ARNS:
+        'arn:aws:ecs:us-east-1:123456789012:cluster/a, arn:aws:ecs:us-east-1:123456789012:cluster/b',
+      TFSERVING_CONTAINER_NAMES: 'serving',
+      API_CLOUDWATCH_ROLE: 'false',
+    });
+    expect(fromCli).toEqual(fromJson);
+    expect(fromJson.settings.PROBE_INTERVAL_SECONDS).toBe('3');
+    expect(fromJson.clusterArns).toHaveLength(2);
+    expect(fromJson.apiCloudWatchRole).toBe(false);
+  });
+
+  it('reads the probe network, API auth, table name and removal policy', () => {
+    const context = parse({
+      VPC_ID: 'vpc-0123456789abcdef0',
+      SUBNET_IDS: 'subnet-01234567,subnet-0123456789abcdef1',
+      SECURITY_GROUP_IDS: ['sg-0123456789abcdef0'],
+      API_AUTH: 'NONE',
+      TABLE_NAME: 'registry-dev',
+      TABLE_REMOVAL_POLICY: 'destroy',
+    });
+    expect(context).toMatchObject({
+      network: {
+        vpcId: 'vpc-0123456789abcdef0',
+        subnetIds: ['subnet-01234567', 'subnet-0123456789abcdef1'],
+        securityGroupIds: ['sg-0123456789abcdef0'],
+      },
+      apiAuth: 'none',
+      tableName: 'registry-dev',
+      tableRemovalPolicy: RemovalPolicy.DESTROY,
+    });
+  });
+
+  it('ignores CDK keys that are not ours', () => {
+    expect(() =>
+      parse({ '@aws-cdk/core:target-partitions': ['aws'], 'aws:cdk:bundling-stacks': [] }),
+    ).not.toThrow();
+  });
+
+  it.each([
+    [{ PROBE_TIMEOUT_MS: '10' }, 'PROBE_TIMEOUT_MS', /"10".*50 to 60000/],
+    [{ PROBE_INTERVAL_SECONDS: 'soon' }, 'PROBE_INTERVAL_SECONDS', /"soon".*whole number/],
+    [{ FAILURE_THRESHOLD: 0 }, 'FAILURE_THRESHOLD', /0.*1 to 1000/],
+    [{ TABLE_NAME: 'a b' }, 'TABLE_NAME', /"a b"/],
+    [{ TFSERVING_CONTAINER_NAMES: ' , ' }, 'TFSERVING_CONTAINER_NAMES', /comma-separated/],
+    [{ CLUSTER_ARNS: 'ml' }, 'CLUSTER_ARNS', /"ml" is not an ECS cluster ARN/],
+    [{ CLUSTER_ARNS: { a: 1 } }, 'CLUSTER_ARNS', /list or comma-separated/],
+    [{ VPC_ID: 'vpc-1' }, 'VPC_ID', /"vpc-1".*VPC id/],
+    [{ VPC_ID: 'vpc-0123456789abcdef0' }, 'SUBNET_IDS', /needs the private subnets/],
+    [{ SUBNET_IDS: 'subnet-01234567' }, 'SUBNET_IDS', /need VPC_ID/],
+    [{ SECURITY_GROUP_IDS: 'sg-01234567' }, 'SECURITY_GROUP_IDS', /need VPC_ID/],
+    [
+      { VPC_ID: 'vpc-0123456789abcdef0', SUBNET_IDS: 'subnet-xyz' },
+      'SUBNET_IDS',
+      /"subnet-xyz" is not a subnet id/,
+    ],
+    [{ API_AUTH: 'cognito' }, 'API_AUTH', /one of iam, none/],
+    [{ API_CLOUDWATCH_ROLE: 'yes' }, 'API_CLOUDWATCH_ROLE', /true or false/],
+    [{ TABLE_REMOVAL_POLICY: 'snapshot' }, 'TABLE_REMOVAL_POLICY', /one of retain, destroy/],
+    [{ PROBE_INTERVAL: '3' }, 'PROBE_INTERVAL', /unknown key; known keys: .*PROBE_INTERVAL_SECONDS/],
+  ])('throws for %j naming %s, the value and the fix', (context, key, detail) => {
+    const error = errorOf(context);
+    expect(error.key).toBe(key);
+    expect(error.message).toMatch(new RegExp(`^Invalid CDK context ${key}=`));
+    expect(error.message).toMatch(detail);
+    expect(error.message).toContain(
+      `Fix: pass -c ${key}=<value> to cdk, or set "${key}" under "context" in cdk.json.`,
+    );
+  });
+
+  it('documents every key it reads', () => {
+    const read = new Set<string>();
+    parseRegistryContext((key) => {
+      read.add(key);
+      return undefined;
+    });
+    expect([...read].sort()).toEqual(Object.keys(CONTEXT_KEYS).sort());
+  });
+});
+
+describe('RegistryStack context', () => {
+  it('throws from the stack constructor on a bad value, before anything is synthesized', () => {
+    expect(() => buildStack({ PROBE_TIMEOUT_MS: '10' })).toThrow(/Invalid CDK context PROBE_TIMEOUT_MS="10"/);
+  });
+});

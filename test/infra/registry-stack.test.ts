@@ -1,0 +1,422 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { buildStack, functionId, propertiesOf, resourcesOf, roleActions, VPC_CONTEXT } from './synth.ts';
+
+const SETTINGS = [
+  'PROBE_INTERVAL_SECONDS',
+  'PROBE_TIMEOUT_MS',
+  'FAILURE_THRESHOLD',
+  'UNHEALTHY_AFTER_SECONDS',
+  'REMOVE_AFTER_SECONDS',
+  'TFSERVING_CONTAINER_NAMES',
+] as const;
+const FUNCTIONS = ['ecs-events', 'probe', 'discovery'] as const;
+const CLUSTER = 'arn:aws:ecs:eu-west-1:123456789012:cluster/ml';
+
+describe('RegistryStack', () => {
+  const { template } = buildStack();
+
+  describe('registry table', () => {
+    it('has the shared key schema, TTL on expiresAt, on-demand billing and point-in-time recovery', () => {
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TableName: Match.absent(),
+      });
+    });
+
+    it('is retained by default and destroyed only when asked', () => {
+      template.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+      buildStack({ TABLE_REMOVAL_POLICY: 'destroy' }).template.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Delete',
+      });
+    });
+
+    it('takes its physical name from TABLE_NAME', () => {
+      buildStack({ TABLE_NAME: 'registry-dev' }).template.hasResourceProperties('AWS::DynamoDB::Table', {
+        TableName: 'registry-dev',
+      });
+    });
+  });
+
+  describe('functions', () => {
+    it.each(FUNCTIONS)(
+      '%s runs the house defaults: nodejs22.x on arm64, its own log group, source maps',
+      (name) => {
+        const id = functionId(template, name);
+        const fn = propertiesOf(template, id);
+        expect(fn).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Architectures: ['arm64'],
+          Handler: 'index.handler',
+          FunctionName: `TfServingRegistry-${name}`,
+          LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+        });
+        const logGroupId = (fn.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+        expect(resourcesOf(template)[logGroupId]).toMatchObject({
+          Type: 'AWS::Logs::LogGroup',
+          Properties: { RetentionInDays: 30 },
+        });
+      },
+    );
+
+    it.each(FUNCTIONS)('%s gets every setting, TABLE_NAME and the Powertools names', (name) => {
+      const fn = propertiesOf(template, functionId(template, name));
+      const variables = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables).toMatchObject({
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'tf-serving-registry',
+        POWERTOOLS_METRICS_NAMESPACE: 'TfServingRegistry',
+        TABLE_NAME: { Ref: expect.stringMatching(/^RegistryTable/) },
+        PROBE_INTERVAL_SECONDS: '5',
+        PROBE_TIMEOUT_MS: '2000',
+        FAILURE_THRESHOLD: '2',
+        UNHEALTHY_AFTER_SECONDS: '10',
+        REMOVE_AFTER_SECONDS: '30',
+        TFSERVING_CONTAINER_NAMES: 'tfserving,tf-serving',
+      });
+    });
+
+    it('passes context settings to every function, lists joined', () => {
+      const { template: custom } = buildStack({
+        PROBE_INTERVAL_SECONDS: 3,
+        PROBE_TIMEOUT_MS: '750',
+        FAILURE_THRESHOLD: '4',
+        UNHEALTHY_AFTER_SECONDS: '20',
+        REMOVE_AFTER_SECONDS: '60',
+        TFSERVING_CONTAINER_NAMES: ['serving', 'model-server'],
+      });
+      for (const name of FUNCTIONS) {
+        const fn = propertiesOf(custom, functionId(custom, name));
+        expect((fn.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+          PROBE_INTERVAL_SECONDS: '3',
+          PROBE_TIMEOUT_MS: '750',
+          FAILURE_THRESHOLD: '4',
+          UNHEALTHY_AFTER_SECONDS: '20',
+          REMOVE_AFTER_SECONDS: '60',
+          TFSERVING_CONTAINER_NAMES: 'serving,model-server',
+        });
+      }
+    });
+
+    it('sets every setting the functions read (no function misses one)', () => {
+      for (const name of FUNCTIONS) {
+        const fn = propertiesOf(template, functionId(template, name));
+        const variables = Object.keys((fn.Environment as { Variables: Record<string, unknown> }).Variables);
+        expect(variables).toEqual(expect.arrayContaining([...SETTINGS, 'TABLE_NAME']));
+      }
+    });
+
+    it('creates no logRetention custom resource and no layers', () => {
+      template.resourceCountIs('Custom::LogRetention', 0);
+      template.allResourcesProperties('AWS::Lambda::Function', { Layers: Match.absent() });
+    });
+  });
+
+  describe('least privilege', () => {
+    it('ecs-events may read and write registry items and read ECS task definitions and container instances', () => {
+      const actions = roleActions(template, functionId(template, 'ecs-events'));
+      expect([...actions.keys()].sort()).toEqual(
+        [
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+          'ec2:DescribeInstances',
+          'ecs:DescribeContainerInstances',
+          'ecs:DescribeTaskDefinition',
+          'logs:CreateLogStream',
+          'logs:PutLogEvents',
+          'sqs:GetQueueAttributes',
+          'sqs:GetQueueUrl',
+          'sqs:SendMessage',
+        ].sort(),
+      );
+      expect(actions.get('dynamodb:PutItem')).toEqual([
+        { 'Fn::GetAtt': [expect.stringMatching(/^RegistryTable/), 'Arn'] },
+      ]);
+      expect(actions.get('ecs:DescribeTaskDefinition')).toEqual(['*']);
+      expect(actions.get('ec2:DescribeInstances')).toEqual(['*']);
+      expect(actions.get('sqs:SendMessage')).toEqual([
+        { 'Fn::GetAtt': [expect.stringMatching(/^EcsEventsDeadLetterQueue/), 'Arn'] },
+      ]);
+    });
+
+    it('limits ecs:DescribeContainerInstances to the configured clusters', () => {
+      const { template: custom } = buildStack({ CLUSTER_ARNS: CLUSTER });
+      const actions = roleActions(custom, functionId(custom, 'ecs-events'));
+      expect(actions.get('ecs:DescribeContainerInstances')).toEqual([
+        'arn:aws:ecs:eu-west-1:123456789012:container-instance/ml/*',
+      ]);
+    });
+
+    it('lets the probe only query and update the table', () => {
+      const actions = roleActions(template, functionId(template, 'probe'));
+      expect([...actions.keys()].sort()).toEqual(
+        ['dynamodb:Query', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents'].sort(),
+      );
+    });
+
+    it('lets discovery only query the table', () => {
+      const actions = roleActions(template, functionId(template, 'discovery'));
+      expect([...actions.keys()].sort()).toEqual([
+        'dynamodb:Query',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+      ]);
+    });
+
+    it('attaches no managed policy to the function roles', () => {
+      for (const name of FUNCTIONS) {
+        expect(roleActions(template, functionId(template, name)).has('(managed policies)')).toBe(false);
+      }
+    });
+
+    it('lets each function write only to its own log group', () => {
+      for (const name of FUNCTIONS) {
+        const id = functionId(template, name);
+        const logGroup = (propertiesOf(template, id).LoggingConfig as { LogGroup: { Ref: string } }).LogGroup
+          .Ref;
+        expect(roleActions(template, id).get('logs:PutLogEvents')).toEqual([
+          { 'Fn::GetAtt': [logGroup, 'Arn'] },
+        ]);
+      }
+    });
+  });
+
+  describe('ECS events consumer', () => {
+    it('matches ECS task state changes from the default bus, from every cluster when none is configured', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.ecs'],
+          'detail-type': ['ECS Task State Change'],
+          detail: Match.absent(),
+        },
+        EventBusName: Match.absent(),
+      });
+    });
+
+    it('matches only the configured clusters', () => {
+      buildStack({
+        CLUSTER_ARNS: `${CLUSTER}, arn:aws:ecs:eu-west-1:123456789012:cluster/ml-canary`,
+      }).template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.ecs'],
+          'detail-type': ['ECS Task State Change'],
+          detail: { clusterArn: [CLUSTER, 'arn:aws:ecs:eu-west-1:123456789012:cluster/ml-canary'] },
+        },
+      });
+    });
+
+    it('retries delivery and sends what cannot be delivered to the dead-letter queue', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: Match.objectLike({ source: ['aws.ecs'] }),
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [functionId(template, 'ecs-events'), 'Arn'] },
+            DeadLetterConfig: {
+              Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EcsEventsDeadLetterQueue'), 'Arn'] },
+            },
+            RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 },
+          }),
+        ],
+      });
+    });
+
+    it('retries failed invocations twice, then sends the event to the same dead-letter queue', () => {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: functionId(template, 'ecs-events') },
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 3600,
+        DestinationConfig: {
+          OnFailure: {
+            Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EcsEventsDeadLetterQueue'), 'Arn'] },
+          },
+        },
+      });
+    });
+
+    it('keeps dead letters 14 days, encrypted, over TLS only', () => {
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        MessageRetentionPeriod: 1_209_600,
+        SqsManagedSseEnabled: true,
+      });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+            }),
+          ]),
+        },
+      });
+    });
+  });
+
+  describe('scheduled probe', () => {
+    it('runs on an EventBridge rule every minute (not EventBridge Scheduler)', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [functionId(template, 'probe'), 'Arn'] },
+            RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+          }),
+        ],
+      });
+      template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    });
+
+    it('outlives its one-minute round, is not retried, and needs no reserved concurrency', () => {
+      const fn = propertiesOf(template, functionId(template, 'probe'));
+      expect(fn.Timeout).toBe(70);
+      expect(fn.ReservedConcurrentExecutions).toBeUndefined();
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: functionId(template, 'probe') },
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 60,
+      });
+    });
+  });
+
+  describe('discovery API', () => {
+    it('is a regional REST API (v1), not an HTTP API', () => {
+      template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+        EndpointConfiguration: { Types: ['REGIONAL'] },
+      });
+      expect(
+        Object.keys(resourcesOf(template)).filter((id) =>
+          resourcesOf(template)[id]?.Type.startsWith('AWS::ApiGatewayV2::'),
+        ),
+      ).toEqual([]);
+    });
+
+    it('routes the design paths with GET to the discovery function through Lambda proxy, IAM-authorized', () => {
+      const resources = resourcesOf(template);
+      const paths = new Map<string, string>();
+      const pathOf = (id: string): string => {
+        const cached = paths.get(id);
+        if (cached) return cached;
+        const props = resources[id]?.Properties as { ParentId: unknown; PathPart: string };
+        const parent = props.ParentId as { Ref?: string };
+        const path = `${parent.Ref ? pathOf(parent.Ref) : ''}/${props.PathPart}`;
+        paths.set(id, path);
+        return path;
+      };
+      const routes = Object.values(resources)
+        .filter((resource) => resource.Type === 'AWS::ApiGateway::Method')
+        .map((method) => {
+          const props = method.Properties as {
+            HttpMethod: string;
+            AuthorizationType: string;
+            ResourceId: { Ref: string };
+            Integration: { Type: string; Uri: unknown };
+          };
+          expect(props.Integration.Type).toBe('AWS_PROXY');
+          expect(JSON.stringify(props.Integration.Uri)).toContain(functionId(template, 'discovery'));
+          return `${props.HttpMethod} ${pathOf(props.ResourceId.Ref)} ${props.AuthorizationType}`;
+        });
+      expect(routes.sort()).toEqual(
+        [
+          'GET /models AWS_IAM',
+          'GET /models/{model} AWS_IAM',
+          'GET /models/{model}/versions/{version} AWS_IAM',
+          'GET /models/{model}/labels/{label} AWS_IAM',
+        ].sort(),
+      );
+    });
+
+    it('is open when API_AUTH=none', () => {
+      buildStack({ API_AUTH: 'none' }).template.allResourcesProperties('AWS::ApiGateway::Method', {
+        AuthorizationType: 'NONE',
+      });
+    });
+
+    it('throttles the stage and writes JSON access logs to a log group with retention', () => {
+      template.hasResourceProperties('AWS::ApiGateway::Stage', {
+        StageName: 'v1',
+        MethodSettings: [
+          Match.objectLike({
+            HttpMethod: '*',
+            ResourcePath: '/*',
+            ThrottlingRateLimit: 100,
+            ThrottlingBurstLimit: 200,
+          }),
+        ],
+        AccessLogSetting: {
+          DestinationArn: Match.anyValue(),
+          Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"'),
+        },
+      });
+      template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    });
+
+    it('answers API Gateway errors in the design error shape', () => {
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: 'DEFAULT_4XX',
+        ResponseTemplates: { 'application/json': Match.stringLikeRegexp('^\\{"error":\\{"code":') },
+      });
+    });
+
+    it('sets the account logging role unless API_CLOUDWATCH_ROLE=false', () => {
+      template.resourceCountIs('AWS::ApiGateway::Account', 1);
+      buildStack({ API_CLOUDWATCH_ROLE: 'false' }).template.resourceCountIs('AWS::ApiGateway::Account', 0);
+    });
+  });
+
+  describe('network', () => {
+    it('puts no function in a VPC when none is configured', () => {
+      template.allResourcesProperties('AWS::Lambda::Function', { VpcConfig: Match.absent() });
+      template.resourceCountIs('AWS::EC2::SecurityGroup', 0);
+    });
+
+    it('puts the probe and ecs-events (which probes new endpoints) in the configured subnets, not discovery', () => {
+      const { template: vpc } = buildStack(VPC_CONTEXT);
+      for (const name of ['probe', 'ecs-events']) {
+        expect(propertiesOf(vpc, functionId(vpc, name)).VpcConfig).toEqual({
+          SubnetIds: VPC_CONTEXT.SUBNET_IDS,
+          SecurityGroupIds: [
+            { 'Fn::GetAtt': [expect.stringMatching(/^ProbeNetworkSecurityGroup/), 'GroupId'] },
+          ],
+        });
+        expect(roleActions(vpc, functionId(vpc, name)).get('ec2:CreateNetworkInterface')).toEqual(['*']);
+      }
+      expect(propertiesOf(vpc, functionId(vpc, 'discovery')).VpcConfig).toBeUndefined();
+      vpc.hasResourceProperties('AWS::EC2::SecurityGroup', { VpcId: VPC_CONTEXT.VPC_ID });
+      vpc.hasOutput('ProbeSecurityGroupId', {});
+    });
+
+    it('uses the given security groups and creates none', () => {
+      const { template: vpc } = buildStack({ ...VPC_CONTEXT, SECURITY_GROUP_IDS: 'sg-0123456789abcdef0' });
+      expect(propertiesOf(vpc, functionId(vpc, 'probe')).VpcConfig).toEqual({
+        SubnetIds: VPC_CONTEXT.SUBNET_IDS,
+        SecurityGroupIds: ['sg-0123456789abcdef0'],
+      });
+      vpc.resourceCountIs('AWS::EC2::SecurityGroup', 0);
+    });
+  });
+
+  describe('outputs', () => {
+    it('exports the API URL, the table name and the dead-letter queue URL', () => {
+      template.hasOutput('ApiUrl', {
+        Value: { 'Fn::Join': ['', Match.arrayWith(['https://', { Ref: 'AWS::URLSuffix' }])] },
+      });
+      template.hasOutput('TableName', { Value: { Ref: Match.stringLikeRegexp('^RegistryTable') } });
+      template.hasOutput('DeadLetterQueueUrl', {
+        Value: { Ref: Match.stringLikeRegexp('^EcsEventsDeadLetterQueue') },
+      });
+    });
+  });
+});

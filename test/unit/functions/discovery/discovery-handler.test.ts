@@ -1,0 +1,175 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { answerDiscovery } from '../../../../functions/discovery/discovery-handler.ts';
+import type { DiscoveryDeps } from '../../../../functions/registry/discovery.ts';
+import { loadEvent } from '../../../support/events.ts';
+import { fakeDiscoveryStore, probeRecord, registration, taskRecord } from '../../support/records.ts';
+
+const NOW = Date.parse('2026-05-04T10:05:00.000Z');
+
+type Fixture = 'get-model' | 'get-version' | 'get-label' | 'list-models';
+
+function request(name: Fixture, patch: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent {
+  return { ...loadEvent<APIGatewayProxyEvent>('apigw-rest', name), ...patch };
+}
+
+/** One healthy resnet endpoint serving versions 2 and 1, with the label stable → 2. */
+function deps(): DiscoveryDeps {
+  const store = fakeDiscoveryStore({
+    tasks: [taskRecord('a', ['resnet'])],
+    registrations: [registration('a', 'resnet')],
+    probes: [probeRecord('a', 'resnet', NOW, { versions: ['2', '1'], labels: { stable: '2' } })],
+  });
+  return { store, policy: { unhealthyAfterSeconds: 10, failureThreshold: 2 }, now: () => NOW };
+}
+
+function body(response: { body: string }) {
+  return JSON.parse(response.body) as Record<string, unknown>;
+}
+
+describe('answerDiscovery', () => {
+  it('answers GET /models/{model} with the endpoints, a weak ETag and no-cache', async () => {
+    // Act
+    const response = await answerDiscovery(deps(), request('get-model'));
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({
+      'content-type': 'application/json',
+      'cache-control': 'no-cache',
+      etag: expect.stringMatching(/^W\/"/),
+    });
+    expect(body(response)).toMatchObject({
+      model: 'resnet',
+      endpoints: [{ id: 'ml/a/tfserving', versions: ['2', '1'] }],
+    });
+  });
+
+  it('answers GET /models with the model list', async () => {
+    // Act
+    const response = await answerDiscovery(deps(), request('list-models'));
+
+    // Assess
+    expect(body(response)).toEqual({ models: [{ name: 'resnet', endpoints: 1, versions: ['2', '1'] }] });
+  });
+
+  it('answers GET /models/{model}/labels/{label}', async () => {
+    // Act
+    const response = await answerDiscovery(deps(), request('get-label'));
+
+    // Assess
+    expect(body(response)).toMatchObject({ model: 'resnet', endpoints: [{ id: 'ml/a/tfserving' }] });
+  });
+
+  it('compares a requested version in canonical form (007 is 7, 02 is 2)', async () => {
+    // Prepare
+    const event = request('get-version', { pathParameters: { model: 'resnet', version: '0002' } });
+
+    // Act
+    const response = await answerDiscovery(deps(), event);
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(body(response)).toMatchObject({ endpoints: [{ id: 'ml/a/tfserving' }] });
+  });
+
+  it('returns 304 with the ETag for a matching If-None-Match', async () => {
+    // Prepare
+    const first = await answerDiscovery(deps(), request('get-model'));
+    const etag = first.headers.etag ?? '';
+    const event = request('get-model', { headers: { 'If-None-Match': etag } });
+
+    // Act
+    const response = await answerDiscovery(deps(), event);
+
+    // Assess
+    expect(response).toEqual({ statusCode: 304, headers: expect.objectContaining({ etag }), body: '' });
+  });
+
+  it('returns 200 for a stale If-None-Match', async () => {
+    // Prepare
+    const event = request('get-model', { headers: { 'if-none-match': 'W/"stale"' } });
+
+    // Act
+    const response = await answerDiscovery(deps(), event);
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+  });
+
+  it('returns a 404 ModelNotFound for an unknown model', async () => {
+    // Prepare
+    const event = request('get-model', { pathParameters: { model: 'bert' } });
+
+    // Act
+    const response = await answerDiscovery(deps(), event);
+
+    // Assess
+    expect(response.statusCode).toBe(404);
+    expect(body(response)).toEqual({ error: { code: 'ModelNotFound', message: expect.any(String) } });
+  });
+
+  it.each([
+    ['a model name with a colon', 'get-model', { model: 'resnet:predict' }, 'InvalidModelName'],
+    ['a model name that is too long', 'get-model', { model: 'm'.repeat(257) }, 'InvalidModelName'],
+    ['a model name with U+FFFD', 'get-model', { model: 'res\uFFFDnet' }, 'InvalidModelName'],
+    ['a negative version', 'get-version', { model: 'resnet', version: '-1' }, 'InvalidVersion'],
+    [
+      'an overflowing version',
+      'get-version',
+      { model: 'resnet', version: '9223372036854775808' },
+      'InvalidVersion',
+    ],
+    ['a label with a slash', 'get-label', { model: 'resnet', label: 'a/b' }, 'InvalidLabelName'],
+  ] as const)('returns 400 for %s', async (_, fixture, pathParameters, code) => {
+    // Prepare
+    const event = request(fixture, { pathParameters: { ...pathParameters } });
+
+    // Act
+    const response = await answerDiscovery(deps(), event);
+
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(body(response)).toMatchObject({ error: { code } });
+  });
+
+  it('returns 405 for a method other than GET', async () => {
+    // Act
+    const response = await answerDiscovery(deps(), request('get-model', { httpMethod: 'DELETE' }));
+
+    // Assess
+    expect(response.statusCode).toBe(405);
+    expect(body(response)).toMatchObject({ error: { code: 'MethodNotAllowed' } });
+  });
+
+  it('returns 404 RouteNotFound for an unknown resource', async () => {
+    // Act
+    const response = await answerDiscovery(deps(), request('get-model', { resource: '/health' }));
+
+    // Assess
+    expect(response.statusCode).toBe(404);
+    expect(body(response)).toMatchObject({ error: { code: 'RouteNotFound' } });
+  });
+
+  it('returns a generic 500 when the store fails', async () => {
+    // Prepare
+    const failing: DiscoveryDeps = {
+      ...deps(),
+      store: {
+        readModel: async () => {
+          throw new Error('ProvisionedThroughputExceededException on table secret');
+        },
+        listRunningTasks: async () => [],
+      },
+    };
+
+    // Act
+    const response = await answerDiscovery(failing, request('get-model'));
+
+    // Assess
+    expect(response.statusCode).toBe(500);
+    expect(body(response)).toEqual({
+      error: { code: 'InternalError', message: 'The registry could not answer this request.' },
+    });
+  });
+});

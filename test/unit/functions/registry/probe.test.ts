@@ -1,0 +1,522 @@
+import { describe, expect, it, vi } from 'vitest';
+import {
+  type LoopOptions,
+  type ProbeDeps,
+  type ProbeTarget,
+  probeEndpointModel,
+  probeTargets,
+  runProbeLoop,
+  runProbeRound,
+} from '../../../../functions/registry/probe.ts';
+import type { TaskRecord } from '../../../../functions/registry/registry-store.ts';
+import type { EndpointRegistration } from '../../../../functions/registry/task-endpoints.ts';
+import type { StatusVerdict } from '../../../../functions/registry/tfserving-status.ts';
+import { FakeTfServing } from '../../support/fake-tfserving.ts';
+import { InMemoryRegistryStore } from '../../support/in-memory-store.ts';
+import { taskRecord } from '../../support/records.ts';
+
+const START = Date.parse('2026-05-04T10:05:00.000Z');
+const REMOVE_AFTER_SECONDS = 30;
+
+function fakeClock(start = START) {
+  let now = start;
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+function endpointOf(taskId: string, patch: Partial<EndpointRegistration> = {}): EndpointRegistration {
+  return {
+    id: `ml/${taskId}/tfserving`,
+    containerName: 'tfserving',
+    host: '10.0.0.1',
+    restPort: 8501,
+    grpcPort: 8500,
+    models: ['resnet'],
+    labels: [],
+    ...patch,
+  };
+}
+
+function target(endpoint: EndpointRegistration, model: string): ProbeTarget {
+  const { host, restPort } = endpoint;
+  if (host === undefined || restPort === undefined) throw new Error('not addressable');
+  return { endpoint: { ...endpoint, host, restPort }, model };
+}
+
+function probeDeps(
+  overrides: Partial<ProbeDeps> & { tfserving: FakeTfServing; store: InMemoryRegistryStore },
+) {
+  return {
+    now: () => START,
+    removeAfterSeconds: REMOVE_AFTER_SECONDS,
+    concurrency: 4,
+    ...overrides,
+  } satisfies ProbeDeps;
+}
+
+const available = (...versions: string[]): StatusVerdict => ({ ok: true, versions });
+
+describe('probeEndpointModel', () => {
+  it('records a success with the AVAILABLE versions, the probe time and a renewed expiry', async () => {
+    // Prepare
+    const endpoint = endpointOf('a');
+    const tfserving = new FakeTfServing().status(
+      target(endpoint, 'resnet').endpoint,
+      'resnet',
+      available('8', '7'),
+    );
+    const store = new InMemoryRegistryStore();
+
+    // Act
+    const result = await probeEndpointModel(probeDeps({ tfserving, store }), target(endpoint, 'resnet'));
+
+    // Assess
+    expect(result).toEqual({ ok: true, versions: ['8', '7'], written: true });
+    expect(store.probe('ml/a/tfserving', 'resnet')).toEqual({
+      endpointId: 'ml/a/tfserving',
+      model: 'resnet',
+      versions: ['8', '7'],
+      labels: {},
+      lastSuccessAt: START,
+      probedAt: START,
+      consecutiveFailures: 0,
+      lastError: undefined,
+      expiresAt: START / 1000 + REMOVE_AFTER_SECONDS,
+    });
+  });
+
+  it('renews the expiry to at least now + removeAfterSeconds when now is not a whole second', async () => {
+    // Prepare
+    const endpoint = endpointOf('a');
+    const tfserving = new FakeTfServing().status(
+      target(endpoint, 'resnet').endpoint,
+      'resnet',
+      available('1'),
+    );
+    const store = new InMemoryRegistryStore();
+    const now = START + 400;
+
+    // Act
+    await probeEndpointModel(probeDeps({ tfserving, store, now: () => now }), target(endpoint, 'resnet'));
+
+    // Assess
+    expect((store.probe('ml/a/tfserving', 'resnet')?.expiresAt ?? 0) * 1000).toBeGreaterThanOrEqual(
+      now + REMOVE_AFTER_SECONDS * 1000,
+    );
+  });
+
+  it('probes the model on the endpoint address', async () => {
+    // Prepare
+    const endpoint = endpointOf('a', { host: '10.0.215.105', restPort: 9000 });
+    const tfserving = new FakeTfServing();
+
+    // Act
+    await probeEndpointModel(
+      probeDeps({ tfserving, store: new InMemoryRegistryStore() }),
+      target(endpoint, 'bert'),
+    );
+
+    // Assess
+    expect(tfserving.statusCalls).toEqual([{ host: '10.0.215.105', restPort: 9000, model: 'bert' }]);
+  });
+
+  it('resolves each declared label and records those that resolve', async () => {
+    // Prepare
+    const endpoint = endpointOf('a', { labels: ['stable', 'canary', 'unknown'] });
+    const address = target(endpoint, 'resnet').endpoint;
+    const tfserving = new FakeTfServing()
+      .status(address, 'resnet', available('8', '7'))
+      .label(address, 'resnet', 'stable', '7')
+      .label(address, 'resnet', 'canary', '8');
+    const store = new InMemoryRegistryStore();
+
+    // Act
+    const result = await probeEndpointModel(probeDeps({ tfserving, store }), target(endpoint, 'resnet'));
+
+    // Assess
+    expect(result.ok).toBe(true);
+    expect(store.probe('ml/a/tfserving', 'resnet')?.labels).toEqual({ stable: '7', canary: '8' });
+    expect(tfserving.labelCalls.map((c) => c.label)).toEqual(['stable', 'canary', 'unknown']);
+  });
+
+  it('records a failure on an existing row, counting it', async () => {
+    // Prepare
+    const endpoint = endpointOf('a');
+    const address = target(endpoint, 'resnet').endpoint;
+    const clock = fakeClock();
+    const store = new InMemoryRegistryStore();
+    const ok = new FakeTfServing().status(address, 'resnet', available('1'));
+    await probeEndpointModel(probeDeps({ tfserving: ok, store, now: clock.now }), target(endpoint, 'resnet'));
+    clock.advance(5000);
+    const refusing = new FakeTfServing();
+
+    // Act
+    const result = await probeEndpointModel(
+      probeDeps({ tfserving: refusing, store, now: clock.now }),
+      target(endpoint, 'resnet'),
+    );
+
+    // Assess
+    expect(result).toEqual({ ok: false, reason: 'connect ECONNREFUSED 10.0.0.1:8501', written: true });
+    expect(store.probe('ml/a/tfserving', 'resnet')).toMatchObject({
+      versions: ['1'],
+      lastSuccessAt: START,
+      probedAt: START + 5000,
+      consecutiveFailures: 1,
+      lastError: 'connect ECONNREFUSED 10.0.0.1:8501',
+    });
+  });
+
+  it('does not resolve labels after a failed status probe', async () => {
+    // Prepare
+    const endpoint = endpointOf('a', { labels: ['stable'] });
+    const tfserving = new FakeTfServing();
+
+    // Act
+    await probeEndpointModel(
+      probeDeps({ tfserving, store: new InMemoryRegistryStore() }),
+      target(endpoint, 'resnet'),
+    );
+
+    // Assess
+    expect(tfserving.labelCalls).toEqual([]);
+  });
+
+  it('reports written: false when a newer probe already wrote the row', async () => {
+    // Prepare
+    const endpoint = endpointOf('a');
+    const address = target(endpoint, 'resnet').endpoint;
+    const tfserving = new FakeTfServing().status(address, 'resnet', available('1'));
+    const store = new InMemoryRegistryStore();
+    await probeEndpointModel(
+      probeDeps({ tfserving, store, now: () => START + 1000 }),
+      target(endpoint, 'resnet'),
+    );
+
+    // Act
+    const result = await probeEndpointModel(probeDeps({ tfserving, store }), target(endpoint, 'resnet'));
+
+    // Assess
+    expect(result).toMatchObject({ ok: true, written: false });
+    expect(store.probe('ml/a/tfserving', 'resnet')?.probedAt).toBe(START + 1000);
+  });
+});
+
+describe('probeTargets', () => {
+  it('returns every model of every addressable endpoint', () => {
+    // Prepare
+    const tasks: TaskRecord[] = [
+      taskRecord('a', ['resnet', 'bert']),
+      taskRecord('b', ['resnet'], { endpoints: [endpointOf('b', { host: '10.0.0.2' })] }),
+    ];
+
+    // Act
+    const targets = probeTargets(tasks);
+
+    // Assess
+    expect(targets.map((t) => [t.endpoint.id, t.endpoint.host, t.model])).toEqual([
+      ['ml/a/tfserving', '10.0.0.1', 'resnet'],
+      ['ml/a/tfserving', '10.0.0.1', 'bert'],
+      ['ml/b/tfserving', '10.0.0.2', 'resnet'],
+    ]);
+  });
+
+  it('leaves out endpoints without a host or a REST port', () => {
+    // Prepare
+    const tasks: TaskRecord[] = [
+      taskRecord('a', ['resnet'], {
+        endpoints: [
+          endpointOf('a', { host: undefined }),
+          endpointOf('b', { restPort: undefined }),
+          endpointOf('c'),
+        ],
+      }),
+    ];
+
+    // Act
+    const targets = probeTargets(tasks);
+
+    // Assess
+    expect(targets.map((t) => t.endpoint.id)).toEqual(['ml/c/tfserving']);
+  });
+
+  it('returns nothing for no tasks', () => {
+    // Act / Assess
+    expect(probeTargets([])).toEqual([]);
+  });
+});
+
+describe('runProbeRound', () => {
+  async function storeWith(...tasks: TaskRecord[]) {
+    const store = new InMemoryRegistryStore();
+    for (const task of tasks) await store.putTask(task);
+    return store;
+  }
+
+  it('probes every model of every running task and records the outcomes', async () => {
+    // Prepare
+    const store = await storeWith(
+      taskRecord('a', ['resnet', 'bert']),
+      taskRecord('b', ['resnet'], { endpoints: [endpointOf('b', { host: '10.0.0.2' })] }),
+    );
+    const tfserving = new FakeTfServing()
+      .status({ host: '10.0.0.1', restPort: 8501 }, 'resnet', available('2'))
+      .status({ host: '10.0.0.1', restPort: 8501 }, 'bert', available('5'));
+
+    // Act
+    await runProbeRound(probeDeps({ tfserving, store }));
+
+    // Assess
+    expect(tfserving.statusCalls).toHaveLength(3);
+    expect(store.probe('ml/a/tfserving', 'resnet')?.versions).toEqual(['2']);
+    expect(store.probe('ml/a/tfserving', 'bert')?.versions).toEqual(['5']);
+    expect(store.probe('ml/b/tfserving', 'resnet')).toBeUndefined();
+  });
+
+  it('returns the counts of targets, healthy and failed probes and writes', async () => {
+    // Prepare
+    const store = await storeWith(
+      taskRecord('a', ['resnet', 'bert']),
+      taskRecord('b', ['resnet'], { endpoints: [endpointOf('b', { host: '10.0.0.2' })] }),
+    );
+    const tfserving = new FakeTfServing()
+      .status({ host: '10.0.0.1', restPort: 8501 }, 'resnet', available('2'))
+      .status({ host: '10.0.0.1', restPort: 8501 }, 'bert', { ok: false, reason: 'no AVAILABLE version' });
+
+    // Act
+    const summary = await runProbeRound(probeDeps({ tfserving, store }));
+
+    // Assess: a failure on a row that never existed is not written
+    expect(summary).toEqual({ targets: 3, healthy: 1, failed: 2, writes: 1, durationMs: 0 });
+  });
+
+  it('skips stopped tasks and unaddressable endpoints', async () => {
+    // Prepare
+    const store = await storeWith(
+      taskRecord('stopped', ['resnet'], { lifecycle: 'STOPPED' }),
+      taskRecord('pending', ['resnet'], { endpoints: [endpointOf('pending', { host: undefined })] }),
+    );
+    const tfserving = new FakeTfServing();
+
+    // Act
+    const summary = await runProbeRound(probeDeps({ tfserving, store }));
+
+    // Assess
+    expect(summary.targets).toBe(0);
+    expect(tfserving.statusCalls).toEqual([]);
+  });
+
+  it('measures the round on the injected clock', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const store = await storeWith(taskRecord('a', ['resnet']));
+    const tfserving = new FakeTfServing();
+    const modelStatus = tfserving.modelStatus.bind(tfserving);
+    tfserving.modelStatus = async (endpoint, model) => {
+      clock.advance(1234);
+      return modelStatus(endpoint, model);
+    };
+
+    // Act
+    const summary = await runProbeRound(probeDeps({ tfserving, store, now: clock.now }));
+
+    // Assess
+    expect(summary.durationMs).toBe(1234);
+  });
+
+  it('runs at most `concurrency` probes at once', async () => {
+    // Prepare
+    const store = await storeWith(
+      ...['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((id) => taskRecord(id, ['resnet'])),
+    );
+    const tfserving = new FakeTfServing();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    tfserving.modelStatus = async () => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      inFlight -= 1;
+      return available('1');
+    };
+
+    // Act
+    const summary = await runProbeRound(probeDeps({ tfserving, store, concurrency: 2 }));
+
+    // Assess
+    expect(summary.targets).toBe(7);
+    expect(maxInFlight).toBe(2);
+  });
+});
+
+describe('runProbeLoop', () => {
+  const INTERVAL_MS = 5000;
+
+  /** A loop over a fake clock: `sleep` advances it, and each round takes `durations[i]` (or the last one). */
+  function loop(durations: number[], options: Partial<LoopOptions> = {}) {
+    const clock = fakeClock(0);
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const sleep = vi.fn(async (ms: number) => {
+      clock.advance(ms);
+    });
+    const round = vi.fn(async () => {
+      const duration = durations[Math.min(starts.length, durations.length - 1)] ?? 0;
+      starts.push(clock.now());
+      clock.advance(duration);
+      ends.push(clock.now());
+      return { durationMs: duration };
+    });
+    const run = () =>
+      runProbeLoop(round, {
+        intervalMs: INTERVAL_MS,
+        deadlineMs: 58_000,
+        now: clock.now,
+        sleep,
+        ...options,
+      });
+    return { clock, starts, ends, sleep, round, run };
+  }
+
+  it('runs a round every interval', async () => {
+    // Prepare
+    const { starts, run } = loop([1000]);
+
+    // Act
+    await run();
+
+    // Assess
+    expect(starts.slice(0, 4)).toEqual([0, 5000, 10_000, 15_000]);
+  });
+
+  it('returns the summary of every round', async () => {
+    // Prepare
+    const { run, round } = loop([1000]);
+
+    // Act
+    const summaries = await run();
+
+    // Assess
+    expect(summaries).toHaveLength(round.mock.calls.length);
+    expect(summaries.every((s) => s.durationMs === 1000)).toBe(true);
+  });
+
+  it('stops before the deadline, so the last round ends before it', async () => {
+    // Prepare
+    const { starts, ends, run } = loop([1000]);
+
+    // Act
+    await run();
+
+    // Assess
+    expect(starts).toHaveLength(12);
+    expect(starts.at(-1)).toBe(55_000);
+    expect(Math.max(...ends)).toBeLessThanOrEqual(58_000);
+  });
+
+  it('does not start a round that would end after the deadline', async () => {
+    // Prepare
+    const { starts, ends, run } = loop([1000], { deadlineMs: 55_500 });
+
+    // Act
+    await run();
+
+    // Assess
+    expect(starts.at(-1)).toBe(50_000);
+    expect(Math.max(...ends)).toBeLessThanOrEqual(55_500);
+  });
+
+  it('plans with the longest round so far', async () => {
+    // Prepare: a slow second round (4 s) makes 55 s too late a start for a 58 s deadline
+    const { starts, run } = loop([1000, 4000, 1000]);
+
+    // Act
+    await run();
+
+    // Assess
+    expect(starts.at(-1)).toBe(50_000);
+  });
+
+  it('delays the next round after a round longer than the interval, without overlap', async () => {
+    // Prepare
+    const { starts, ends, run } = loop([7000]);
+
+    // Act
+    await run();
+
+    // Assess
+    expect(starts.slice(0, 3)).toEqual([0, 7000, 14_000]);
+    for (let i = 1; i < starts.length; i++) {
+      expect(starts[i]).toBeGreaterThanOrEqual(ends[i - 1] ?? Number.POSITIVE_INFINITY);
+    }
+  });
+
+  it('keeps the interval after one slow round', async () => {
+    // Prepare
+    const { starts, run } = loop([7000, 1000]);
+
+    // Act
+    await run();
+
+    // Assess
+    expect(starts.slice(0, 4)).toEqual([0, 7000, 12_000, 17_000]);
+  });
+
+  it('sleeps only for what is left of the interval', async () => {
+    // Prepare
+    const { sleep, run } = loop([1500]);
+
+    // Act
+    await run();
+
+    // Assess
+    expect(sleep).toHaveBeenNthCalledWith(1, 3500);
+  });
+
+  it('runs no round when the deadline has already passed', async () => {
+    // Prepare
+    const { round, run } = loop([1000], { deadlineMs: -1 });
+
+    // Act
+    const summaries = await run();
+
+    // Assess
+    expect(summaries).toEqual([]);
+    expect(round).not.toHaveBeenCalled();
+  });
+
+  it('runs no round when the signal is already aborted', async () => {
+    // Prepare
+    const controller = new AbortController();
+    controller.abort();
+    const { round, run } = loop([1000], { signal: controller.signal });
+
+    // Act
+    await run();
+
+    // Assess
+    expect(round).not.toHaveBeenCalled();
+  });
+
+  it('stops after the current round when the signal is aborted', async () => {
+    // Prepare
+    const controller = new AbortController();
+    const { round, sleep, run } = loop([1000], {
+      signal: controller.signal,
+      deadlineMs: Number.POSITIVE_INFINITY,
+    });
+    sleep.mockImplementation(async () => {
+      if (round.mock.calls.length === 3) controller.abort();
+    });
+
+    // Act
+    const summaries = await run();
+
+    // Assess
+    expect(summaries).toHaveLength(3);
+  });
+});

@@ -1,0 +1,100 @@
+import type {
+  ModelPartition,
+  ModelRegistration,
+  ProbeRecord,
+  TaskRecord,
+} from '../../../functions/registry/registry-store.ts';
+import type { EndpointRegistration } from '../../../functions/registry/task-endpoints.ts';
+
+/** Builders for registry records, and a read-only fake of the store's discovery reads. */
+
+export const CLUSTER_ARN = 'arn:aws:ecs:us-east-1:123456789012:cluster/ml';
+export const taskArnOf = (taskId: string) => `arn:aws:ecs:us-east-1:123456789012:task/ml/${taskId}`;
+
+export function registration(
+  taskId: string,
+  model: string,
+  patch: Partial<ModelRegistration> = {},
+): ModelRegistration {
+  return {
+    endpointId: `ml/${taskId}/tfserving`,
+    model,
+    taskArn: taskArnOf(taskId),
+    clusterArn: CLUSTER_ARN,
+    availabilityZone: 'us-east-1a',
+    host: '10.0.0.1',
+    restPort: 8501,
+    grpcPort: 8500,
+    taskVersion: 3,
+    lifecycle: 'RUNNING',
+    ...patch,
+  };
+}
+
+export function probeRecord(
+  taskId: string,
+  model: string,
+  nowMs: number,
+  patch: Partial<ProbeRecord> = {},
+): ProbeRecord {
+  return {
+    endpointId: `ml/${taskId}/tfserving`,
+    model,
+    versions: ['1'],
+    labels: {},
+    lastSuccessAt: nowMs - 1000,
+    probedAt: nowMs - 1000,
+    consecutiveFailures: 0,
+    lastError: undefined,
+    expiresAt: Math.ceil(nowMs / 1000) + 30,
+    ...patch,
+  };
+}
+
+export function taskRecord(
+  taskId: string,
+  models: readonly string[],
+  patch: Partial<TaskRecord> = {},
+): TaskRecord {
+  const endpoint: EndpointRegistration = {
+    id: `ml/${taskId}/tfserving`,
+    containerName: 'tfserving',
+    host: '10.0.0.1',
+    restPort: 8501,
+    grpcPort: 8500,
+    models,
+    labels: [],
+  };
+  return {
+    taskArn: taskArnOf(taskId),
+    clusterArn: CLUSTER_ARN,
+    taskVersion: 3,
+    lifecycle: 'RUNNING',
+    availabilityZone: 'us-east-1a',
+    endpoints: [endpoint],
+    ...patch,
+  };
+}
+
+/** A fake of the two reads discovery makes, over fixed records; counts the calls. */
+export function fakeDiscoveryStore(contents: {
+  tasks?: TaskRecord[];
+  registrations?: ModelRegistration[];
+  probes?: ProbeRecord[];
+}) {
+  const calls = { readModel: [] as string[], listRunningTasks: 0 };
+  return {
+    calls,
+    async readModel(model: string): Promise<ModelPartition> {
+      calls.readModel.push(model);
+      return {
+        registrations: (contents.registrations ?? []).filter((r) => r.model === model),
+        probes: (contents.probes ?? []).filter((p) => p.model === model),
+      };
+    },
+    async listRunningTasks(): Promise<TaskRecord[]> {
+      calls.listRunningTasks += 1;
+      return (contents.tasks ?? []).filter((t) => t.lifecycle === 'RUNNING');
+    },
+  };
+}
