@@ -1,5 +1,15 @@
-import { createRegistry } from '../shared/registry.ts';
+import { healthPolicy } from '../registry/health.ts';
+import { RegistryStore } from '../registry/registry-store.ts';
+import { createDynamoDbClient } from '../shared/aws-clients.ts';
+import { loadConfig } from '../shared/config.ts';
 import { createDiscoveryHandler } from './discovery-handler.ts';
 
-/** Lambda entry point: the registry is built once per container, at cold start. */
-export const handler = createDiscoveryHandler(createRegistry().discovery);
+// Cold start: configuration checked and clients created once per container.
+const config = loadConfig();
+
+/** Lambda entry point (API Gateway REST API, Lambda proxy). */
+export const handler = createDiscoveryHandler({
+  store: new RegistryStore(createDynamoDbClient(), config.tableName),
+  now: Date.now,
+  policy: healthPolicy(config),
+});

@@ -1,5 +1,17 @@
-import { createRegistry } from '../shared/registry.ts';
+import { AwsEcsLookups } from '../registry/ecs-lookups.ts';
+import { RegistryStore } from '../registry/registry-store.ts';
+import { createDynamoDbClient, createEc2Client, createEcsClient } from '../shared/aws-clients.ts';
+import { loadConfig } from '../shared/config.ts';
+import { logger } from '../shared/observability.ts';
+import { probeDeps, taskEventDeps } from '../shared/registry.ts';
 import { createEcsEventsHandler } from './ecs-events-handler.ts';
 
-/** Lambda entry point: the registry is built once per container, at cold start. */
-export const handler = createEcsEventsHandler(createRegistry().taskEvents);
+// Cold start: configuration checked and clients created once per container.
+const config = loadConfig();
+const store = new RegistryStore(createDynamoDbClient(), config.tableName);
+const lookups = new AwsEcsLookups(createEcsClient(), createEc2Client(), logger);
+
+/** Lambda entry point (EventBridge rule: ECS Task State Change). */
+export const handler = createEcsEventsHandler(
+  taskEventDeps(config, { ...probeDeps(config, store), store }, lookups),
+);

@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { InvalidEventError } from '../shared/errors.ts';
+import { describeIssues } from '../shared/zod.ts';
 
 /**
  * The parts of an EventBridge "ECS Task State Change" event the registry uses. Unknown fields are
@@ -7,60 +8,62 @@ import { InvalidEventError } from '../shared/errors.ts';
  * Shapes: `shared/reference/ecs-task-events.md` §A.
  */
 
-const NameValue = z.object({ name: z.string(), value: z.string().optional() });
+const NameValue = z.object({ name: z.string(), value: z.optional(z.string()) });
 
 const Container = z.object({
-  name: z.string().min(1),
-  image: z.string().optional(),
-  lastStatus: z.string().optional(),
-  networkInterfaces: z.array(z.object({ privateIpv4Address: z.string().optional() })).optional(),
-  networkBindings: z
-    .array(
+  name: z.string().check(z.minLength(1)),
+  image: z.optional(z.string()),
+  lastStatus: z.optional(z.string()),
+  networkInterfaces: z.optional(z.array(z.object({ privateIpv4Address: z.optional(z.string()) }))),
+  networkBindings: z.optional(
+    z.array(
       z.object({
-        bindIP: z.string().optional(),
-        containerPort: z.number().int().optional(),
-        hostPort: z.number().int().optional(),
-        protocol: z.string().optional(),
+        bindIP: z.optional(z.string()),
+        containerPort: z.optional(z.int()),
+        hostPort: z.optional(z.int()),
+        protocol: z.optional(z.string()),
       }),
-    )
-    .optional(),
+    ),
+  ),
 });
 
 const Attachment = z.object({
-  type: z.string().optional(),
-  status: z.string().optional(),
-  details: z.array(NameValue).optional(),
+  type: z.optional(z.string()),
+  status: z.optional(z.string()),
+  details: z.optional(z.array(NameValue)),
 });
 
 const TaskDetail = z.object({
-  taskArn: z.string().regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task\/\S+$/, 'must be an ECS task ARN'),
+  taskArn: z
+    .string()
+    .check(z.regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task\/\S+$/, 'must be an ECS task ARN')),
   clusterArn: z
     .string()
-    .regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/\S+$/, 'must be an ECS cluster ARN'),
-  version: z.number().int().nonnegative(),
-  lastStatus: z.string().min(1),
-  desiredStatus: z.string().min(1),
-  taskDefinitionArn: z.string().optional(),
-  availabilityZone: z.string().optional(),
-  launchType: z.string().optional(),
-  containerInstanceArn: z.string().optional(),
-  updatedAt: z.string().optional(),
-  attachments: z.array(Attachment).optional(),
-  containers: z.array(Container).default([]),
-  overrides: z
-    .object({
-      containerOverrides: z
-        .array(z.object({ name: z.string(), environment: z.array(NameValue).optional() }))
-        .optional(),
-    })
-    .optional(),
+    .check(z.regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/\S+$/, 'must be an ECS cluster ARN')),
+  version: z.int().check(z.nonnegative()),
+  lastStatus: z.string().check(z.minLength(1)),
+  desiredStatus: z.string().check(z.minLength(1)),
+  taskDefinitionArn: z.optional(z.string()),
+  availabilityZone: z.optional(z.string()),
+  launchType: z.optional(z.string()),
+  containerInstanceArn: z.optional(z.string()),
+  updatedAt: z.optional(z.string()),
+  attachments: z.optional(z.array(Attachment)),
+  containers: z._default(z.array(Container), []),
+  overrides: z.optional(
+    z.object({
+      containerOverrides: z.optional(
+        z.array(z.object({ name: z.string(), environment: z.optional(z.array(NameValue)) })),
+      ),
+    }),
+  ),
 });
 
 const Envelope = z.object({
   'detail-type': z.string(),
   source: z.string(),
-  id: z.string().optional(),
-  time: z.string().optional(),
+  id: z.optional(z.string()),
+  time: z.optional(z.string()),
   detail: z.unknown(),
 });
 
@@ -73,10 +76,6 @@ export type TaskContainer = z.infer<typeof Container>;
 export type ParsedEvent =
   | { readonly kind: 'task'; readonly id: string | undefined; readonly detail: TaskDetail }
   | { readonly kind: 'ignored'; readonly detailType: string; readonly source: string };
-
-function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-}
 
 /**
  * Validates one EventBridge event. Events of other types are `ignored`; a value that is not an
@@ -115,26 +114,4 @@ export function parseEventBatch(input: unknown): ParsedEvent[] {
       throw error;
     }
   });
-}
-
-/**
- * Where a task is in its life, as the registry sees it. Ranked so that state only moves forward:
- * a stopping or stopped task never comes back, whatever arrives late.
- */
-export type Lifecycle = 'PENDING' | 'RUNNING' | 'STOPPING' | 'STOPPED';
-export const LIFECYCLE_RANK: Readonly<Record<Lifecycle, number>> = {
-  PENDING: 0,
-  RUNNING: 1,
-  STOPPING: 2,
-  STOPPED: 3,
-};
-
-const STOPPING_STATUSES = new Set(['DEACTIVATING', 'STOPPING', 'DEPROVISIONING']);
-
-export function lifecycleOf(detail: Pick<TaskDetail, 'lastStatus' | 'desiredStatus'>): Lifecycle {
-  if (detail.lastStatus === 'STOPPED') return 'STOPPED';
-  // desiredStatus STOPPED while still RUNNING is the drain signal: the first event of a stop.
-  if (detail.desiredStatus === 'STOPPED' || STOPPING_STATUSES.has(detail.lastStatus)) return 'STOPPING';
-  if (detail.lastStatus === 'RUNNING') return 'RUNNING';
-  return 'PENDING';
 }

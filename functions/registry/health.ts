@@ -10,6 +10,11 @@ export interface HealthPolicy {
   readonly failureThreshold: number;
 }
 
+/** The health policy part of the configuration. */
+export function healthPolicy(config: HealthPolicy): HealthPolicy {
+  return { unhealthyAfterSeconds: config.unhealthyAfterSeconds, failureThreshold: config.failureThreshold };
+}
+
 export type ExclusionReason =
   | 'not-running'
   | 'never-probed-ok'

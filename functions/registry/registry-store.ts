@@ -8,7 +8,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { LIFECYCLE_RANK, type Lifecycle } from './ecs-task-event.ts';
+import { LIFECYCLE_RANK, type Lifecycle } from './lifecycle.ts';
 import type { EndpointRegistration } from './task-endpoints.ts';
 
 /**

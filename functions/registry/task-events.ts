@@ -1,6 +1,6 @@
 import type { EcsLookups } from './ecs-lookups.ts';
-import type { Lifecycle, TaskDetail } from './ecs-task-event.ts';
-import { lifecycleOf } from './ecs-task-event.ts';
+import type { TaskDetail } from './ecs-task-event.ts';
+import { type Lifecycle, lifecycleOf } from './lifecycle.ts';
 import { type ProbeDeps, type ProbeResult, probeEndpointModel } from './probe.ts';
 import type { RegistryStore, TaskRecord } from './registry-store.ts';
 import { deriveEndpoints, type EndpointRegistration, isAddressable } from './task-endpoints.ts';

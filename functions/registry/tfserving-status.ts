@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { describeIssues } from '../shared/zod.ts';
 import { canonicalVersion, newestFirst } from './names.ts';
 
 /**
@@ -7,19 +8,19 @@ import { canonicalVersion, newestFirst } from './names.ts';
  * still answers 200 with every version END.
  */
 
+const Int64String = z
+  .string()
+  .check(z.refine((v) => canonicalVersion(v) !== undefined, 'must be an int64 decimal string'));
+
 const VersionStatus = z.object({
-  version: z.string().refine((v) => canonicalVersion(v) !== undefined, 'must be an int64 decimal string'),
+  version: Int64String,
   state: z.enum(['UNKNOWN', 'START', 'LOADING', 'AVAILABLE', 'UNLOADING', 'END']),
-  status: z.object({ error_code: z.string(), error_message: z.string().optional() }).optional(),
+  status: z.optional(z.object({ error_code: z.string(), error_message: z.optional(z.string()) })),
 });
 
 const ModelStatus = z.object({ model_version_status: z.array(VersionStatus) });
 
-const Metadata = z.object({
-  model_spec: z.object({
-    version: z.string().refine((v) => canonicalVersion(v) !== undefined, 'must be an int64 decimal string'),
-  }),
-});
+const Metadata = z.object({ model_spec: z.object({ version: Int64String }) });
 
 export type StatusVerdict =
   | { readonly ok: true; readonly versions: string[] }
@@ -33,9 +34,8 @@ function parseJson(body: string): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
-function firstIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  return issue ? `${issue.path.join('.') || '(root)'} ${issue.message}` : 'unexpected shape';
+function firstIssue(error: Parameters<typeof describeIssues>[0]): string {
+  return describeIssues(error)[0] ?? 'unexpected shape';
 }
 
 /**

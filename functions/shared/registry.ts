@@ -1,18 +1,59 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DiscoveryDeps } from '../registry/discovery.ts';
-import { AwsEcsLookups, type EcsLookups } from '../registry/ecs-lookups.ts';
+import type { EcsLookups } from '../registry/ecs-lookups.ts';
+import { healthPolicy } from '../registry/health.ts';
 import type { ProbeDeps } from '../registry/probe.ts';
 import { RegistryStore } from '../registry/registry-store.ts';
 import { DEFAULT_TOMBSTONE_SECONDS, type TaskEventDeps } from '../registry/task-events.ts';
 import { TfServingClient } from '../registry/tfserving-client.ts';
-import { type AwsClients, createAwsClients } from './aws-clients.ts';
-import { loadConfig, type RegistryConfig } from './config.ts';
-import { logger } from './observability.ts';
+import type { RegistryConfig } from './config.ts';
 
 /**
- * The registry's dependencies, wired once: what each handler's domain call needs. The Lambda
- * handlers build it at cold start from the environment; the local runtime builds it with its own
- * lookups (no ECS API) and hands it to the same handlers.
+ * Wiring: what each handler's domain call needs, built from the configuration. The Lambda entry
+ * points build only their own function's part (so a bundle carries only what it uses); the local
+ * runtime and the tests build the whole registry with {@link createRegistry}.
  */
+
+export interface RegistryOptions {
+  readonly now?: () => number;
+  /** Hosts the probe may contact (tests confine it to loopback). */
+  readonly isAllowedProbeHost?: (host: string) => boolean;
+}
+
+export function probeDeps(
+  config: RegistryConfig,
+  store: RegistryStore,
+  options: RegistryOptions = {},
+): ProbeDeps {
+  return {
+    store,
+    tfserving: new TfServingClient({
+      timeoutMs: config.probeTimeoutMs,
+      ...(options.isAllowedProbeHost ? { isAllowedHost: options.isAllowedProbeHost } : {}),
+    }),
+    now: options.now ?? Date.now,
+    removeAfterSeconds: config.removeAfterSeconds,
+    concurrency: config.probeConcurrency,
+  };
+}
+
+export function taskEventDeps(
+  config: RegistryConfig,
+  probe: ProbeDeps & { store: RegistryStore },
+  lookups: EcsLookups,
+  options: RegistryOptions = {},
+): TaskEventDeps {
+  return {
+    store: probe.store,
+    lookups,
+    probe,
+    now: options.now ?? Date.now,
+    tfservingContainerNames: config.tfservingContainerNames,
+    tombstoneSeconds: DEFAULT_TOMBSTONE_SECONDS,
+  };
+}
+
+/** The whole registry over one table: every handler's dependencies, sharing one store and probe client. */
 export interface Registry {
   readonly config: RegistryConfig;
   readonly store: RegistryStore;
@@ -22,52 +63,20 @@ export interface Registry {
   readonly discovery: DiscoveryDeps;
 }
 
-export interface RegistryOptions {
-  readonly config?: RegistryConfig;
-  readonly clients?: AwsClients;
-  readonly lookups?: EcsLookups;
-  readonly now?: () => number;
-  /** Hosts the probe may contact (tests confine it to loopback). */
-  readonly isAllowedProbeHost?: (host: string) => boolean;
-}
-
-export function createRegistry(options: RegistryOptions = {}): Registry {
-  const config = options.config ?? loadConfig();
-  const clients = options.clients ?? createAwsClients();
-  const now = options.now ?? Date.now;
-  const store = new RegistryStore(clients.dynamodb, config.tableName);
-  const tfserving = new TfServingClient({
-    timeoutMs: config.probeTimeoutMs,
-    ...(options.isAllowedProbeHost ? { isAllowedHost: options.isAllowedProbeHost } : {}),
-  });
-  const lookups = options.lookups ?? new AwsEcsLookups(clients.ecs, clients.ec2, logger, now);
-  const probe: ProbeDeps = {
-    store,
-    tfserving,
-    now,
-    removeAfterSeconds: config.removeAfterSeconds,
-    concurrency: config.probeConcurrency,
-  };
+export function createRegistry(
+  config: RegistryConfig,
+  dynamodb: DynamoDBDocumentClient,
+  lookups: EcsLookups,
+  options: RegistryOptions = {},
+): Registry {
+  const store = new RegistryStore(dynamodb, config.tableName);
+  const probe = { ...probeDeps(config, store, options), store };
   return {
     config,
     store,
-    tfserving,
+    tfserving: probe.tfserving as TfServingClient,
     probe,
-    taskEvents: {
-      store,
-      lookups,
-      probe,
-      now,
-      tfservingContainerNames: config.tfservingContainerNames,
-      tombstoneSeconds: DEFAULT_TOMBSTONE_SECONDS,
-    },
-    discovery: {
-      store,
-      now,
-      policy: {
-        unhealthyAfterSeconds: config.unhealthyAfterSeconds,
-        failureThreshold: config.failureThreshold,
-      },
-    },
+    taskEvents: taskEventDeps(config, probe, lookups, options),
+    discovery: { store, now: options.now ?? Date.now, policy: healthPolicy(config) },
   };
 }

@@ -3,9 +3,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDiscoveryHandler } from '../../functions/discovery/discovery-handler.ts';
 import { createEcsEventsHandler } from '../../functions/ecs-events/ecs-events-handler.ts';
-import { eventOnlyLookups } from '../../functions/registry/ecs-lookups.ts';
+import { AwsEcsLookups, eventOnlyLookups } from '../../functions/registry/ecs-lookups.ts';
 import { runProbeLoop, runProbeRound } from '../../functions/registry/probe.ts';
-import { createAwsClients } from '../../functions/shared/aws-clients.ts';
+import {
+  createDynamoDbClient,
+  createEc2Client,
+  createEcsClient,
+} from '../../functions/shared/aws-clients.ts';
 import type { RegistryConfig } from '../../functions/shared/config.ts';
 import { asError } from '../../functions/shared/errors.ts';
 import { logger } from '../../functions/shared/observability.ts';
@@ -55,17 +59,16 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   }
-  const clients = createAwsClients();
+  const dynamodb = createDynamoDbClient();
   await ensureTable(new DynamoDBClient({}), options.config.tableName);
 
-  const registry = createRegistry({
-    config: options.config,
-    clients,
+  // Local mode never calls AWS unless pointed at an ECS endpoint explicitly.
+  const lookups =
+    options.ecsEndpoint === undefined
+      ? eventOnlyLookups(options.containerInstanceHost ?? '127.0.0.1')
+      : new AwsEcsLookups(createEcsClient(), createEc2Client(), logger);
+  const registry = createRegistry(options.config, dynamodb, lookups, {
     ...(options.isAllowedProbeHost ? { isAllowedProbeHost: options.isAllowedProbeHost } : {}),
-    // Local mode never calls AWS unless pointed at an ECS endpoint explicitly.
-    ...(options.ecsEndpoint === undefined
-      ? { lookups: eventOnlyLookups(options.containerInstanceHost ?? '127.0.0.1') }
-      : {}),
   });
   const server = createLocalServer({
     discovery: createDiscoveryHandler(registry.discovery),
@@ -104,7 +107,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
       await sleep(options.sweepIntervalMs ?? 60_000);
       if (stop.signal.aborted) break;
       try {
-        await sweepExpired(clients.dynamodb, options.config.tableName, Math.floor(Date.now() / 1000));
+        await sweepExpired(dynamodb, options.config.tableName, Math.floor(Date.now() / 1000));
       } catch (error) {
         logger.warn('expiry sweep failed', { error: asError(error).message });
       }
@@ -123,7 +126,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([probing, sweeping]);
       registry.tfserving.close();
-      clients.dynamodb.destroy();
+      dynamodb.destroy();
       await embedded?.close();
     },
   };

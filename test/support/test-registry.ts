@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { eventOnlyLookups } from '../../functions/registry/ecs-lookups.ts';
 import { isLoopback } from '../../functions/registry/tfserving-client.ts';
-import { createAwsClients } from '../../functions/shared/aws-clients.ts';
+import { createDynamoDbClient } from '../../functions/shared/aws-clients.ts';
 import { loadConfig } from '../../functions/shared/config.ts';
 import { createRegistry, type Registry } from '../../functions/shared/registry.ts';
 import { ensureTable } from '../../infra/local/dynamodb-engine.ts';
@@ -35,20 +35,22 @@ export async function createTestRegistry(
   const admin = new DynamoDBClient({});
   await ensureTable(admin, tableName);
   admin.destroy();
-  const clients = createAwsClients();
-  const registry = createRegistry({
-    config: loadConfig({ ...env, TABLE_NAME: tableName }),
-    clients,
-    lookups: eventOnlyLookups('127.0.0.1'),
-    now: clock.now,
-    isAllowedProbeHost: isLoopback,
-  });
+  const dynamodb = createDynamoDbClient();
+  const registry = createRegistry(
+    loadConfig({ ...env, TABLE_NAME: tableName }),
+    dynamodb,
+    eventOnlyLookups('127.0.0.1'),
+    {
+      now: clock.now,
+      isAllowedProbeHost: isLoopback,
+    },
+  );
   return {
     ...registry,
     clock,
     close() {
       registry.tfserving.close();
-      clients.dynamodb.destroy();
+      dynamodb.destroy();
     },
   };
 }

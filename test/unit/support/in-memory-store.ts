@@ -1,4 +1,4 @@
-import { LIFECYCLE_RANK } from '../../../functions/registry/ecs-task-event.ts';
+import { LIFECYCLE_RANK } from '../../../functions/registry/lifecycle.ts';
 import type {
   ModelPartition,
   ModelRegistration,

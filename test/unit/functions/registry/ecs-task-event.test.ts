@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   ECS_TASK_STATE_CHANGE,
-  LIFECYCLE_RANK,
-  lifecycleOf,
   parseEvent,
   parseEventBatch,
 } from '../../../../functions/registry/ecs-task-event.ts';
+import { LIFECYCLE_RANK, lifecycleOf } from '../../../../functions/registry/lifecycle.ts';
 import { InvalidEventError } from '../../../../functions/shared/errors.ts';
 import { loadEvent, withDetail } from '../../../support/events.ts';
 
