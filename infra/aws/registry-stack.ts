@@ -40,7 +40,6 @@ export class RegistryStack extends Stack {
       'PutItem',
       'UpdateItem',
       'DeleteItem',
-      'Query',
     ]);
 
     this.probe = new ScheduledProbe(this, 'Probe', { environment: context.settings, network });

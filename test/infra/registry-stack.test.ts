@@ -129,7 +129,6 @@ describe('RegistryStack', () => {
           'dynamodb:DeleteItem',
           'dynamodb:GetItem',
           'dynamodb:PutItem',
-          'dynamodb:Query',
           'dynamodb:UpdateItem',
           'ec2:DescribeInstances',
           'ecs:DescribeContainerInstances',
