@@ -1,6 +1,6 @@
 import { AwsEcsLookups } from '../registry/ecs-lookups.ts';
 import { RegistryStore } from '../registry/registry-store.ts';
-import { createDynamoDbClient, createEc2Client, createEcsClient } from '../shared/aws-clients.ts';
+import { createDynamoDbClient, createEcsClient, ec2PrivateIpLookup } from '../shared/aws-clients.ts';
 import { loadConfig } from '../shared/config.ts';
 import { logger } from '../shared/observability.ts';
 import { probeDeps, taskEventDeps } from '../shared/registry.ts';
@@ -9,7 +9,7 @@ import { createEcsEventsHandler } from './ecs-events-handler.ts';
 // Cold start: configuration checked and clients created once per container.
 const config = loadConfig();
 const store = new RegistryStore(createDynamoDbClient(), config.tableName);
-const lookups = new AwsEcsLookups(createEcsClient(), createEc2Client(), logger);
+const lookups = new AwsEcsLookups(createEcsClient(), ec2PrivateIpLookup(), logger);
 
 /** Lambda entry point (EventBridge rule: ECS Task State Change). */
 export const handler = createEcsEventsHandler(

@@ -1,4 +1,3 @@
-import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import {
   DescribeContainerInstancesCommand,
   DescribeTaskDefinitionCommand,
@@ -39,7 +38,7 @@ export class AwsEcsLookups implements EcsLookups {
 
   constructor(
     private readonly ecs: ECSClient,
-    private readonly ec2: EC2Client,
+    private readonly privateIpOf: (ec2InstanceId: string) => Promise<string | undefined>,
     private readonly log: LookupLog,
     private readonly now: () => number = Date.now,
   ) {}
@@ -66,10 +65,7 @@ export class AwsEcsLookups implements EcsLookups {
       );
       const instanceId = containerInstances?.[0]?.ec2InstanceId;
       if (instanceId === undefined) throw new Error('the container instance has no EC2 instance id');
-      const { Reservations } = await this.ec2.send(
-        new DescribeInstancesCommand({ InstanceIds: [instanceId] }),
-      );
-      const host = Reservations?.[0]?.Instances?.[0]?.PrivateIpAddress;
+      const host = await this.privateIpOf(instanceId);
       if (host === undefined) throw new Error(`EC2 instance ${instanceId} has no private IP`);
       // Only successes are cached: an instance keeps its private IP for its whole life.
       this.hosts.set(containerInstanceArn, host);

@@ -7,8 +7,8 @@ import { AwsEcsLookups, eventOnlyLookups } from '../../functions/registry/ecs-lo
 import { runProbeLoop, runProbeRound } from '../../functions/registry/probe.ts';
 import {
   createDynamoDbClient,
-  createEc2Client,
   createEcsClient,
+  ec2PrivateIpLookup,
 } from '../../functions/shared/aws-clients.ts';
 import type { RegistryConfig } from '../../functions/shared/config.ts';
 import { asError } from '../../functions/shared/errors.ts';
@@ -66,7 +66,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
   const lookups =
     options.ecsEndpoint === undefined
       ? eventOnlyLookups(options.containerInstanceHost ?? '127.0.0.1')
-      : new AwsEcsLookups(createEcsClient(), createEc2Client(), logger);
+      : new AwsEcsLookups(createEcsClient(), ec2PrivateIpLookup(), logger);
   const registry = createRegistry(options.config, dynamodb, lookups, {
     ...(options.isAllowedProbeHost ? { isAllowedProbeHost: options.isAllowedProbeHost } : {}),
   });

@@ -12,7 +12,9 @@ export const APP_RUNTIME = lambda.Runtime.NODEJS_22_X;
 /**
  * The house bundling options, used by every function and by the infra test that bundles them.
  * ESM, minified, source maps (read at run time through NODE_OPTIONS), names kept for stack traces,
- * and the AWS SDK bundled (externalModules: []) so the deployed code runs the SDK version we tested.
+ * and the AWS SDK bundled so the deployed code runs the SDK version we tested. One exception: the
+ * EC2 client (540 KB minified), imported on first use by bridge-mode lookups only, comes from the
+ * SDK v3 that the Lambda Node.js runtime ships (see `ec2PrivateIpLookup` in `functions/shared/aws-clients.ts`).
  */
 export const HOUSE_BUNDLING = {
   format: nodejs.OutputFormat.ESM,
@@ -22,7 +24,7 @@ export const HOUSE_BUNDLING = {
   sourcesContent: false,
   keepNames: true,
   mainFields: ['module', 'main'],
-  externalModules: [],
+  externalModules: ['@aws-sdk/client-ec2'],
 } as const satisfies nodejs.BundlingOptions;
 
 /** Where a function runs in a VPC (needed to reach private task IPs). */

@@ -13,6 +13,7 @@ import {
   eventOnlyLookups,
   type LookupLog,
 } from '../../../../functions/registry/ecs-lookups.ts';
+import { ec2PrivateIpLookup } from '../../../../functions/shared/aws-clients.ts';
 import { describeTaskDefinitionOutput, taskDefinition } from '../../support/task-definitions.ts';
 
 expect.extend(allCustomMatcher);
@@ -37,7 +38,7 @@ const BACKOFF_MS = 60_000;
 function lookups() {
   let now = Date.parse('2026-05-04T10:00:00.000Z');
   const log = { warn: vi.fn<LookupLog['warn']>() };
-  const subject = new AwsEcsLookups(new ECSClient({}), new EC2Client({}), log, () => now);
+  const subject = new AwsEcsLookups(new ECSClient({}), ec2PrivateIpLookup(), log, () => now);
   return {
     subject,
     log,
