@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RequestError } from '../shared/errors.ts';
-import { exclusionReason, type HealthPolicy } from './health.ts';
+import { exclusionReason, type HealthPolicy, lastSuccessAt } from './health.ts';
 import { newestFirst } from './names.ts';
 import type { ModelPartition, ModelRegistration, ProbeRecord, RegistryStore } from './registry-store.ts';
 
@@ -43,11 +43,14 @@ export interface DiscoveryDeps {
 
 function healthyEndpoints(partition: ModelPartition, nowMs: number, policy: HealthPolicy) {
   const probes = new Map<string, ProbeRecord>(partition.probes.map((p) => [p.endpointId, p]));
-  const healthy: { registration: ModelRegistration; probe: ProbeRecord }[] = [];
+  const healthy: { registration: ModelRegistration; probe: ProbeRecord; lastSuccess: number }[] = [];
   for (const registration of partition.registrations) {
     const probe = probes.get(registration.endpointId);
-    if (probe !== undefined && exclusionReason(registration, probe, nowMs, policy) === undefined) {
-      healthy.push({ registration, probe });
+    if (
+      probe !== undefined &&
+      exclusionReason(registration, probe, nowMs, policy, partition.round) === undefined
+    ) {
+      healthy.push({ registration, probe, lastSuccess: lastSuccessAt(probe, partition.round) as number });
     }
   }
   return healthy.sort((a, b) => (a.registration.endpointId < b.registration.endpointId ? -1 : 1));
@@ -82,7 +85,7 @@ export async function findEndpoints(
   }
   const endpoints = healthyEndpoints(partition, deps.now(), deps.policy)
     .filter(({ probe }) => matches(probe, selector))
-    .map(({ registration, probe }) => toEndpoint(registration, probe));
+    .map(({ registration, probe, lastSuccess }) => toEndpoint(registration, probe, lastSuccess));
   return { model, endpoints };
 }
 
@@ -104,7 +107,7 @@ export async function listModels(deps: DiscoveryDeps): Promise<{ models: ModelSu
   return { models: summaries.filter((s) => s.endpoints > 0) };
 }
 
-function toEndpoint(registration: ModelRegistration, probe: ProbeRecord): Endpoint {
+function toEndpoint(registration: ModelRegistration, probe: ProbeRecord, lastSuccess: number): Endpoint {
   return {
     id: registration.endpointId,
     host: registration.host as string,
@@ -114,7 +117,7 @@ function toEndpoint(registration: ModelRegistration, probe: ProbeRecord): Endpoi
     availabilityZone: registration.availabilityZone ?? null,
     clusterArn: registration.clusterArn,
     taskArn: registration.taskArn,
-    lastProbeAt: new Date(probe.lastSuccessAt as number).toISOString(),
+    lastProbeAt: new Date(lastSuccess).toISOString(),
   };
 }
 

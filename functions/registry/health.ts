@@ -1,4 +1,4 @@
-import type { ModelRegistration, ProbeRecord } from './registry-store.ts';
+import type { ModelRegistration, ProbeRecord, ProbeRound } from './registry-store.ts';
 
 /**
  * The serving rules of the design's Health section. Each holds on its own: with the others set
@@ -23,19 +23,33 @@ export type ExclusionReason =
   | 'failing'
   | 'no-available-version';
 
+/**
+ * The time of an endpoint's last successful probe: its row's, or the start of the latest round
+ * that found it serving exactly what its row says (such a round writes a marker, not the row).
+ * A row showing failures is never vouched for.
+ */
+export function lastSuccessAt(probe: ProbeRecord, round: ProbeRound | undefined): number | undefined {
+  if (probe.lastSuccessAt === undefined) return undefined;
+  const vouched =
+    round !== undefined && probe.consecutiveFailures === 0 && round.vouched.has(probe.endpointId);
+  return vouched ? Math.max(probe.lastSuccessAt, round.startedAt) : probe.lastSuccessAt;
+}
+
 /** Why an endpoint is not served for a model right now, or undefined when it is served. */
 export function exclusionReason(
   registration: ModelRegistration,
   probe: ProbeRecord | undefined,
   nowMs: number,
   policy: HealthPolicy,
+  round?: ProbeRound,
 ): ExclusionReason | undefined {
   // ECS said stopping or stopped (or not yet running): out at once, whatever the probes say.
   if (registration.lifecycle !== 'RUNNING' || registration.host === undefined) return 'not-running';
-  if (probe?.lastSuccessAt === undefined) return 'never-probed-ok';
+  const lastSuccess = probe === undefined ? undefined : lastSuccessAt(probe, round);
+  if (probe === undefined || lastSuccess === undefined) return 'never-probed-ok';
   // TTL deletes lazily (hours to days), so the expiry is checked on every read.
   if (probe.expiresAt === undefined || probe.expiresAt * 1000 <= nowMs) return 'row-expired';
-  if (nowMs - probe.lastSuccessAt > policy.unhealthyAfterSeconds * 1000) return 'stale';
+  if (nowMs - lastSuccess > policy.unhealthyAfterSeconds * 1000) return 'stale';
   if (probe.consecutiveFailures >= policy.failureThreshold) return 'failing';
   if (probe.versions.length === 0) return 'no-available-version';
   return undefined;

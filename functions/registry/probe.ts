@@ -1,5 +1,6 @@
 import pMap from 'p-map';
-import type { RegistryStore, TaskRecord } from './registry-store.ts';
+import { lastSuccessAt } from './health.ts';
+import type { ProbeRecord, ProbeRound, RegistryStore, TaskRecord } from './registry-store.ts';
 import { type EndpointRegistration, isAddressable } from './task-endpoints.ts';
 import type { TfServingClient } from './tfserving-client.ts';
 
@@ -9,7 +10,10 @@ import type { TfServingClient } from './tfserving-client.ts';
  */
 
 export interface ProbeDeps {
-  readonly store: Pick<RegistryStore, 'recordProbeSuccess' | 'recordProbeFailure' | 'listRunningTasks'>;
+  readonly store: Pick<
+    RegistryStore,
+    'recordProbeSuccess' | 'recordProbeFailure' | 'listRunningTasks' | 'readModel' | 'recordRound'
+  >;
   readonly tfserving: Pick<TfServingClient, 'modelStatus' | 'labelVersion'>;
   readonly now: () => number;
   readonly removeAfterSeconds: number;
@@ -21,21 +25,74 @@ export interface ProbeTarget {
   readonly model: string;
 }
 
+/** What the registry holds for a target, read at the start of a round. */
+export interface KnownState {
+  readonly probe: ProbeRecord | undefined;
+  readonly round: ProbeRound | undefined;
+}
+
 export type ProbeResult =
-  | { readonly ok: true; readonly versions: string[]; readonly written: boolean }
+  | {
+      readonly ok: true;
+      readonly versions: string[];
+      readonly written: boolean;
+      /** Nothing changed: left to the round's marker instead of a write. */
+      readonly unchanged: boolean;
+    }
   | { readonly ok: false; readonly reason: string; readonly written: boolean };
 
-/** Probes one endpoint for one model, resolves its declared labels, and records the outcome. */
-export async function probeEndpointModel(deps: ProbeDeps, target: ProbeTarget): Promise<ProbeResult> {
+const sameList = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((v, i) => v === b[i]);
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
+
+/**
+ * Whether a success needs no write: the row already says exactly this, shows no failure, and its
+ * lease still has at least REMOVE_AFTER_SECONDS to run (so "expires no sooner than REMOVE_AFTER
+ * after a success" holds without renewing it every probe).
+ */
+function isUnchanged(
+  probe: ProbeRecord | undefined,
+  versions: readonly string[],
+  labels: Readonly<Record<string, string>>,
+  nowSeconds: number,
+  removeAfterSeconds: number,
+): boolean {
+  return (
+    probe !== undefined &&
+    probe.lastSuccessAt !== undefined &&
+    probe.consecutiveFailures === 0 &&
+    probe.expiresAt !== undefined &&
+    probe.expiresAt - nowSeconds >= removeAfterSeconds &&
+    sameList(probe.versions, versions) &&
+    sameLabels(probe.labels, labels)
+  );
+}
+
+/**
+ * Probes one endpoint for one model, resolves its declared labels, and records the outcome.
+ * With `known` (a round), an unchanged success writes nothing: the round's marker vouches for it.
+ * Without it (a newly registered endpoint), a success is always written.
+ */
+export async function probeEndpointModel(
+  deps: ProbeDeps,
+  target: ProbeTarget,
+  known?: KnownState,
+): Promise<ProbeResult> {
   const { endpoint, model } = target;
   const probedAt = deps.now();
   const status = await deps.tfserving.modelStatus(endpoint, model);
   if (!status.ok) {
+    const lastSuccess = known?.probe === undefined ? undefined : lastSuccessAt(known.probe, known.round);
     const written = await deps.store.recordProbeFailure({
       endpointId: endpoint.id,
       model,
       probedAt,
       error: status.reason,
+      ...(lastSuccess === undefined ? {} : { lastSuccessAt: lastSuccess }),
     });
     return { ok: false, reason: status.reason, written };
   }
@@ -49,15 +106,24 @@ export async function probeEndpointModel(deps: ProbeDeps, target: ProbeTarget): 
   const labels = Object.fromEntries(
     resolved.filter((entry): entry is readonly [string, string] => entry[1] !== undefined),
   );
+  const nowSeconds = Math.ceil(deps.now() / 1000);
+  if (
+    known !== undefined &&
+    isUnchanged(known.probe, status.versions, labels, nowSeconds, deps.removeAfterSeconds)
+  ) {
+    return { ok: true, versions: status.versions, written: false, unchanged: true };
+  }
   const written = await deps.store.recordProbeSuccess({
     endpointId: endpoint.id,
     model,
     versions: status.versions,
     labels,
     probedAt,
-    expiresAt: Math.ceil(deps.now() / 1000) + deps.removeAfterSeconds,
+    // A lease of twice REMOVE_AFTER, renewed once less than REMOVE_AFTER is left: one write per
+    // REMOVE_AFTER_SECONDS instead of one per probe, and never less than REMOVE_AFTER to run.
+    expiresAt: nowSeconds + 2 * deps.removeAfterSeconds,
   });
-  return { ok: true, versions: status.versions, written };
+  return { ok: true, versions: status.versions, written, unchanged: false };
 }
 
 /** Every (endpoint, model) pair of the given tasks that has an address. */
@@ -73,24 +139,75 @@ export interface RoundSummary {
   readonly targets: number;
   readonly healthy: number;
   readonly failed: number;
+  /** Registry writes: changed rows and one marker per model. */
   readonly writes: number;
+  /** Targets whose registry write failed (their model gets no marker this round). */
+  readonly errors: number;
   readonly durationMs: number;
 }
 
-/** One probe round: every registered endpoint × model, with bounded concurrency. */
+// Model partitions read at once at the start of a round.
+const READ_CONCURRENCY = 8;
+
+/**
+ * One probe round: every registered endpoint × model, with bounded concurrency. Each model's
+ * partition is read first (one Query), so a success that changes nothing is not written: the
+ * round writes one marker per model instead, naming the endpoints it vouches for. Writes per
+ * round drop from one per endpoint × model to one per model plus what changed.
+ */
 export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
-  const started = deps.now();
+  const startedAt = deps.now();
   const targets = probeTargets(await deps.store.listRunningTasks());
-  const results = await pMap(targets, (target) => probeEndpointModel(deps, target), {
-    concurrency: deps.concurrency,
-  });
+  const models = [...new Set(targets.map((t) => t.model))];
+  const partitions = new Map(
+    await pMap(models, async (model) => [model, await deps.store.readModel(model)] as const, {
+      concurrency: READ_CONCURRENCY,
+    }),
+  );
+  const rows = new Map(
+    [...partitions].map(([model, partition]) => [
+      model,
+      new Map(partition.probes.map((p) => [p.endpointId, p])),
+    ]),
+  );
+  const outcomes = await pMap(
+    targets,
+    async (target) => {
+      const known = {
+        probe: rows.get(target.model)?.get(target.endpoint.id),
+        round: partitions.get(target.model)?.round,
+      };
+      try {
+        return { target, result: await probeEndpointModel(deps, target, known) };
+      } catch {
+        return { target, result: undefined };
+      }
+    },
+    { concurrency: deps.concurrency },
+  );
+  let markers = 0;
+  await pMap(
+    models,
+    async (model) => {
+      const ofModel = outcomes.filter((o) => o.target.model === model);
+      // A failed write leaves the registry unsure of what this round saw: no marker for the model.
+      if (ofModel.some((o) => o.result === undefined)) return;
+      const vouched = new Set(
+        ofModel.filter((o) => o.result?.ok && o.result.unchanged).map((o) => o.target.endpoint.id),
+      );
+      if (vouched.size > 0 && (await deps.store.recordRound(model, { startedAt, vouched }))) markers += 1;
+    },
+    { concurrency: READ_CONCURRENCY },
+  );
+  const results = outcomes.flatMap((o) => (o.result === undefined ? [] : [o.result]));
   const healthy = results.filter((r) => r.ok).length;
   return {
     targets: targets.length,
     healthy,
-    failed: results.length - healthy,
-    writes: results.filter((r) => r.written).length,
-    durationMs: deps.now() - started,
+    failed: targets.length - healthy,
+    writes: results.filter((r) => r.written).length + markers,
+    errors: targets.length - results.length,
+    durationMs: deps.now() - startedAt,
   };
 }
 

@@ -21,6 +21,7 @@ const TASKS_PARTITION = 'TASKS';
 const modelPartition = (model: string) => `MODEL#${model}`;
 const registrationKey = (endpointId: string) => `REG#${endpointId}`;
 const probeKey = (endpointId: string) => `EP#${endpointId}`;
+const ROUND_KEY = 'ROUND';
 
 /** One ECS task as the registry last applied it. */
 export interface TaskRecord {
@@ -71,9 +72,20 @@ export interface ProbeRecord {
   readonly expiresAt: number | undefined;
 }
 
+/**
+ * What the latest probe round saw of a model (`ROUND` item): the endpoints it found serving
+ * exactly what their rows already say. It stands in for one write per unchanged endpoint.
+ */
+export interface ProbeRound {
+  /** Epoch milliseconds at which the round started: the success time it vouches for. */
+  readonly startedAt: number;
+  readonly vouched: ReadonlySet<string>;
+}
+
 export interface ModelPartition {
   readonly registrations: ModelRegistration[];
   readonly probes: ProbeRecord[];
+  readonly round: ProbeRound | undefined;
 }
 
 /** Conditional-write guard shared by task and registration items: versions and lifecycles only move forward. */
@@ -228,25 +240,48 @@ export class RegistryStore {
 
   /**
    * Counts a failed probe on an existing row; never creates one (so a late failure cannot leave a
-   * row behind a stopped task) and never renews the expiry.
+   * row behind a stopped task) and never renews the expiry. `lastSuccessAt`, when given, is the
+   * last success a round marker vouched for, so staleness counts from the real last success.
    */
   async recordProbeFailure(input: {
     endpointId: string;
     model: string;
     probedAt: number;
     error: string;
+    lastSuccessAt?: number;
   }): Promise<boolean> {
+    const vouched = input.lastSuccessAt !== undefined;
     return this.guarded(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: modelPartition(input.model), sk: probeKey(input.endpointId) },
-        UpdateExpression: 'SET probedAt = :probedAt, lastError = :error ADD consecutiveFailures :one',
+        UpdateExpression: `SET probedAt = :probedAt, lastError = :error${vouched ? ', lastSuccessAt = :lastSuccessAt' : ''} ADD consecutiveFailures :one`,
         ConditionExpression: 'attribute_exists(pk) AND probedAt < :probedAt',
         ExpressionAttributeValues: {
           ':probedAt': input.probedAt,
           ':error': input.error.slice(0, 500),
           ':one': 1,
+          ...(vouched ? { ':lastSuccessAt': input.lastSuccessAt } : {}),
         },
+      }),
+    );
+  }
+
+  /** Writes a model's round marker unless a round that started later already wrote one. */
+  async recordRound(model: string, round: ProbeRound): Promise<boolean> {
+    return this.guarded(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: modelPartition(model),
+          sk: ROUND_KEY,
+          model,
+          startedAt: round.startedAt,
+          // DynamoDB has no empty sets: an empty list stands for "vouches for nobody".
+          vouched: round.vouched.size > 0 ? new Set(round.vouched) : [],
+        },
+        ConditionExpression: 'attribute_not_exists(pk) OR startedAt < :startedAt',
+        ExpressionAttributeValues: { ':startedAt': round.startedAt },
       }),
     );
   }
@@ -255,6 +290,7 @@ export class RegistryStore {
   async readModel(model: string): Promise<ModelPartition> {
     const registrations: ModelRegistration[] = [];
     const probes: ProbeRecord[] = [];
+    let round: ProbeRound | undefined;
     let exclusiveStartKey: Record<string, unknown> | undefined;
     do {
       const page = await this.db.send(
@@ -270,10 +306,11 @@ export class RegistryStore {
         const sk = String(item.sk);
         if (sk.startsWith('REG#')) registrations.push(toRegistration(item));
         else if (sk.startsWith('EP#')) probes.push(toProbe(item));
+        else if (sk === ROUND_KEY) round = toRound(item);
       }
       exclusiveStartKey = page.LastEvaluatedKey;
     } while (exclusiveStartKey !== undefined);
-    return { registrations, probes };
+    return { registrations, probes, round };
   }
 
   private async guarded(command: PutCommand | UpdateCommand): Promise<boolean> {
@@ -320,6 +357,11 @@ function toRegistration(item: Item): ModelRegistration {
     taskVersion: Number(item.taskVersion),
     lifecycle: item.lifecycle as Lifecycle,
   };
+}
+
+function toRound(item: Item): ProbeRound {
+  const vouched = item.vouched instanceof Set ? (item.vouched as Set<string>) : new Set<string>();
+  return { startedAt: Number(item.startedAt), vouched };
 }
 
 function toProbe(item: Item): ProbeRecord {

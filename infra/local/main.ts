@@ -49,8 +49,8 @@ console.log(
     `  ECS events        POST ${registry.url}/events   (EventBridge events, one or an array)`,
     `  probe             every ${config.probeIntervalSeconds} s, timeout ${config.probeTimeoutMs} ms, ` +
       `${config.failureThreshold} failures to exclude`,
-    `  health            unhealthy after ${config.unhealthyAfterSeconds} s, rows expire ${config.removeAfterSeconds} s ` +
-      'after the last successful probe',
+    `  health            unhealthy after ${config.unhealthyAfterSeconds} s without a successful probe, rows expire ` +
+      `${config.removeAfterSeconds}–${2 * config.removeAfterSeconds} s after it`,
     '  stop              Ctrl+C',
     '',
   ].join('\n'),

@@ -45,7 +45,7 @@ describe('probe round', () => {
     registry?.close();
   });
 
-  it('probes every registered endpoint and counts one write per endpoint and model', async () => {
+  it('probes every registered endpoint and writes one marker for the model when nothing changed', async () => {
     // Prepare
     const registry = await fleet({}, 3);
 
@@ -53,8 +53,42 @@ describe('probe round', () => {
     const summary = await roundAfter(registry);
 
     // Assess
-    expect(summary).toMatchObject({ targets: 3, healthy: 3, failed: 0, writes: 3 });
+    expect(summary).toMatchObject({ targets: 3, healthy: 3, failed: 0, writes: 1, errors: 0 });
     expect(await servedHosts(registry)).toHaveLength(3);
+  });
+
+  it('writes the row of an endpoint whose versions changed', async () => {
+    // Prepare
+    const registry = await fleet({}, 3);
+    const [changed] = stands as [TfServingStandIn];
+    changed.load('resnet', '4');
+
+    // Act
+    const summary = await roundAfter(registry);
+    const { endpoints } = await findEndpoints(registry.discovery, 'resnet', {
+      kind: 'version',
+      version: '4',
+    });
+
+    // Assess
+    expect(summary.writes).toBe(2);
+    expect(endpoints.map((e) => e.host)).toEqual([changed.host]);
+  });
+
+  it('keeps serving endpoints that rounds vouch for long after their rows were written', async () => {
+    // Prepare: rows are written at registration; later rounds find nothing changed.
+    const registry = await fleet({ UNHEALTHY_AFTER_SECONDS: '10' }, 2);
+
+    // Act
+    for (let round = 0; round < 5; round += 1) await roundAfter(registry, 5_000);
+    const { endpoints } = await findEndpoints(registry.discovery, 'resnet', { kind: 'model' });
+
+    // Assess: 25 s after the rows were written, the last round (just now) vouches for both.
+    expect(endpoints).toHaveLength(2);
+    expect(endpoints.map((e) => e.lastProbeAt)).toEqual([
+      new Date(registry.clock.ms).toISOString(),
+      new Date(registry.clock.ms).toISOString(),
+    ]);
   });
 
   it.each<[string, Misbehaviour]>([
@@ -126,21 +160,24 @@ describe('probe round', () => {
   });
 
   it('excludes an endpoint whose row expired, even though TTL has not deleted it', async () => {
-    // Prepare
+    // Prepare: a success leases the row for twice REMOVE_AFTER_SECONDS (renewed with less than
+    // REMOVE_AFTER left), so it expires between REMOVE_AFTER and twice that after the last success.
     const registry = await fleet(
       { REMOVE_AFTER_SECONDS: '5', UNHEALTHY_AFTER_SECONDS: LARGE, FAILURE_THRESHOLD: '1000' },
       1,
     );
+    const [stand] = stands as [TfServingStandIn];
+    await stand.die();
 
     // Act
-    registry.clock.advance(4_000);
-    const beforeExpiry = await servedHosts(registry);
-    registry.clock.advance(2_000);
-    const afterExpiry = await servedHosts(registry);
+    registry.clock.advance(5_000);
+    const atRemoveAfter = await servedHosts(registry);
+    registry.clock.advance(5_000);
+    const atTwiceRemoveAfter = await servedHosts(registry);
 
     // Assess
-    expect(beforeExpiry).toHaveLength(1);
-    expect(afterExpiry).toEqual([]);
+    expect(atRemoveAfter).toHaveLength(1);
+    expect(atTwiceRemoveAfter).toEqual([]);
   });
 
   it('excludes an endpoint whose model is no longer AVAILABLE although TF Serving answers 200', async () => {
@@ -179,9 +216,10 @@ describe('probe round', () => {
     // Prepare
     const registry = await fleet({ FAILURE_THRESHOLD: '1' }, 1);
     const [stand] = stands as [TfServingStandIn];
+    stand.load('resnet', '4');
     await roundAfter(registry, 5_000);
 
-    // Act: a failed probe stamped before the successful one arrives late.
+    // Act: a failed probe stamped before the successful (written) one arrives late.
     stand.misbehave('http-500');
     const late = await roundAfter(registry, -1_000);
     registry.clock.advance(1_000);

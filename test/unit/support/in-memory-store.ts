@@ -3,6 +3,7 @@ import type {
   ModelPartition,
   ModelRegistration,
   ProbeRecord,
+  ProbeRound,
   TaskRecord,
 } from '../../../functions/registry/registry-store.ts';
 
@@ -12,7 +13,8 @@ import type {
  * - task and registration items: `attribute_not_exists(pk) OR (taskVersion <= :v AND lifecycleRank <= :r)`;
  * - a task's `registeredModels` only grows (a set ADD on every applied write);
  * - probe success: `attribute_not_exists(pk) OR probedAt < :probedAt` (creates the row);
- * - probe failure: `attribute_exists(pk) AND probedAt < :probedAt` (never creates one).
+ * - probe failure: `attribute_exists(pk) AND probedAt < :probedAt` (never creates one);
+ * - round marker: `attribute_not_exists(pk) OR startedAt < :startedAt`.
  * No I/O; values are deep-copied in and out, as a database would.
  */
 export interface StoredRegistration {
@@ -37,6 +39,7 @@ export class InMemoryRegistryStore {
   readonly tasks = new Map<string, TaskRecord>();
   readonly registrations = new Map<string, StoredRegistration>();
   readonly probes = new Map<string, ProbeRecord>();
+  readonly rounds = new Map<string, ProbeRound>();
 
   async getTask(taskArn: string): Promise<TaskRecord | undefined> {
     const task = this.tasks.get(taskArn);
@@ -104,12 +107,14 @@ export class InMemoryRegistryStore {
     model: string;
     probedAt: number;
     error: string;
+    lastSuccessAt?: number;
   }): Promise<boolean> {
     const id = key(input.model, input.endpointId);
     const stored = this.probes.get(id);
     if (stored === undefined || !(stored.probedAt < input.probedAt)) return false;
     this.probes.set(id, {
       ...stored,
+      ...(input.lastSuccessAt === undefined ? {} : { lastSuccessAt: input.lastSuccessAt }),
       probedAt: input.probedAt,
       lastError: input.error.slice(0, 500),
       consecutiveFailures: stored.consecutiveFailures + 1,
@@ -123,7 +128,16 @@ export class InMemoryRegistryStore {
         .filter((r) => r.registration.model === model)
         .map((r) => structuredClone(r.registration)),
       probes: [...this.probes.values()].filter((p) => p.model === model).map((p) => structuredClone(p)),
+      round: this.rounds.has(model) ? structuredClone(this.rounds.get(model)) : undefined,
     };
+  }
+
+  /** Condition: `attribute_not_exists(pk) OR startedAt < :startedAt`. */
+  async recordRound(model: string, round: ProbeRound): Promise<boolean> {
+    const stored = this.rounds.get(model);
+    if (stored !== undefined && !(stored.startedAt < round.startedAt)) return false;
+    this.rounds.set(model, { startedAt: round.startedAt, vouched: new Set(round.vouched) });
+    return true;
   }
 
   /** The stored registration of an endpoint for a model (test inspection). */
@@ -142,6 +156,7 @@ export class InMemoryRegistryStore {
       tasks: [...this.tasks.entries()],
       registrations: [...this.registrations.entries()],
       probes: [...this.probes.entries()],
+      rounds: [...this.rounds.entries()],
     });
   }
 }

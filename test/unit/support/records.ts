@@ -90,6 +90,7 @@ export function fakeDiscoveryStore(contents: {
       return {
         registrations: (contents.registrations ?? []).filter((r) => r.model === model),
         probes: (contents.probes ?? []).filter((p) => p.model === model),
+        round: undefined,
       };
     },
     async listRunningTasks(): Promise<TaskRecord[]> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exclusionReason, type HealthPolicy } from '../../../../functions/registry/health.ts';
+import { exclusionReason, type HealthPolicy, lastSuccessAt } from '../../../../functions/registry/health.ts';
 import type { ModelRegistration, ProbeRecord } from '../../../../functions/registry/registry-store.ts';
 
 const NOW = Date.parse('2026-05-04T10:05:00.000Z');
@@ -191,5 +191,48 @@ describe('exclusionReason', () => {
 
     // Act / Assess
     expect(exclusionReason(registration(), recovered, NOW, DEFAULT_POLICY)).toBeUndefined();
+  });
+});
+
+describe('lastSuccessAt with a round marker', () => {
+  const staleRow = probe({ lastSuccessAt: NOW - 25_000, probedAt: NOW - 25_000 });
+  const round = (vouched: string[], startedAt = NOW - 2_000) => ({ startedAt, vouched: new Set(vouched) });
+
+  it('is the start of the latest round that vouched for the endpoint', () => {
+    // Act + Assess
+    expect(lastSuccessAt(staleRow, round(['ml/3f0c/tfserving']))).toBe(NOW - 2_000);
+  });
+
+  it("is the row's own time when the round did not vouch for the endpoint", () => {
+    // Act + Assess
+    expect(lastSuccessAt(staleRow, round(['ml/other/tfserving']))).toBe(NOW - 25_000);
+  });
+
+  it("is the row's own time when the row shows a failure, whatever the marker says", () => {
+    // Act + Assess
+    expect(lastSuccessAt({ ...staleRow, consecutiveFailures: 1 }, round(['ml/3f0c/tfserving']))).toBe(
+      NOW - 25_000,
+    );
+  });
+
+  it('never moves a success back in time for an older marker', () => {
+    // Act + Assess
+    expect(lastSuccessAt(probe(), round(['ml/3f0c/tfserving'], NOW - 60_000))).toBe(NOW - 1000);
+  });
+
+  it('keeps an endpoint served past UNHEALTHY_AFTER_SECONDS of its row while rounds vouch for it', () => {
+    // Act
+    const vouched = exclusionReason(
+      registration(),
+      staleRow,
+      NOW,
+      DEFAULT_POLICY,
+      round(['ml/3f0c/tfserving']),
+    );
+    const unvouched = exclusionReason(registration(), staleRow, NOW, DEFAULT_POLICY, round([]));
+
+    // Assess
+    expect(vouched).toBeUndefined();
+    expect(unvouched).toBe('stale');
   });
 });

@@ -75,7 +75,7 @@ describe('probeEndpointModel', () => {
     const result = await probeEndpointModel(probeDeps({ tfserving, store }), target(endpoint, 'resnet'));
 
     // Assess
-    expect(result).toEqual({ ok: true, versions: ['8', '7'], written: true });
+    expect(result).toEqual({ ok: true, versions: ['8', '7'], written: true, unchanged: false });
     expect(store.probe('ml/a/tfserving', 'resnet')).toEqual({
       endpointId: 'ml/a/tfserving',
       model: 'resnet',
@@ -85,7 +85,7 @@ describe('probeEndpointModel', () => {
       probedAt: START,
       consecutiveFailures: 0,
       lastError: undefined,
-      expiresAt: START / 1000 + REMOVE_AFTER_SECONDS,
+      expiresAt: START / 1000 + 2 * REMOVE_AFTER_SECONDS,
     });
   });
 
@@ -291,7 +291,7 @@ describe('runProbeRound', () => {
     const summary = await runProbeRound(probeDeps({ tfserving, store }));
 
     // Assess: a failure on a row that never existed is not written
-    expect(summary).toEqual({ targets: 3, healthy: 1, failed: 2, writes: 1, durationMs: 0 });
+    expect(summary).toEqual({ targets: 3, healthy: 1, failed: 2, writes: 1, errors: 0, durationMs: 0 });
   });
 
   it('skips stopped tasks and unaddressable endpoints', async () => {
@@ -518,5 +518,117 @@ describe('runProbeLoop', () => {
 
     // Assess
     expect(summaries).toHaveLength(3);
+  });
+});
+
+describe('runProbeRound write pattern', () => {
+  async function fleet(clock: ReturnType<typeof fakeClock>) {
+    const store = new InMemoryRegistryStore();
+    await store.putTask(taskRecord('a', ['resnet']));
+    await store.putTask(taskRecord('b', ['resnet'], { endpoints: [endpointOf('b', { host: '10.0.0.2' })] }));
+    const tfserving = new FakeTfServing()
+      .status({ host: '10.0.0.1', restPort: 8501 }, 'resnet', available('2'))
+      .status({ host: '10.0.0.2', restPort: 8501 }, 'resnet', available('2'));
+    const deps = probeDeps({ tfserving, store, now: clock.now });
+    await runProbeRound(deps);
+    return { store, tfserving, deps };
+  }
+
+  it('writes no row for an unchanged success, and one marker per model vouching for it', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const { store, deps } = await fleet(clock);
+    const rowBefore = store.probe('ml/a/tfserving', 'resnet');
+
+    // Act
+    clock.advance(5_000);
+    const summary = await runProbeRound(deps);
+
+    // Assess
+    expect(summary).toMatchObject({ targets: 2, healthy: 2, writes: 1 });
+    expect(store.probe('ml/a/tfserving', 'resnet')).toEqual(rowBefore);
+    expect(store.rounds.get('resnet')).toEqual({
+      startedAt: START + 5_000,
+      vouched: new Set(['ml/a/tfserving', 'ml/b/tfserving']),
+    });
+  });
+
+  it('writes the row of an endpoint whose versions changed, and leaves it out of the marker', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const { store, tfserving, deps } = await fleet(clock);
+    tfserving.status({ host: '10.0.0.1', restPort: 8501 }, 'resnet', available('3', '2'));
+
+    // Act
+    clock.advance(5_000);
+    const summary = await runProbeRound(deps);
+
+    // Assess
+    expect(summary.writes).toBe(2);
+    expect(store.probe('ml/a/tfserving', 'resnet')).toMatchObject({
+      versions: ['3', '2'],
+      lastSuccessAt: START + 5_000,
+    });
+    expect(store.rounds.get('resnet')?.vouched).toEqual(new Set(['ml/b/tfserving']));
+  });
+
+  it('renews a lease once less than REMOVE_AFTER_SECONDS of it is left', async () => {
+    // Prepare: the first round wrote a lease of twice REMOVE_AFTER.
+    const clock = fakeClock();
+    const { store, deps } = await fleet(clock);
+
+    // Act
+    clock.advance((REMOVE_AFTER_SECONDS - 1) * 1000);
+    await runProbeRound(deps);
+    const kept = store.probe('ml/a/tfserving', 'resnet')?.expiresAt;
+    clock.advance(2_000);
+    await runProbeRound(deps);
+    const renewed = store.probe('ml/a/tfserving', 'resnet')?.expiresAt;
+
+    // Assess
+    expect(kept).toBe(START / 1000 + 2 * REMOVE_AFTER_SECONDS);
+    expect(renewed).toBe(START / 1000 + REMOVE_AFTER_SECONDS + 1 + 2 * REMOVE_AFTER_SECONDS);
+  });
+
+  it('carries the vouched success time into a failure, so staleness counts from the real last success', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const { store, tfserving, deps } = await fleet(clock);
+    clock.advance(5_000);
+    await runProbeRound(deps);
+    tfserving.status({ host: '10.0.0.1', restPort: 8501 }, 'resnet', { ok: false, reason: 'HTTP 500: boom' });
+
+    // Act
+    clock.advance(5_000);
+    await runProbeRound(deps);
+
+    // Assess
+    expect(store.probe('ml/a/tfserving', 'resnet')).toMatchObject({
+      consecutiveFailures: 1,
+      lastSuccessAt: START + 5_000,
+    });
+  });
+
+  it('writes no marker for a model one of whose writes failed', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const { store, tfserving, deps } = await fleet(clock);
+    tfserving.status({ host: '10.0.0.1', restPort: 8501 }, 'resnet', available('4'));
+    const failing = {
+      ...deps,
+      store: Object.assign(Object.create(store), {
+        recordProbeSuccess: async () => {
+          throw new Error('ProvisionedThroughputExceededException');
+        },
+      }) as InMemoryRegistryStore,
+    };
+
+    // Act
+    clock.advance(5_000);
+    const summary = await runProbeRound(failing);
+
+    // Assess
+    expect(summary).toMatchObject({ targets: 2, errors: 1 });
+    expect(store.rounds.get('resnet')?.startedAt).not.toBe(START + 5_000);
   });
 });

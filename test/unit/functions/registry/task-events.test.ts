@@ -124,7 +124,14 @@ describe('applyTaskEvent', () => {
         { ...SIDECARS_ADDRESS, model: 'bert' },
       ]);
       expect(outcome.probes).toEqual([
-        { ok: true, versions: ['2'], written: true, endpointId: SIDECARS_ID, model: 'resnet' },
+        {
+          ok: true,
+          versions: ['2'],
+          written: true,
+          unchanged: false,
+          endpointId: SIDECARS_ID,
+          model: 'resnet',
+        },
         {
           ok: false,
           reason: 'connect ECONNREFUSED 10.0.131.42:8501',
