@@ -22,6 +22,7 @@ const modelPartition = (model: string) => `MODEL#${model}`;
 const registrationKey = (endpointId: string) => `REG#${endpointId}`;
 const probeKey = (endpointId: string) => `EP#${endpointId}`;
 const ROUND_KEY = 'ROUND';
+const MARKER_TTL_SECONDS = 24 * 3600;
 
 /** One ECS task as the registry last applied it. */
 export interface TaskRecord {
@@ -279,6 +280,8 @@ export class RegistryStore {
           startedAt: round.startedAt,
           // DynamoDB has no empty sets: an empty list stands for "vouches for nobody".
           vouched: round.vouched.size > 0 ? new Set(round.vouched) : [],
+          // Only reclaims the marker of a model no task serves any more; reads never need it.
+          expiresAt: Math.ceil(round.startedAt / 1000) + MARKER_TTL_SECONDS,
         },
         ConditionExpression: 'attribute_not_exists(pk) OR startedAt < :startedAt',
         ExpressionAttributeValues: { ':startedAt': round.startedAt },
