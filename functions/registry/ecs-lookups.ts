@@ -1,9 +1,13 @@
 import {
   DescribeContainerInstancesCommand,
   DescribeTaskDefinitionCommand,
+  DescribeTasksCommand,
   type ECSClient,
+  paginateListClusters,
+  paginateListTasks,
 } from '@aws-sdk/client-ecs';
 import { asError } from '../shared/errors.ts';
+import type { EcsTaskReader } from './reconcile.ts';
 import type { ContainerDefinition, TaskDefinition } from './task-endpoints.ts';
 
 /**
@@ -119,5 +123,37 @@ export class AwsEcsLookups implements EcsLookups {
     this.failures.set(key, this.now());
     const cause = asError(error);
     this.log.warn(message, { resource: key, error: `${cause.name}: ${cause.message}` });
+  }
+}
+
+/** The ECS reads of reconciliation, through the ECS API. */
+export class AwsEcsTaskReader implements EcsTaskReader {
+  constructor(private readonly ecs: ECSClient) {}
+
+  async listClusters(): Promise<string[]> {
+    const clusters: string[] = [];
+    for await (const page of paginateListClusters({ client: this.ecs }, {}))
+      clusters.push(...(page.clusterArns ?? []));
+    return clusters;
+  }
+
+  async listRunningTaskArns(clusterArn: string): Promise<string[]> {
+    const arns: string[] = [];
+    const pages = paginateListTasks(
+      { client: this.ecs, pageSize: 100 },
+      { cluster: clusterArn, desiredStatus: 'RUNNING' },
+    );
+    for await (const page of pages) arns.push(...(page.taskArns ?? []));
+    return arns;
+  }
+
+  async describeTasks(clusterArn: string, taskArns: readonly string[]) {
+    const { tasks = [], failures = [] } = await this.ecs.send(
+      new DescribeTasksCommand({ cluster: clusterArn, tasks: [...taskArns] }),
+    );
+    const missing = failures
+      .filter((f) => f.reason === 'MISSING' && f.arn !== undefined)
+      .map((f) => f.arn as string);
+    return { tasks, missing };
   }
 }

@@ -115,3 +115,10 @@ export function parseEventBatch(input: unknown): ParsedEvent[] {
     }
   });
 }
+
+/** Validates a task's detail from another source (ECS `DescribeTasks`), with the events' rules. */
+export function parseTaskDetail(input: unknown): TaskDetail {
+  const detail = TaskDetail.safeParse(input);
+  if (!detail.success) throw new InvalidEventError('invalid ECS task', describeIssues(detail.error));
+  return detail.data;
+}

@@ -11,6 +11,8 @@ export interface RegistryConfig {
   readonly tfservingContainerNames: readonly string[];
   /** How many endpoint probes run at once in one round. */
   readonly probeConcurrency: number;
+  /** Clusters the reconciler reads; every cluster of the account when empty. */
+  readonly clusterArns: readonly string[];
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -42,6 +44,23 @@ function listSetting(env: Env, name: string, fallback: readonly string[]): reado
   return items;
 }
 
+const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/;
+
+function clusterArnsSetting(env: Env): readonly string[] {
+  const raw = env.CLUSTER_ARNS;
+  if (raw === undefined || raw.trim() === '') return [];
+  const arns = listSetting(env, 'CLUSTER_ARNS', []);
+  const bad = arns.find((arn) => !CLUSTER_ARN.test(arn));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      'CLUSTER_ARNS',
+      raw,
+      `expected comma-separated ECS cluster ARNs; ${JSON.stringify(bad)} is not one`,
+    );
+  }
+  return arns;
+}
+
 /**
  * Reads and checks the configuration once. Throws a {@link ConfigError} naming the variable,
  * the value and what is allowed.
@@ -64,5 +83,6 @@ export function loadConfig(env: Env = process.env): RegistryConfig {
     removeAfterSeconds: intSetting(env, 'REMOVE_AFTER_SECONDS', 30, 1, MAX_SECONDS),
     tfservingContainerNames: listSetting(env, 'TFSERVING_CONTAINER_NAMES', ['tfserving', 'tf-serving']),
     probeConcurrency: intSetting(env, 'PROBE_CONCURRENCY', 64, 1, 1024),
+    clusterArns: clusterArnsSetting(env),
   });
 }

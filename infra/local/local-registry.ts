@@ -3,8 +3,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDiscoveryHandler } from '../../functions/discovery/discovery-handler.ts';
 import { createEcsEventsHandler } from '../../functions/ecs-events/ecs-events-handler.ts';
-import { AwsEcsLookups, eventOnlyLookups } from '../../functions/registry/ecs-lookups.ts';
+import { runReconcile } from '../../functions/reconcile/reconcile-handler.ts';
+import { AwsEcsLookups, AwsEcsTaskReader, eventOnlyLookups } from '../../functions/registry/ecs-lookups.ts';
 import { runProbeLoop, runProbeRound } from '../../functions/registry/probe.ts';
+import { applyTaskEvent } from '../../functions/registry/task-events.ts';
 import {
   createDynamoDbClient,
   createEcsClient,
@@ -21,6 +23,8 @@ import { createLocalServer } from './http-server.ts';
  * The embedded local runtime: one process running the same handlers as the Lambdas, over an
  * in-process DynamoDB engine (or `AWS_ENDPOINT_URL_DYNAMODB`), with the probe on its interval.
  */
+
+const RECONCILE_INTERVAL_MS = 60_000;
 
 export interface LocalRegistryOptions {
   readonly config: RegistryConfig;
@@ -63,10 +67,11 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
   await ensureTable(new DynamoDBClient({}), options.config.tableName);
 
   // Local mode never calls AWS unless pointed at an ECS endpoint explicitly.
+  const ecs = options.ecsEndpoint === undefined ? undefined : createEcsClient();
   const lookups =
-    options.ecsEndpoint === undefined
+    ecs === undefined
       ? eventOnlyLookups(options.containerInstanceHost ?? '127.0.0.1')
-      : new AwsEcsLookups(createEcsClient(), ec2PrivateIpLookup(), logger);
+      : new AwsEcsLookups(ecs, ec2PrivateIpLookup(), logger);
   const registry = createRegistry(options.config, dynamodb, lookups, {
     ...(options.isAllowedProbeHost ? { isAllowedProbeHost: options.isAllowedProbeHost } : {}),
   });
@@ -102,17 +107,38 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
       signal: stop.signal,
     },
   );
-  const sweeping = (async () => {
-    while (!stop.signal.aborted) {
-      await sleep(options.sweepIntervalMs ?? 60_000);
-      if (stop.signal.aborted) break;
-      try {
-        await sweepExpired(dynamodb, options.config.tableName, Math.floor(Date.now() / 1000));
-      } catch (error) {
-        logger.warn('expiry sweep failed', { error: asError(error).message });
+  /** Runs `task` every `ms` until shutdown; a failure is logged and the next run goes ahead. */
+  const every = (ms: number, name: string, task: () => Promise<unknown>) =>
+    (async () => {
+      while (!stop.signal.aborted) {
+        await sleep(ms);
+        if (stop.signal.aborted) break;
+        try {
+          await task();
+        } catch (error) {
+          logger.warn(`${name} failed`, { error: asError(error).message });
+        }
       }
-    }
-  })();
+    })();
+  const background = [
+    every(options.sweepIntervalMs ?? 60_000, 'expiry sweep', () =>
+      sweepExpired(dynamodb, options.config.tableName, Math.floor(Date.now() / 1000)),
+    ),
+    // With an ECS endpoint, ECS's view is reconciled every minute, as on AWS.
+    ...(ecs === undefined
+      ? []
+      : [
+          every(RECONCILE_INTERVAL_MS, 'reconcile', () =>
+            runReconcile({
+              ecs: new AwsEcsTaskReader(ecs),
+              store: registry.store,
+              apply: (detail) => applyTaskEvent(detail, registry.taskEvents),
+              clusterArns: options.config.clusterArns,
+              log: logger,
+            }),
+          ),
+        ]),
+  ];
 
   return {
     url: `http://${host}:${port}`,
@@ -124,7 +150,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
       stop.abort();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all([probing, sweeping]);
+      await Promise.all([probing, ...background]);
       registry.tfserving.close();
       dynamodb.destroy();
       await embedded?.close();

@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       removeAfterSeconds: 30,
       tfservingContainerNames: ['tfserving', 'tf-serving'],
       probeConcurrency: 64,
+      clusterArns: [],
     });
   });
 
@@ -48,6 +49,7 @@ describe('loadConfig', () => {
       REMOVE_AFTER_SECONDS: '90',
       TFSERVING_CONTAINER_NAMES: 'model-server, serving ,',
       PROBE_CONCURRENCY: '8',
+      CLUSTER_ARNS: 'arn:aws:ecs:us-east-1:123456789012:cluster/ml',
     };
 
     // Act
@@ -63,6 +65,7 @@ describe('loadConfig', () => {
       removeAfterSeconds: 90,
       tfservingContainerNames: ['model-server', 'serving'],
       probeConcurrency: 8,
+      clusterArns: ['arn:aws:ecs:us-east-1:123456789012:cluster/ml'],
     });
   });
 
@@ -207,5 +210,33 @@ describe('loadConfig', () => {
 
     // Assess
     expect(config.failureThreshold).toBe(9);
+  });
+});
+
+describe('loadConfig CLUSTER_ARNS', () => {
+  it('reads every cluster when unset', () => {
+    // Act + Assess
+    expect(loadConfig({}).clusterArns).toEqual([]);
+  });
+
+  it('reads a comma-separated list of cluster ARNs', () => {
+    // Act
+    const config = loadConfig({
+      CLUSTER_ARNS:
+        'arn:aws:ecs:us-east-1:123456789012:cluster/ml, arn:aws:ecs:eu-west-1:123456789012:cluster/b',
+    });
+
+    // Assess
+    expect(config.clusterArns).toEqual([
+      'arn:aws:ecs:us-east-1:123456789012:cluster/ml',
+      'arn:aws:ecs:eu-west-1:123456789012:cluster/b',
+    ]);
+  });
+
+  it('throws naming the variable and the value that is not a cluster ARN', () => {
+    // Act + Assess
+    expect(() => loadConfig({ CLUSTER_ARNS: 'arn:aws:ecs:us-east-1:123456789012:cluster/ml,ml' })).toThrow(
+      /CLUSTER_ARNS=.*is invalid: expected comma-separated ECS cluster ARNs; "ml" is not one/,
+    );
   });
 });

@@ -1,0 +1,21 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import { type ReconcileDeps, type ReconcileSummary, reconcile } from '../registry/reconcile.ts';
+import { logger, metrics } from '../shared/observability.ts';
+
+/** Scheduled reconciliation: ECS's view of the tasks, applied like events (a rule, once a minute). */
+export async function runReconcile(deps: ReconcileDeps): Promise<ReconcileSummary> {
+  const summary = await reconcile(deps);
+  logger.info('reconcile round', { ...summary });
+  metrics.addMetric('ReconcileApplied', MetricUnit.Count, summary.applied + summary.forgotten);
+  metrics.addMetric('ReconcileErrors', MetricUnit.Count, summary.errors);
+  return summary;
+}
+
+export function createReconcileHandler(deps: ReconcileDeps) {
+  return middy(async () => runReconcile(deps))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
+}
