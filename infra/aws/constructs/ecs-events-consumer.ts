@@ -1,15 +1,14 @@
 import { fileURLToPath } from 'node:url';
-import { Aws, Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AppFunction, type AppFunctionNetwork } from './app-function.ts';
+import { clusterArnsOf, grantEcsLookups } from './ecs-access.ts';
 
 const ENTRY = fileURLToPath(new URL('../../../functions/ecs-events/handler.ts', import.meta.url));
-const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/;
 
 export const ECS_TASK_STATE_CHANGE = 'ECS Task State Change';
 
@@ -55,14 +54,7 @@ export class EcsEventsConsumer extends Construct {
 
   constructor(scope: Construct, id: string, props: EcsEventsConsumerProps) {
     super(scope, id);
-    this.clusterArns = [...new Set(props.clusterArns ?? [])];
-    for (const arn of this.clusterArns) {
-      if (!CLUSTER_ARN.test(arn)) {
-        throw new Error(
-          `EcsEventsConsumer clusterArns has ${JSON.stringify(arn)}, which is not an ECS cluster ARN: use arn:aws:ecs:<region>:<account>:cluster/<name>.`,
-        );
-      }
-    }
+    this.clusterArns = clusterArnsOf('EcsEventsConsumer', props.clusterArns);
     const retryAttempts = props.retryAttempts ?? 2;
     if (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > 2) {
       throw new Error(
@@ -96,7 +88,8 @@ export class EcsEventsConsumer extends Construct {
       maxEventAge,
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
     });
-    this.grantEcsLookups();
+    // The reads that complete an event: task definitions and bridge-mode container instances.
+    grantEcsLookups(this.appFunction, this.clusterArns);
 
     this.rule = new events.Rule(this, 'Rule', {
       description: 'ECS task state changes of the registry clusters',
@@ -115,55 +108,4 @@ export class EcsEventsConsumer extends Construct {
     });
   }
 
-  /**
-   * The ECS and EC2 reads the function makes to complete an event: task definitions (environment,
-   * labels, ports) and, for bridge-mode tasks, the container instance's private IP.
-   */
-  private grantEcsLookups(): void {
-    const fn = this.appFunction.function;
-    const containerInstances = this.containerInstances();
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        // No resource-level permissions for these two reads.
-        actions: ['ecs:DescribeTaskDefinition', 'ec2:DescribeInstances'],
-        resources: ['*'],
-      }),
-    );
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['ecs:DescribeContainerInstances'],
-        resources: containerInstances.map(({ arn }) => arn),
-      }),
-    );
-    const role = Validations.of(this.appFunction.role);
-    role.acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ecs:DescribeTaskDefinition and ec2:DescribeInstances support no resource-level permissions.',
-    });
-    for (const { nagId } of containerInstances) {
-      role.acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${nagId}]`,
-        reason: this.clusterArns.length
-          ? 'Container instances of a configured cluster: their ids are not known in advance.'
-          : 'No CLUSTER_ARNS configured: container instances of every cluster of the account.',
-      });
-    }
-  }
-
-  /** Container instance ARNs of the configured clusters, and how cdk-nag spells each in a finding. */
-  private containerInstances(): { arn: string; nagId: string }[] {
-    if (this.clusterArns.length === 0) {
-      return [
-        {
-          arn: `arn:${Aws.PARTITION}:ecs:${Aws.REGION}:${Aws.ACCOUNT_ID}:container-instance/*`,
-          nagId: 'arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:container-instance/*',
-        },
-      ];
-    }
-    return this.clusterArns.map((clusterArn) => {
-      const [prefix, clusterName] = clusterArn.split(':cluster/') as [string, string];
-      const arn = `${prefix}:container-instance/${clusterName}/*`;
-      return { arn, nagId: arn };
-    });
-  }
 }

@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import { AppFunction, type AppFunctionNetwork } from './app-function.ts';
+import { runEveryMinute } from './every-minute.ts';
 
 const ENTRY = fileURLToPath(new URL('../../../functions/probe/handler.ts', import.meta.url));
 
@@ -56,17 +56,6 @@ export class ScheduledProbe extends Construct {
       environment: props.environment,
       network: props.network,
     });
-    this.appFunction.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
-
-    this.rule = new events.Rule(this, 'Rule', {
-      description: 'Starts a probe round every minute',
-      schedule: events.Schedule.rate(Duration.minutes(1)),
-      targets: [
-        new targets.LambdaFunction(this.appFunction.function, {
-          retryAttempts: 0,
-          maxEventAge: Duration.minutes(1),
-        }),
-      ],
-    });
+    this.rule = runEveryMinute(this, this.appFunction.function, 'Starts a probe round every minute');
   }
 }
