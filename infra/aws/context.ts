@@ -18,7 +18,7 @@ export const CONTEXT_KEYS = {
   TFSERVING_CONTAINER_NAMES:
     'Extra container names treated as TF Serving (list). Default: tfserving,tf-serving.',
   CLUSTER_ARNS:
-    'ECS cluster ARNs whose task events are consumed (list). Default: every cluster of the account.',
+    'ECS cluster ARNs whose task events are consumed and whose tasks are reconciled (list). Default: every cluster of the account.',
   VPC_ID: 'VPC of the probing functions (they must reach private task IPs). Default: no VPC.',
   SUBNET_IDS: 'Private subnets for the probing functions (list). Required with VPC_ID.',
   SECURITY_GROUP_IDS: 'Security groups for the probing functions (list). Default: one is created in VPC_ID.',

@@ -5,16 +5,18 @@ import { EcsEventsConsumer } from './constructs/ecs-events-consumer.ts';
 import { ProbeNetwork } from './constructs/probe-network.ts';
 import { RegistryTable } from './constructs/registry-table.ts';
 import { ScheduledProbe } from './constructs/scheduled-probe.ts';
+import { ScheduledReconcile } from './constructs/scheduled-reconcile.ts';
 import { readRegistryContext } from './context.ts';
 
 /**
  * The registry on AWS (and LocalStack): ECS events and a scheduled probe keep the table current,
- * the discovery API reads it. Configuration comes from CDK context (`infra/aws/context.ts`).
+ * a scheduled reconciler heals what events missed, the discovery API reads it. Configuration comes from CDK context (`infra/aws/context.ts`).
  */
 export class RegistryStack extends Stack {
   readonly registryTable: RegistryTable;
   readonly ecsEvents: EcsEventsConsumer;
   readonly probe: ScheduledProbe;
+  readonly reconcile: ScheduledReconcile;
   readonly discovery: DiscoveryApi;
 
   constructor(scope: Construct, id: string, props: StackProps = {}) {
@@ -44,6 +46,19 @@ export class RegistryStack extends Stack {
 
     this.probe = new ScheduledProbe(this, 'Probe', { environment: context.settings, network });
     this.registryTable.grantTo(this.probe.appFunction.function, ['Query', 'UpdateItem']);
+
+    this.reconcile = new ScheduledReconcile(this, 'Reconcile', {
+      clusterArns: context.clusterArns,
+      environment: context.settings,
+      network,
+    });
+    this.registryTable.grantTo(this.reconcile.appFunction.function, [
+      'GetItem',
+      'PutItem',
+      'UpdateItem',
+      'DeleteItem',
+      'Query',
+    ]);
 
     this.discovery = new DiscoveryApi(this, 'DiscoveryApi', {
       environment: context.settings,

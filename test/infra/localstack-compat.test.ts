@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DOCKER_NETWORK, LOCALSTACK_CONTEXT } from '../../localstack/settings.ts';
-import { buildStack, resourcesOf } from './synth.ts';
+import { buildStack, functionId, resourcesOf } from './synth.ts';
 
 /**
  * CloudFormation resource types this stack may use on LocalStack 4.14.0's free edition: each has a
@@ -77,14 +77,23 @@ describe.each([
     expect(JSON.stringify(template.toJSON().Outputs.ApiUrl)).toContain('AWS::URLSuffix');
   });
 
-  it('schedules the probe with a rule expression LocalStack converts (rate, on the default bus)', () => {
+  it('schedules the probe and the reconciler with rule expressions LocalStack converts (rate, on the default bus)', () => {
     const scheduled = Object.values(resources).filter(
       (resource) =>
         resource.Type === 'AWS::Events::Rule' && resource.Properties?.ScheduleExpression !== undefined,
     );
+    const targetOf = (rule: (typeof scheduled)[number]) =>
+      ((rule.Properties?.Targets ?? []) as { Arn: { 'Fn::GetAtt': [string, string] } }[]).map(
+        (target) => target.Arn['Fn::GetAtt'][0],
+      );
     expect(
-      scheduled.map((rule) => [rule.Properties?.ScheduleExpression, rule.Properties?.EventBusName]),
-    ).toEqual([['rate(1 minute)', undefined]]);
+      scheduled
+        .map((rule) => [targetOf(rule), rule.Properties?.ScheduleExpression, rule.Properties?.EventBusName])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    ).toEqual([
+      [[functionId(template, 'probe')], 'rate(1 minute)', undefined],
+      [[functionId(template, 'reconcile')], 'rate(1 minute)', undefined],
+    ]);
   });
 });
 

@@ -1,6 +1,16 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { buildStack, functionId, propertiesOf, resourcesOf, roleActions, VPC_CONTEXT } from './synth.ts';
+import { ScheduledReconcile } from '../../infra/aws/constructs/scheduled-reconcile.ts';
+import {
+  buildStack,
+  functionId,
+  propertiesOf,
+  resourcesOf,
+  roleActions,
+  roleStatements,
+  VPC_CONTEXT,
+} from './synth.ts';
 
 const SETTINGS = [
   'PROBE_INTERVAL_SECONDS',
@@ -10,8 +20,24 @@ const SETTINGS = [
   'REMOVE_AFTER_SECONDS',
   'TFSERVING_CONTAINER_NAMES',
 ] as const;
-const FUNCTIONS = ['ecs-events', 'probe', 'discovery'] as const;
+const FUNCTIONS = ['ecs-events', 'probe', 'reconcile', 'discovery'] as const;
 const CLUSTER = 'arn:aws:ecs:eu-west-1:123456789012:cluster/ml';
+const CANARY = 'arn:aws:ecs:eu-west-1:123456789012:cluster/ml-canary';
+/** `arn:<partition>:ecs:<region>:<account>:<suffix>` built from the stack's pseudo parameters. */
+const accountArn = (suffix: string) => ({
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':ecs:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      `:${suffix}`,
+    ],
+  ],
+});
 
 describe('RegistryStack', () => {
   const { template } = buildStack();
@@ -158,6 +184,85 @@ describe('RegistryStack', () => {
       ]);
     });
 
+    it('lets reconcile list and describe the tasks of every cluster, complete them like ecs-events, and read and write the table', () => {
+      const id = functionId(template, 'reconcile');
+      const actions = roleActions(template, id);
+      expect([...actions.keys()].sort()).toEqual(
+        [
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+          'ec2:DescribeInstances',
+          'ecs:DescribeContainerInstances',
+          'ecs:DescribeTaskDefinition',
+          'ecs:DescribeTasks',
+          'ecs:ListClusters',
+          'ecs:ListTasks',
+          'logs:CreateLogStream',
+          'logs:PutLogEvents',
+        ].sort(),
+      );
+      for (const action of ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']) {
+        expect(actions.get(`dynamodb:${action}`)).toEqual([
+          { 'Fn::GetAtt': [expect.stringMatching(/^RegistryTable/), 'Arn'] },
+        ]);
+      }
+      for (const action of [
+        'ecs:ListClusters',
+        'ecs:ListTasks',
+        'ecs:DescribeTaskDefinition',
+        'ec2:DescribeInstances',
+      ]) {
+        expect(actions.get(action), action).toEqual(['*']);
+      }
+      expect(actions.get('ecs:DescribeTasks')).toEqual([accountArn('task/*')]);
+      expect(actions.get('ecs:DescribeContainerInstances')).toEqual([accountArn('container-instance/*')]);
+      expect(roleStatements(template, id).filter((statement) => statement.Condition !== undefined)).toEqual(
+        [],
+      );
+    });
+
+    it('limits reconcile to the configured clusters, with no ecs:ListClusters', () => {
+      const { template: custom } = buildStack({ CLUSTER_ARNS: [CLUSTER, CANARY] });
+      const id = functionId(custom, 'reconcile');
+      const actions = roleActions(custom, id);
+      expect([...actions.keys()].filter((action) => action.startsWith('ecs:')).sort()).toEqual([
+        'ecs:DescribeContainerInstances',
+        'ecs:DescribeTaskDefinition',
+        'ecs:DescribeTasks',
+        'ecs:ListTasks',
+      ]);
+      expect(
+        roleStatements(custom, id).filter((statement) => [statement.Action].flat().includes('ecs:ListTasks')),
+      ).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'ecs:ListTasks',
+          Resource: '*',
+          Condition: { ArnEquals: { 'ecs:cluster': [CLUSTER, CANARY] } },
+        },
+      ]);
+      expect(actions.get('ecs:DescribeTasks')?.sort()).toEqual([
+        'arn:aws:ecs:eu-west-1:123456789012:task/ml-canary/*',
+        'arn:aws:ecs:eu-west-1:123456789012:task/ml/*',
+      ]);
+      // The ECS lookups are the same grant as ecs-events'.
+      const ecsEvents = roleActions(custom, functionId(custom, 'ecs-events'));
+      for (const action of [
+        'ecs:DescribeContainerInstances',
+        'ecs:DescribeTaskDefinition',
+        'ec2:DescribeInstances',
+      ]) {
+        expect(actions.get(action), action).toEqual(ecsEvents.get(action));
+      }
+      expect(actions.get('ecs:DescribeContainerInstances')?.sort()).toEqual([
+        'arn:aws:ecs:eu-west-1:123456789012:container-instance/ml-canary/*',
+        'arn:aws:ecs:eu-west-1:123456789012:container-instance/ml/*',
+      ]);
+    });
+
     it('lets the probe only query and update the table', () => {
       const actions = roleActions(template, functionId(template, 'probe'));
       expect([...actions.keys()].sort()).toEqual(
@@ -290,6 +395,68 @@ describe('RegistryStack', () => {
     });
   });
 
+  describe('scheduled reconcile', () => {
+    it('runs on an EventBridge rule every minute (not EventBridge Scheduler), not retried', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        EventBusName: Match.absent(),
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [functionId(template, 'reconcile'), 'Arn'] },
+            RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+          }),
+        ],
+      });
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: functionId(template, 'reconcile') },
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 60,
+        DestinationConfig: Match.absent(),
+      });
+      template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    });
+
+    it('times out after 60 s with the house memory and needs no reserved concurrency', () => {
+      const fn = propertiesOf(template, functionId(template, 'reconcile'));
+      expect(fn).toMatchObject({ Timeout: 60, MemorySize: 256 });
+      expect(fn.ReservedConcurrentExecutions).toBeUndefined();
+    });
+
+    it('gets CLUSTER_ARNS empty (every cluster) when none is configured, and only reconcile gets it', () => {
+      const variables = (name: string) =>
+        (
+          propertiesOf(template, functionId(template, name)).Environment as {
+            Variables: Record<string, unknown>;
+          }
+        ).Variables;
+      expect(variables('reconcile').CLUSTER_ARNS).toBe('');
+      for (const name of ['ecs-events', 'probe', 'discovery']) {
+        expect(variables(name).CLUSTER_ARNS, name).toBeUndefined();
+      }
+    });
+
+    it('gets the configured clusters in CLUSTER_ARNS, comma-separated', () => {
+      const { template: custom } = buildStack({ CLUSTER_ARNS: `${CLUSTER}, ${CANARY}` });
+      const fn = propertiesOf(custom, functionId(custom, 'reconcile'));
+      expect((fn.Environment as { Variables: Record<string, unknown> }).Variables.CLUSTER_ARNS).toBe(
+        `${CLUSTER},${CANARY}`,
+      );
+    });
+
+    it('rejects a timeout outside 10–900 s and a cluster that is not an ECS cluster ARN', () => {
+      const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Check');
+      expect(
+        () => new ScheduledReconcile(stack, 'Short', { environment: {}, timeout: Duration.seconds(5) }),
+      ).toThrow(/ScheduledReconcile timeout=5s is invalid: .*10–900 s/);
+      expect(
+        () => new ScheduledReconcile(stack, 'Long', { environment: {}, timeout: Duration.minutes(16) }),
+      ).toThrow(/timeout=960s is invalid/);
+      expect(
+        () => new ScheduledReconcile(stack, 'Bad', { environment: {}, clusterArns: ['cluster/ml'] }),
+      ).toThrow(/ScheduledReconcile clusterArns has "cluster\/ml", which is not an ECS cluster ARN/);
+    });
+  });
+
   describe('discovery API', () => {
     it('is a regional REST API (v1), not an HTTP API', () => {
       template.hasResourceProperties('AWS::ApiGateway::RestApi', {
@@ -381,9 +548,9 @@ describe('RegistryStack', () => {
       template.resourceCountIs('AWS::EC2::SecurityGroup', 0);
     });
 
-    it('puts the probe and ecs-events (which probes new endpoints) in the configured subnets, not discovery', () => {
+    it('puts the probe, ecs-events and reconcile (which probe new endpoints) in the configured subnets, not discovery', () => {
       const { template: vpc } = buildStack(VPC_CONTEXT);
-      for (const name of ['probe', 'ecs-events']) {
+      for (const name of ['probe', 'ecs-events', 'reconcile']) {
         expect(propertiesOf(vpc, functionId(vpc, name)).VpcConfig).toEqual({
           SubnetIds: VPC_CONTEXT.SUBNET_IDS,
           SecurityGroupIds: [
@@ -399,10 +566,12 @@ describe('RegistryStack', () => {
 
     it('uses the given security groups and creates none', () => {
       const { template: vpc } = buildStack({ ...VPC_CONTEXT, SECURITY_GROUP_IDS: 'sg-0123456789abcdef0' });
-      expect(propertiesOf(vpc, functionId(vpc, 'probe')).VpcConfig).toEqual({
-        SubnetIds: VPC_CONTEXT.SUBNET_IDS,
-        SecurityGroupIds: ['sg-0123456789abcdef0'],
-      });
+      for (const name of ['probe', 'ecs-events', 'reconcile']) {
+        expect(propertiesOf(vpc, functionId(vpc, name)).VpcConfig, name).toEqual({
+          SubnetIds: VPC_CONTEXT.SUBNET_IDS,
+          SecurityGroupIds: ['sg-0123456789abcdef0'],
+        });
+      }
       vpc.resourceCountIs('AWS::EC2::SecurityGroup', 0);
     });
   });

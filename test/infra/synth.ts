@@ -60,27 +60,41 @@ export function functionId(template: Template, name: string): string {
   return (ids[0] as [string, unknown])[0];
 }
 
+export interface PolicyStatement {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: Record<string, unknown>;
+}
+
+/** The statements of every inline policy of the function's execution role, as in the template. */
+export function roleStatements(template: Template, fnLogicalId: string): PolicyStatement[] {
+  const role = roleOf(template, fnLogicalId);
+  return Object.values(resourcesOf(template))
+    .filter(
+      (resource) =>
+        resource.Type === 'AWS::IAM::Policy' &&
+        ((resource.Properties?.Roles as { Ref: string }[] | undefined) ?? []).some((ref) => ref.Ref === role),
+    )
+    .flatMap(
+      (policy) =>
+        (policy.Properties?.PolicyDocument as { Statement?: PolicyStatement[] } | undefined)?.Statement ?? [],
+    );
+}
+
+function roleOf(template: Template, fnLogicalId: string): string {
+  return (propertiesOf(template, fnLogicalId).Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+}
+
 /** Every IAM action the function's execution role is allowed, with the resources of each. */
 export function roleActions(template: Template, fnLogicalId: string): Map<string, unknown[]> {
-  const resources = resourcesOf(template);
-  const role = (propertiesOf(template, fnLogicalId).Role as { 'Fn::GetAtt': [string, string] })[
-    'Fn::GetAtt'
-  ][0];
   const actions = new Map<string, unknown[]>();
-  for (const resource of Object.values(resources)) {
-    if (resource.Type !== 'AWS::IAM::Policy') continue;
-    const roles = (resource.Properties?.Roles as { Ref: string }[] | undefined) ?? [];
-    if (!roles.some((ref) => ref.Ref === role)) continue;
-    const doc = resource.Properties?.PolicyDocument as {
-      Statement: { Action: string | string[]; Resource: unknown }[];
-    };
-    for (const statement of doc.Statement) {
-      for (const action of [statement.Action].flat()) {
-        actions.set(action, [...(actions.get(action) ?? []), ...[statement.Resource].flat()]);
-      }
+  for (const statement of roleStatements(template, fnLogicalId)) {
+    for (const action of [statement.Action].flat()) {
+      actions.set(action, [...(actions.get(action) ?? []), ...[statement.Resource].flat()]);
     }
   }
-  const managed = resources[role]?.Properties?.ManagedPolicyArns;
+  const managed = resourcesOf(template)[roleOf(template, fnLogicalId)]?.Properties?.ManagedPolicyArns;
   if (managed !== undefined) actions.set('(managed policies)', [managed].flat());
   return actions;
 }

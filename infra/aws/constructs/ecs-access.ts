@@ -1,0 +1,97 @@
+import { Aws, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { AppFunction } from './app-function.ts';
+
+/** An ECS cluster ARN (the same rule as the context and the functions' config). */
+export const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/;
+
+/**
+ * The clusters a construct is limited to, deduplicated; throws, naming `owner`, on anything that
+ * is not an ECS cluster ARN. Empty means every cluster of the account and Region.
+ */
+export function clusterArnsOf(owner: string, clusterArns: readonly string[] | undefined): readonly string[] {
+  const arns = [...new Set(clusterArns ?? [])];
+  for (const arn of arns) {
+    if (!CLUSTER_ARN.test(arn)) {
+      throw new Error(
+        `${owner} clusterArns has ${JSON.stringify(arn)}, which is not an ECS cluster ARN: use arn:aws:ecs:<region>:<account>:cluster/<name>.`,
+      );
+    }
+  }
+  return arns;
+}
+
+/** An ARN pattern a grant uses, and how cdk-nag spells it in an AwsSolutions-IAM5 finding. */
+export interface ScopedArn {
+  readonly arn: string;
+  readonly nagId: string;
+}
+
+/**
+ * The ARNs of every resource of `type` in the clusters (`task/<cluster>/*`,
+ * `container-instance/<cluster>/*`: the long ARN format, which carries the cluster name), or of
+ * the account and Region when no cluster is configured.
+ */
+export function clusterResourceArns(
+  clusterArns: readonly string[],
+  type: 'task' | 'container-instance',
+): ScopedArn[] {
+  if (clusterArns.length === 0) {
+    return [
+      {
+        arn: `arn:${Aws.PARTITION}:ecs:${Aws.REGION}:${Aws.ACCOUNT_ID}:${type}/*`,
+        nagId: `arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:${type}/*`,
+      },
+    ];
+  }
+  return clusterArns.map((clusterArn) => {
+    const [prefix, clusterName] = clusterArn.split(':cluster/') as [string, string];
+    const arn = `${prefix}:${type}/${clusterName}/*`;
+    return { arn, nagId: arn };
+  });
+}
+
+/**
+ * Grants `actions` on the clusters' resources of `type` and acknowledges the wildcard each ARN
+ * needs (the resource ids are not known in advance).
+ */
+export function grantInClusters(
+  appFunction: AppFunction,
+  clusterArns: readonly string[],
+  type: 'task' | 'container-instance',
+  actions: readonly string[],
+): void {
+  const arns = clusterResourceArns(clusterArns, type);
+  appFunction.function.addToRolePolicy(
+    new iam.PolicyStatement({ actions: [...actions], resources: arns.map(({ arn }) => arn) }),
+  );
+  const what = type === 'task' ? 'Tasks' : 'Container instances';
+  for (const { nagId } of arns) {
+    Validations.of(appFunction.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagId}]`,
+      reason: clusterArns.length
+        ? `${what} of a configured cluster (${actions.join(', ')}): their ids are not known in advance.`
+        : `No CLUSTER_ARNS configured: ${what.toLowerCase()} of every cluster of the account (${actions.join(', ')}).`,
+    });
+  }
+}
+
+/**
+ * The ECS and EC2 reads that complete a task (as the ecs-events and reconcile functions do, through
+ * `AwsEcsLookups`): task definitions (environment, labels, ports) and, for bridge-mode tasks, the
+ * container instance's private IP.
+ */
+export function grantEcsLookups(appFunction: AppFunction, clusterArns: readonly string[]): void {
+  appFunction.function.addToRolePolicy(
+    new iam.PolicyStatement({
+      // No resource-level permissions for these two reads.
+      actions: ['ecs:DescribeTaskDefinition', 'ec2:DescribeInstances'],
+      resources: ['*'],
+    }),
+  );
+  Validations.of(appFunction.role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'ecs:DescribeTaskDefinition and ec2:DescribeInstances support no resource-level permissions.',
+  });
+  grantInClusters(appFunction, clusterArns, 'container-instance', ['ecs:DescribeContainerInstances']);
+}
