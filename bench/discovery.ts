@@ -1,0 +1,398 @@
+/**
+ * Benchmark 1, discovery read path: N endpoints of the queried model among 50 models, on each
+ * engine. In one interleaved loop, with one client:
+ *   (a) floor: a bare QueryCommand of the model's partition (every page), ConsistentRead as the store;
+ *   (b) the discovery Lambda handler (middy + Powertools) invoked in-process with an API Gateway event;
+ *   (d) the same handler with `If-None-Match` = the current ETag (→ 304);
+ * then (c) HTTP through the local runtime (`startLocalRegistry`) under autocannon (a child process)
+ * at fixed concurrency, for 200 and for 304.
+ *
+ * The rows are the registry's own: one endpoint is registered and probed through the real ECS events
+ * handler against a TF Serving stand-in; its REG#/EP# items are read back and cloned (new ids and
+ * loopback hosts) with BatchWriteItem to reach N.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import pMap from 'p-map';
+import { createDiscoveryHandler } from '../functions/discovery/discovery-handler.ts';
+import { handleEcsEvent } from '../functions/ecs-events/ecs-events-handler.ts';
+import { eventOnlyLookups } from '../functions/registry/ecs-lookups.ts';
+import { healthPolicy } from '../functions/registry/health.ts';
+import { RegistryStore } from '../functions/registry/registry-store.ts';
+import { isLoopback } from '../functions/registry/tfserving-client.ts';
+import { createDynamoDbClient } from '../functions/shared/aws-clients.ts';
+import { loadConfig } from '../functions/shared/config.ts';
+import { createRegistry } from '../functions/shared/registry.ts';
+import { ensureTable } from '../infra/local/dynamodb-engine.ts';
+import { localContext } from '../infra/local/local-context.ts';
+import { startLocalRegistry } from '../infra/local/local-registry.ts';
+import { TfServingStandIn } from '../tools/tfserving-stand-in/stand-in.ts';
+import { DdbCounter } from './lib/ddb-counter.ts';
+import { type EngineKind, startBenchEngine, useEndpoint } from './lib/engines.ts';
+import { loopbackHost, taskEvent, taskId } from './lib/events.ts';
+import { type Distribution, distribution, ratio, round, sleep } from './lib/stats.ts';
+
+const run = promisify(execFile);
+const QUERIED = 'resnet';
+const OTHER_MODELS = 49;
+const OTHER_ENDPOINTS = 20;
+
+export interface HttpFigures {
+  readonly connections: number;
+  readonly durationSeconds: number;
+  /** Requests answered within the duration. */
+  readonly requests: number;
+  readonly requestsPerSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly bytesPerResponse: number;
+  readonly errors: number;
+  readonly statusOk: boolean;
+}
+
+export interface DiscoveryResult {
+  readonly engine: EngineKind;
+  readonly endpoints: number;
+  readonly iterations: number;
+  /** Milliseconds, sequential calls. */
+  readonly bareQuery: Distribution;
+  readonly handler: Distribution;
+  readonly handler304: Distribution;
+  /** handler p50 / bare Query p50. */
+  readonly ratio: number;
+  readonly ratio304: number;
+  readonly responseBytes: number;
+  readonly queriesPerCall: number;
+  readonly readUnitsPerCall: number;
+  readonly http?: { readonly full: HttpFigures; readonly notModified: HttpFigures };
+}
+
+export interface DiscoveryOptions {
+  readonly engines: readonly EngineKind[];
+  readonly sizes: readonly number[];
+  /** Sequential iterations per size (each iteration: one a, one b, one d). */
+  readonly iterations: (n: number) => number;
+  readonly httpSeconds: number;
+  readonly connections: number;
+  readonly log?: (line: string) => void;
+}
+
+export async function benchDiscovery(options: DiscoveryOptions): Promise<DiscoveryResult[]> {
+  const results: DiscoveryResult[] = [];
+  for (const kind of options.engines) {
+    const engine = await startBenchEngine(kind);
+    try {
+      useEndpoint(engine.endpoint);
+      const template = await templateItems(kind);
+      for (const n of options.sizes) {
+        const result = await benchSize(kind, engine.endpoint, n, template, options);
+        options.log?.(
+          `discovery ${kind} N=${n}: query p50 ${result.bareQuery.p50} ms, handler ${result.handler.p50} ms (×${result.ratio}), ` +
+            `304 ${result.handler304.p50} ms, http ${result.http?.full.requestsPerSecond ?? '-'} req/s`,
+        );
+        results.push(result);
+      }
+    } finally {
+      await engine.stop();
+    }
+  }
+  return results;
+}
+
+type Item = Record<string, unknown>;
+
+/** One endpoint registered and probed by the real code; its REG# and EP# items as stored. */
+async function templateItems(kind: EngineKind): Promise<{ reg: Item; ep: Item }> {
+  const table = `disc-template-${kind}`;
+  const base = new DynamoDBClient({});
+  const db = createDynamoDbClient();
+  const host = '127.80.255.1';
+  const stand = await TfServingStandIn.start({
+    host,
+    models: { [QUERIED]: { available: [1, 2], labels: { stable: 2 } } },
+  });
+  try {
+    await ensureTable(base, table);
+    const config = loadConfig({ TABLE_NAME: table });
+    const registry = createRegistry(config, db, eventOnlyLookups('127.0.0.1'), {
+      isAllowedProbeHost: isLoopback,
+    });
+    const outcome = await handleEcsEvent(
+      registry.taskEvents,
+      taskEvent({ index: 0, runId: 'tmpl', host, models: [QUERIED], labels: ['stable'] }, 'RUNNING'),
+    );
+    if (!('probes' in outcome) || !outcome.probes.every((p) => p.ok)) {
+      throw new Error(`template registration failed: ${JSON.stringify(outcome)}`);
+    }
+    registry.tfserving.close();
+    const { Items = [] } = await db.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `MODEL#${QUERIED}` },
+      }),
+    );
+    const reg = Items.find((i) => String(i.sk).startsWith('REG#'));
+    const ep = Items.find((i) => String(i.sk).startsWith('EP#'));
+    if (reg === undefined || ep === undefined) throw new Error('template items not found');
+    return { reg, ep };
+  } finally {
+    await stand.close();
+    db.destroy();
+    base.destroy();
+  }
+}
+
+function cloneEndpoint(template: { reg: Item; ep: Item }, model: string, index: number, nowMs: number) {
+  const id = taskId({ index, runId: model.slice(0, 4) });
+  const endpointId = `bench/${id}/tfserving`;
+  const taskArn = `arn:aws:ecs:us-east-1:123456789012:task/bench/${id}`;
+  const pk = `MODEL#${model}`;
+  return [
+    {
+      ...template.reg,
+      pk,
+      sk: `REG#${endpointId}`,
+      endpointId,
+      model,
+      taskArn,
+      host: loopbackHost(80, index),
+    },
+    {
+      ...template.ep,
+      pk,
+      sk: `EP#${endpointId}`,
+      endpointId,
+      model,
+      lastSuccessAt: nowMs,
+      probedAt: nowMs,
+      expiresAt: Math.ceil(nowMs / 1000) + 86_400,
+    },
+  ];
+}
+
+async function seed(db: DynamoDBDocumentClient, table: string, n: number, template: { reg: Item; ep: Item }) {
+  const now = Date.now();
+  const items: Item[] = [];
+  for (let i = 0; i < n; i += 1) items.push(...cloneEndpoint(template, QUERIED, i, now));
+  for (let m = 1; m <= OTHER_MODELS; m += 1) {
+    const model = `model-${String(m).padStart(2, '0')}`;
+    for (let i = 0; i < OTHER_ENDPOINTS; i += 1) items.push(...cloneEndpoint(template, model, i, now));
+  }
+  const batches: Item[][] = [];
+  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
+  await pMap(
+    batches,
+    async (batch) => {
+      let requests: Record<string, unknown>[] | undefined = batch.map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; requests !== undefined && requests.length > 0; attempt += 1) {
+        if (attempt > 20) throw new Error('BatchWriteItem kept returning unprocessed items');
+        const answer = await db.send(new BatchWriteCommand({ RequestItems: { [table]: requests as never } }));
+        requests = answer.UnprocessedItems?.[table] as Record<string, unknown>[] | undefined;
+      }
+    },
+    { concurrency: 8 },
+  );
+  return items.length;
+}
+
+/** The API Gateway fixture for GET /models/{model}, with every address made loopback. */
+function apiEvent(ifNoneMatch?: string): APIGatewayProxyEvent {
+  const path = fileURLToPath(new URL('../test/fixtures/events/apigw-rest/get-model.json', import.meta.url));
+  const text = readFileSync(path, 'utf8').replace(
+    /\b(?!127\.)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/g,
+    '127.0.0.1',
+  );
+  const event = JSON.parse(text) as APIGatewayProxyEvent;
+  event.pathParameters = { model: QUERIED };
+  event.path = `/models/${QUERIED}`;
+  if (ifNoneMatch !== undefined) {
+    event.headers = { ...event.headers, 'If-None-Match': ifNoneMatch };
+    event.multiValueHeaders = { ...event.multiValueHeaders, 'If-None-Match': [ifNoneMatch] };
+  }
+  return event;
+}
+
+async function benchSize(
+  kind: EngineKind,
+  endpoint: string,
+  n: number,
+  template: { reg: Item; ep: Item },
+  options: DiscoveryOptions,
+): Promise<DiscoveryResult> {
+  const table = `disc-${kind}-${n}`;
+  const base = new DynamoDBClient({});
+  const db = createDynamoDbClient();
+  let local: Awaited<ReturnType<typeof startLocalRegistry>> | undefined;
+  try {
+    await ensureTable(base, table);
+    await seed(db, table, n, template);
+    // Settings that keep every seeded endpoint served for the whole benchmark (no probe runs).
+    const config = loadConfig({
+      TABLE_NAME: table,
+      PROBE_INTERVAL_SECONDS: '86400',
+      UNHEALTHY_AFTER_SECONDS: '86400',
+      REMOVE_AFTER_SECONDS: '86400',
+    });
+    const counter = new DdbCounter().attach(db);
+    const handler = createDiscoveryHandler({
+      store: new RegistryStore(db, table),
+      now: Date.now,
+      policy: healthPolicy(config),
+    });
+    const query = {
+      TableName: table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `MODEL#${QUERIED}` },
+      ConsistentRead: true,
+    };
+    const bareQuery = async () => {
+      let key: Record<string, unknown> | undefined;
+      let items = 0;
+      do {
+        const page = await db.send(new QueryCommand({ ...query, ExclusiveStartKey: key }));
+        items += page.Items?.length ?? 0;
+        key = page.LastEvaluatedKey;
+      } while (key !== undefined);
+      return items;
+    };
+    const full = apiEvent();
+    const first = await handler(full, localContext('discovery'));
+    const body = JSON.parse(first.body) as { endpoints: unknown[] };
+    if (first.statusCode !== 200 || body.endpoints.length !== n) {
+      throw new Error(
+        `discovery answered ${first.statusCode} with ${body.endpoints?.length} endpoints, expected ${n}`,
+      );
+    }
+    if ((await bareQuery()) !== 2 * n) throw new Error('bare query did not read 2N items');
+    const etag = String(first.headers?.etag);
+    const conditional = apiEvent(etag);
+
+    counter.reset();
+    await handler(full, localContext('discovery'));
+    const perCall = counter.summary();
+    counter.enabled = false;
+
+    const timings = { a: [] as number[], b: [] as number[], d: [] as number[] };
+    const runs = {
+      a: bareQuery,
+      b: async () => {
+        const r = await handler(full, localContext('discovery'));
+        if (r.statusCode !== 200) throw new Error(`handler answered ${r.statusCode}`);
+      },
+      d: async () => {
+        const r = await handler(conditional, localContext('discovery'));
+        if (r.statusCode !== 304) throw new Error(`conditional handler answered ${r.statusCode}`);
+      },
+    };
+    const iterations = options.iterations(n);
+    const warmup = Math.max(3, Math.round(iterations / 10));
+    const orders = [
+      ['a', 'b', 'd'],
+      ['b', 'd', 'a'],
+      ['d', 'a', 'b'],
+    ] as const;
+    for (let i = 0; i < warmup + iterations; i += 1) {
+      for (const which of orders[i % 3] as readonly ('a' | 'b' | 'd')[]) {
+        const t0 = performance.now();
+        await runs[which]();
+        if (i >= warmup) timings[which].push(performance.now() - t0);
+      }
+    }
+
+    local = await startLocalRegistry({
+      config,
+      port: 0,
+      dynamodbEndpoint: endpoint,
+      isAllowedProbeHost: isLoopback,
+      sweepIntervalMs: 86_400_000,
+    });
+    const url = `${local.url}/models/${QUERIED}`;
+    const a = distribution(timings.a);
+    const b = distribution(timings.b);
+    const d = distribution(timings.d);
+    // autocannon stops at the end of the duration with up to `connections` requests in flight:
+    // let the server finish them before the next measurement (or before the engine stops).
+    const settleMs = Math.min(30_000, Math.ceil(options.connections * b.p99) + 500);
+    const http =
+      options.httpSeconds > 0
+        ? {
+            full: await autocannon(url, options.connections, options.httpSeconds, undefined, 200, settleMs),
+            notModified: await autocannon(url, options.connections, options.httpSeconds, etag, 304, settleMs),
+          }
+        : undefined;
+    return {
+      engine: kind,
+      endpoints: n,
+      iterations,
+      bareQuery: a,
+      handler: b,
+      handler304: d,
+      ratio: ratio(b.p50, a.p50),
+      ratio304: ratio(d.p50, b.p50),
+      responseBytes: Buffer.byteLength(first.body),
+      queriesPerCall: perCall.reads,
+      readUnitsPerCall: round(perCall.readUnits, 1),
+      ...(http ? { http } : {}),
+    };
+  } finally {
+    await local?.close();
+    db.destroy();
+    base.destroy();
+  }
+}
+
+interface AutocannonJson {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  throughput: { total: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  '2xx': number;
+  '3xx': number;
+  start: string;
+  finish: string;
+}
+
+/** autocannon in a child process (its CPU time stays off the server's event loop). */
+async function autocannon(
+  url: string,
+  connections: number,
+  seconds: number,
+  ifNoneMatch: string | undefined,
+  expected: 200 | 304,
+  settleMs: number,
+): Promise<HttpFigures> {
+  if (!/^http:\/\/127\.0\.0\.1:\d+\//.test(url))
+    throw new Error(`refusing to load a non-loopback URL: ${url}`);
+  const cli = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
+  const args = [cli, '-j', '-c', String(connections), '-d', String(seconds), '-t', '60'];
+  if (ifNoneMatch !== undefined) args.push('-H', `If-None-Match:${ifNoneMatch}`);
+  args.push(url);
+  const { stdout } = await run(process.execPath, args, {
+    timeout: (seconds + 120) * 1000,
+    maxBuffer: 16 << 20,
+  });
+  await sleep(settleMs);
+  const json = JSON.parse(stdout) as AutocannonJson;
+  const total = json.requests.total;
+  const elapsed = (Date.parse(json.finish) - Date.parse(json.start)) / 1000;
+  const statusOk = expected === 200 ? json['2xx'] === total : json['3xx'] === total;
+  return {
+    connections,
+    durationSeconds: round(elapsed, 2),
+    requests: total,
+    requestsPerSecond: round(total / elapsed, 1),
+    p50: json.latency.p50,
+    p99: json.latency.p99,
+    bytesPerResponse: total > 0 ? Math.round(json.throughput.total / total) : 0,
+    errors: json.errors + json.timeouts,
+    statusOk,
+  };
+}

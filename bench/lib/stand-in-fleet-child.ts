@@ -1,0 +1,47 @@
+/**
+ * Child process holding many TF Serving stand-ins (one per loopback host, port 8501), so that
+ * their CPU time is not counted on the event loop of the registry being measured. Driven over IPC.
+ */
+import { isLoopback } from '../../functions/registry/tfserving-client.ts';
+import { type ModelSeed, TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
+
+interface StartMessage {
+  readonly type: 'start';
+  readonly hosts: readonly string[];
+  readonly models: Readonly<Record<string, ModelSeed>>;
+}
+
+const stands: TfServingStandIn[] = [];
+
+async function start(message: StartMessage) {
+  const bad = message.hosts.find((host) => !isLoopback(host));
+  if (bad !== undefined) throw new Error(`refusing a non-loopback stand-in host: ${bad}`);
+  const t0 = performance.now();
+  for (let i = 0; i < message.hosts.length; i += 500) {
+    const batch = message.hosts.slice(i, i + 500);
+    stands.push(
+      ...(await Promise.all(batch.map((host) => TfServingStandIn.start({ host, models: message.models })))),
+    );
+  }
+  return Math.round(performance.now() - t0);
+}
+
+async function closeAll() {
+  await Promise.all(stands.map((s) => s.close()));
+}
+
+process.on('message', (message: StartMessage | { type: 'close' }) => {
+  if (message.type === 'start') {
+    start(message).then(
+      (ms) => process.send?.({ type: 'started', ms, count: stands.length }),
+      (error: Error) => process.send?.({ type: 'error', message: error.message }),
+    );
+  } else {
+    closeAll().finally(() => process.exit(0));
+  }
+});
+// The parent went away: do not linger.
+process.on('disconnect', () => {
+  closeAll().finally(() => process.exit(0));
+});
+process.send?.({ type: 'ready' });

@@ -1,0 +1,306 @@
+import type { ColdStartResult } from './cold-start.ts';
+import type { CostMeasurements, CostModel } from './cost.ts';
+import type { DiscoveryResult } from './discovery.ts';
+import type { FreshnessSettings, Scenario } from './freshness.ts';
+import type { Distribution } from './lib/stats.ts';
+import type { ProbeRoundResult } from './probe-round.ts';
+
+/** The issue's targets, checked against one run's figures, and the Markdown summary. */
+
+export interface FreshnessResult {
+  readonly settings: FreshnessSettings;
+  readonly trials: number;
+  readonly results: Partial<Record<Scenario, Distribution>>;
+}
+
+export interface BenchResults {
+  readonly meta: Record<string, unknown>;
+  discovery?: DiscoveryResult[];
+  probe?: ProbeRoundResult[];
+  freshness?: { short: FreshnessResult; defaults?: FreshnessResult };
+  coldStart?: ColdStartResult;
+  cost?: { measurements: CostMeasurements; model: CostModel; prices: unknown; assumptions: unknown };
+  errors: { benchmark: string; message: string }[];
+  targets?: TargetCheck[];
+}
+
+export interface TargetCheck {
+  readonly benchmark: string;
+  readonly what: string;
+  readonly figure: string;
+  readonly target: string;
+  readonly met: boolean | null;
+}
+
+const BUNDLE_BUDGET_BYTES = 500_000;
+
+export function checkTargets(r: BenchResults): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const add = (benchmark: string, what: string, figure: string, target: string, met: boolean | null) =>
+    checks.push({ benchmark, what, figure, target, met });
+
+  for (const d of r.discovery ?? []) {
+    const label = `${d.engine}, N=${d.endpoints}`;
+    if (d.endpoints <= 1000) {
+      add(
+        'discovery',
+        `handler p50 / bare Query p50 (${label})`,
+        `${d.handler.p50} / ${d.bareQuery.p50} ms = ×${d.ratio}`,
+        '≤ ×1.25',
+        d.ratio <= 1.25,
+      );
+    }
+    const http = d.http;
+    add(
+      'discovery',
+      `304 vs full answer (${label})`,
+      `${
+        http
+          ? `HTTP ${http.notModified.requestsPerSecond} vs ${http.full.requestsPerSecond} req/s, ` +
+            `${http.notModified.bytesPerResponse} vs ${http.full.bytesPerResponse} B; `
+          : ''
+      }in-process p50 ×${d.ratio304}`,
+      '304 cheaper: fewer bytes, HTTP req/s ≥ full answer',
+      http
+        ? http.notModified.bytesPerResponse < http.full.bytesPerResponse &&
+            http.notModified.requestsPerSecond >= http.full.requestsPerSecond
+        : null,
+    );
+  }
+
+  for (const p of r.probe ?? []) {
+    const label = `${p.engine}, K=${p.endpoints} × 2 models`;
+    add(
+      'probe',
+      `round / bare fan-out, medians (${label})`,
+      `${p.roundMs.median} / ${p.floorMs.median} ms = ×${p.ratio}`,
+      '≤ ×1.5',
+      p.ratio <= 1.5,
+    );
+    if (p.endpoints === 1000) {
+      add(
+        'probe',
+        `K=1,000 round wall time (${p.engine})`,
+        `${p.roundMs.median} ms`,
+        '≤ 5,000 ms',
+        p.roundMs.median <= 5000,
+      );
+    }
+  }
+
+  const short = r.freshness?.short;
+  if (short) {
+    const s = short.settings;
+    const bound = (s.failureThreshold * s.intervalSeconds * 1000 + s.timeoutMs) * 1.1;
+    const f = short.results;
+    if (f.drain)
+      add('freshness', 'drain accepted → excluded (max)', fmtDist(f.drain), '≤ 50 ms', f.drain.max <= 50);
+    if (f['silent-death']) {
+      add(
+        'freshness',
+        'silent death → excluded (max)',
+        fmtDist(f['silent-death']),
+        `≤ ${bound} ms`,
+        f['silent-death'].max <= bound,
+      );
+    }
+    if (f.hang)
+      add(
+        'freshness',
+        'hang → excluded (max)',
+        fmtDist(f.hang),
+        `≤ ${bound} ms (same bound)`,
+        f.hang.max <= bound,
+      );
+    if (f['running-to-discoverable']) {
+      const d = f['running-to-discoverable'];
+      add('freshness', 'RUNNING (AVAILABLE) → discoverable (max)', fmtDist(d), '≤ 1,000 ms', d.max <= 1000);
+    }
+    if (f.recovery)
+      add('freshness', 'recovery → served again (max)', fmtDist(f.recovery), '(no target)', null);
+  }
+  const defaults = r.freshness?.defaults;
+  if (defaults?.results['silent-death']) {
+    const d = defaults.results['silent-death'];
+    add('freshness', 'defaults: silent death → excluded (max)', fmtDist(d), '≤ 10,000 ms', d.max <= 10_000);
+  }
+  if (defaults?.results.hang) {
+    const d = defaults.results.hang;
+    add('freshness', 'defaults: hang → excluded (max)', fmtDist(d), '≤ 10,000 ms', d.max <= 10_000);
+  }
+
+  const cold = r.coldStart;
+  for (const f of cold?.functions ?? []) {
+    add(
+      'cold start',
+      `${f.name} module init / floor (as deployed, source maps on)`,
+      `${f.initMs.sourceMaps} / ${cold?.floor.initMs.sourceMaps} ms = ×${f.ratio} (plain ×${f.ratioPlain})`,
+      '≤ ×1.5',
+      f.ratio <= 1.5 && f.ratioPlain <= 1.5,
+    );
+    add(
+      'cold start',
+      `${f.name} bundle, minified`,
+      `${f.bytes.toLocaleString('en')} B (gzip ${f.gzipBytes.toLocaleString('en')} B)`,
+      '≤ 500,000 B',
+      f.bytes <= BUNDLE_BUDGET_BYTES,
+    );
+  }
+
+  const cost = r.cost;
+  if (cost) {
+    const m = cost.measurements;
+    add(
+      'cost',
+      'monthly, 100 tasks × 3 models, 100 calls/s, defaults',
+      `$${cost.model.ours.totalUsd} (Cloud Map $${cost.model.cloudMap.totalUsd})`,
+      '(reported; no numeric target)',
+      null,
+    );
+    add(
+      'cost',
+      'writes per endpoint-model per minute (steady)',
+      `${m.writesPerEndpointModelPerMinute}`,
+      '(reported)',
+      null,
+    );
+    add(
+      'cost',
+      'reads per discovery call',
+      `${m.discovery.readsPerCall} Query, ${m.discovery.readUnitsPerCall} RRU`,
+      '(reported)',
+      null,
+    );
+  }
+  return checks;
+}
+
+const fmtDist = (d: Distribution) => `p50 ${d.p50} / p99 ${d.p99} / max ${d.max} ms (${d.samples} trials)`;
+const mark = (met: boolean | null) => (met === null ? '–' : met ? '✅ met' : '❌ not met');
+
+export function markdown(r: BenchResults): string {
+  const out: string[] = [];
+  const meta = r.meta;
+  out.push(`# Benchmark results: ${meta.id}`);
+  out.push('');
+  out.push(
+    `${meta.mode} run, ${meta.date}, ${meta.cpu} × ${meta.cores}, ${meta.memoryGiB} GiB, Node ${meta.node}, ` +
+      `${meta.durationSeconds} s. Every ratio is measured in the same run against its floor.`,
+  );
+  out.push('');
+  out.push('## Targets');
+  out.push('');
+  out.push('| benchmark | figure | measured | target | |');
+  out.push('| --- | --- | --- | --- | --- |');
+  for (const t of r.targets ?? [])
+    out.push(`| ${t.benchmark} | ${t.what} | ${t.figure} | ${t.target} | ${mark(t.met)} |`);
+  if (r.errors.length > 0) {
+    out.push('');
+    out.push('## Errors');
+    for (const e of r.errors) out.push(`- ${e.benchmark}: ${e.message}`);
+  }
+
+  if (r.discovery?.length) {
+    out.push('', '## 1. Discovery read path', '');
+    out.push('Sequential in-process calls (ms); HTTP through the local runtime under autocannon.', '');
+    out.push(
+      '| engine | N | bare Query p50 / p99 | handler p50 / p99 | ×b/a | 304 p50 / p99 | bytes | Query, RRU per call | HTTP 200 req/s, p50 / p99 | HTTP 304 req/s, p50 / p99 |',
+    );
+    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const d of r.discovery) {
+      const h = d.http;
+      out.push(
+        `| ${d.engine} | ${d.endpoints.toLocaleString('en')} | ${d.bareQuery.p50} / ${d.bareQuery.p99} | ${d.handler.p50} / ${d.handler.p99} | ×${d.ratio} | ` +
+          `${d.handler304.p50} / ${d.handler304.p99} | ${d.responseBytes.toLocaleString('en')} | ${d.queriesPerCall}, ${d.readUnitsPerCall} | ` +
+          (h
+            ? `${h.full.requestsPerSecond}, ${h.full.p50} / ${h.full.p99} | ${h.notModified.requestsPerSecond}, ${h.notModified.p50} / ${h.notModified.p99} |`
+            : '– | – |'),
+      );
+    }
+  }
+
+  if (r.probe?.length) {
+    out.push('', '## 2. Probe round', '');
+    out.push(
+      '| engine | K × 2 models | bare fan-out (median ms) | full round (median ms) | ×round/floor | writes (WRU) per round | reads (RRU) per round | peak RSS floor / round (MiB) | prototype, rows kept between rounds: ms, ×floor | one partition read: whole vs EP# rows (ms, RRU) |',
+    );
+    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const p of r.probe) {
+      out.push(
+        `| ${p.engine} | ${p.endpoints.toLocaleString('en')} | ${p.floorMs.median} | ${p.roundMs.median} | ×${p.ratio} | ${p.writesPerRound} (${p.writeUnitsPerRound}) | ` +
+          `${p.readsPerRound} (${p.readUnitsPerRound}) | ${p.peakRssMiB.floor} / ${p.peakRssMiB.round} | ${p.cachedRows.roundMs.median}, ×${p.cachedRows.ratio} | ` +
+          `${p.partitionRead.wholeMs} ms, ${p.partitionRead.wholeReadUnits} vs ${p.partitionRead.probeRowsOnlyMs} ms, ${p.partitionRead.probeRowsOnlyReadUnits} |`,
+      );
+    }
+  }
+
+  if (r.freshness) {
+    out.push('', '## 3. Freshness', '');
+    out.push('| settings | scenario | trials | p50 ms | p99 ms | max ms |');
+    out.push('| --- | --- | --- | --- | --- | --- |');
+    for (const run of [r.freshness.short, r.freshness.defaults]) {
+      if (!run) continue;
+      const s = run.settings;
+      const label = `interval ${s.intervalSeconds} s, unhealthy-after ${s.unhealthyAfterSeconds} s, threshold ${s.failureThreshold}, timeout ${s.timeoutMs} ms`;
+      for (const [scenario, d] of Object.entries(run.results)) {
+        out.push(`| ${label} | ${scenario} | ${d.samples} | ${d.p50} | ${d.p99} | ${d.max} |`);
+      }
+    }
+  }
+
+  if (r.coldStart) {
+    const c = r.coldStart;
+    out.push('', '## 4. Cold start', '');
+    out.push(
+      `Median of ${c.runs} fresh \`node\` processes (${c.node}) per bundle, round-robin with the floor.`,
+      '',
+    );
+    out.push(
+      '| bundle | minified B | gzip B | source map B | init ms (source maps) | ×floor | init ms (plain) | ×floor |',
+    );
+    out.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    const f = c.floor;
+    out.push(
+      `| floor (DynamoDB client only) | ${f.bytes.toLocaleString('en')} | ${f.gzipBytes.toLocaleString('en')} | ${f.sourceMapBytes.toLocaleString('en')} | ${f.initMs.sourceMaps} | – | ${f.initMs.plain} | – |`,
+    );
+    for (const fn of c.functions) {
+      out.push(
+        `| ${fn.name} | ${fn.bytes.toLocaleString('en')} | ${fn.gzipBytes.toLocaleString('en')} | ${fn.sourceMapBytes.toLocaleString('en')} | ${fn.initMs.sourceMaps} | ×${fn.ratio} | ${fn.initMs.plain} | ×${fn.ratioPlain} |`,
+      );
+    }
+  }
+
+  if (r.cost) {
+    const { measurements: m, model } = r.cost;
+    out.push('', '## 5. Cost', '');
+    out.push(
+      `Counted on ${m.engine} with ${m.targets} endpoint-models at the default settings (interval ${m.settings.intervalSeconds} s): ` +
+        `${m.perRound.writes} writes (${m.perRound.writeUnits} WRU) and ${m.perRound.reads} Query (${m.perRound.readUnits} RRU) per probe round ` +
+        `→ **${m.writesPerEndpointModelPerMinute} writes per endpoint-model per minute**; a discovery call = ` +
+        `**${m.discovery.readsPerCall} Query, ${m.discovery.readUnitsPerCall} RRU** (strongly consistent, whole partition). ` +
+        `RUNNING event ${m.events.runningWrites} writes, drain ${m.events.drainWrites} writes + ${m.events.drainReads} read.`,
+    );
+    out.push(
+      '',
+      '| monthly (730 h), 100 tasks × 3 models, 100 discovery calls/s | quantity | USD |',
+      '| --- | --- | --- |',
+    );
+    for (const l of model.ours.lines)
+      out.push(`| ${l.item} | ${l.quantity.toLocaleString('en')} ${l.unit} | ${l.usd} |`);
+    out.push(`| **this registry, total** | | **${model.ours.totalUsd}** |`);
+    for (const l of model.cloudMap.lines)
+      out.push(`| Cloud Map: ${l.item} | ${l.quantity.toLocaleString('en')} ${l.unit} | ${l.usd} |`);
+    out.push(`| **AWS Cloud Map, total** | | **${model.cloudMap.totalUsd}** |`);
+    out.push('', '| variant of this registry | monthly USD | note |', '| --- | --- | --- |');
+    for (const v of model.variants) out.push(`| ${v.name} | ${v.totalUsd} | ${v.note} |`);
+    out.push(
+      '',
+      `Probe writes cost more than discovery reads below ${model.writesDominateBelowCallsPerSecond} discovery calls/s. ${model.cloudMap.note}`,
+      '',
+      'Prices (USD, us-east-1, read from stored copies of public pages; see `bench/prices.ts` for each source and its date) ' +
+        'and assumptions are in the JSON file next to this one.',
+    );
+  }
+  out.push('');
+  return out.join('\n');
+}
