@@ -27,7 +27,7 @@ export function cachedRowsRound(deps: ProbeDeps) {
     await pMap(
       models.filter((model) => !cache.has(model)),
       async (model) => {
-        const partition = await deps.store.readModel(model);
+        const partition = await deps.store.readProbeState(model);
         cache.set(model, {
           round: partition.round,
           rows: new Map(partition.probes.map((p) => [p.endpointId, p])),

@@ -8,11 +8,16 @@ import type { ModelRegistration, ProbeRecord, ProbeRound } from './registry-stor
 export interface HealthPolicy {
   readonly unhealthyAfterSeconds: number;
   readonly failureThreshold: number;
+  readonly removeAfterSeconds: number;
 }
 
 /** The health policy part of the configuration. */
 export function healthPolicy(config: HealthPolicy): HealthPolicy {
-  return { unhealthyAfterSeconds: config.unhealthyAfterSeconds, failureThreshold: config.failureThreshold };
+  return {
+    unhealthyAfterSeconds: config.unhealthyAfterSeconds,
+    failureThreshold: config.failureThreshold,
+    removeAfterSeconds: config.removeAfterSeconds,
+  };
 }
 
 export type ExclusionReason =
@@ -47,8 +52,10 @@ export function exclusionReason(
   if (registration.lifecycle !== 'RUNNING' || registration.host === undefined) return 'not-running';
   const lastSuccess = probe === undefined ? undefined : lastSuccessAt(probe, round);
   if (probe === undefined || lastSuccess === undefined) return 'never-probed-ok';
-  // TTL deletes lazily (hours to days), so the expiry is checked on every read.
+  // A row expires REMOVE_AFTER_SECONDS after its last success. The stored `expiresAt` (what TTL
+  // acts on) is a longer lease, renewed rarely; TTL deletes lazily anyway, so both are checked here.
   if (probe.expiresAt === undefined || probe.expiresAt * 1000 <= nowMs) return 'row-expired';
+  if (nowMs - lastSuccess >= policy.removeAfterSeconds * 1000) return 'row-expired';
   if (nowMs - lastSuccess > policy.unhealthyAfterSeconds * 1000) return 'stale';
   if (probe.consecutiveFailures >= policy.failureThreshold) return 'failing';
   if (probe.versions.length === 0) return 'no-available-version';

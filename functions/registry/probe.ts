@@ -12,7 +12,7 @@ import type { TfServingClient } from './tfserving-client.ts';
 export interface ProbeDeps {
   readonly store: Pick<
     RegistryStore,
-    'recordProbeSuccess' | 'recordProbeFailure' | 'listRunningTasks' | 'readModel' | 'recordRound'
+    'recordProbeSuccess' | 'recordProbeFailure' | 'listRunningTasks' | 'readProbeState' | 'recordRound'
   >;
   readonly tfserving: Pick<TfServingClient, 'modelStatus' | 'labelVersion'>;
   readonly now: () => number;
@@ -50,10 +50,15 @@ function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
 }
 
 /**
- * Whether a success needs no write: the row already says exactly this, shows no failure, and its
- * lease still has at least REMOVE_AFTER_SECONDS to run (so "expires no sooner than REMOVE_AFTER
- * after a success" holds without renewing it every probe).
+ * The stored `expiresAt` is a lease for TTL's clean-up, an hour past REMOVE_AFTER_SECONDS, renewed
+ * once less than ten minutes of that hour is left: about one write an hour per unchanged row.
+ * Serving does not wait for it: a row counts as expired REMOVE_AFTER_SECONDS after its last
+ * success (`health.ts`), whatever the lease says.
  */
+const LEASE_SECONDS = 3600;
+const LEASE_RENEW_SECONDS = 600;
+
+/** Whether a success needs no write: the row already says exactly this, shows no failure, and its lease holds. */
 function isUnchanged(
   probe: ProbeRecord | undefined,
   versions: readonly string[],
@@ -66,7 +71,7 @@ function isUnchanged(
     probe.lastSuccessAt !== undefined &&
     probe.consecutiveFailures === 0 &&
     probe.expiresAt !== undefined &&
-    probe.expiresAt - nowSeconds >= removeAfterSeconds &&
+    probe.expiresAt - nowSeconds >= removeAfterSeconds + LEASE_RENEW_SECONDS &&
     sameList(probe.versions, versions) &&
     sameLabels(probe.labels, labels)
   );
@@ -119,9 +124,7 @@ export async function probeEndpointModel(
     versions: status.versions,
     labels,
     probedAt,
-    // A lease of twice REMOVE_AFTER, renewed once less than REMOVE_AFTER is left: one write per
-    // REMOVE_AFTER_SECONDS instead of one per probe, and never less than REMOVE_AFTER to run.
-    expiresAt: nowSeconds + 2 * deps.removeAfterSeconds,
+    expiresAt: nowSeconds + deps.removeAfterSeconds + LEASE_SECONDS,
   });
   return { ok: true, versions: status.versions, written, unchanged: false };
 }
@@ -148,10 +151,13 @@ export interface RoundSummary {
 
 // Model partitions read at once at the start of a round.
 const READ_CONCURRENCY = 8;
+// A marker names the endpoints it vouches for (~50 B each); past this many, unchanged rows are
+// written instead, keeping the marker far below DynamoDB's 400 KB item limit.
+const MAX_VOUCHED_PER_MARKER = 4000;
 
 /**
  * One probe round: every registered endpoint × model, with bounded concurrency. Each model's
- * partition is read first (one Query), so a success that changes nothing is not written: the
+ * probe rows are read first (one Query), so a success that changes nothing is not written: the
  * round writes one marker per model instead, naming the endpoints it vouches for. Writes per
  * round drop from one per endpoint × model to one per model plus what changed.
  */
@@ -160,10 +166,11 @@ export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
   const targets = probeTargets(await deps.store.listRunningTasks());
   const models = [...new Set(targets.map((t) => t.model))];
   const partitions = new Map(
-    await pMap(models, async (model) => [model, await deps.store.readModel(model)] as const, {
+    await pMap(models, async (model) => [model, await deps.store.readProbeState(model)] as const, {
       concurrency: READ_CONCURRENCY,
     }),
   );
+  const seen = new Map<string, number>();
   const rows = new Map(
     [...partitions].map(([model, partition]) => [
       model,
@@ -173,10 +180,16 @@ export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
   const outcomes = await pMap(
     targets,
     async (target) => {
-      const known = {
-        probe: rows.get(target.model)?.get(target.endpoint.id),
-        round: partitions.get(target.model)?.round,
-      };
+      const index = (seen.get(target.model) ?? 0) + 1;
+      seen.set(target.model, index);
+      // Without known state a success is always written: how targets past the marker's cap are kept fresh.
+      const known =
+        index <= MAX_VOUCHED_PER_MARKER
+          ? {
+              probe: rows.get(target.model)?.get(target.endpoint.id),
+              round: partitions.get(target.model)?.round,
+            }
+          : undefined;
       try {
         return { target, result: await probeEndpointModel(deps, target, known) };
       } catch {

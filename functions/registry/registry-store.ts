@@ -21,7 +21,8 @@ const TASKS_PARTITION = 'TASKS';
 const modelPartition = (model: string) => `MODEL#${model}`;
 const registrationKey = (endpointId: string) => `REG#${endpointId}`;
 const probeKey = (endpointId: string) => `EP#${endpointId}`;
-const ROUND_KEY = 'ROUND';
+// Sorts just before the `EP#` rows (`!` < `#`), so one Query reads a model's probe rows and marker.
+const ROUND_KEY = 'EP!ROUND';
 const MARKER_TTL_SECONDS = 24 * 3600;
 
 /** One ECS task as the registry last applied it. */
@@ -308,12 +309,37 @@ export class RegistryStore {
       for (const item of page.Items ?? []) {
         const sk = String(item.sk);
         if (sk.startsWith('REG#')) registrations.push(toRegistration(item));
-        else if (sk.startsWith('EP#')) probes.push(toProbe(item));
         else if (sk === ROUND_KEY) round = toRound(item);
+        else if (sk.startsWith('EP#')) probes.push(toProbe(item));
       }
       exclusiveStartKey = page.LastEvaluatedKey;
     } while (exclusiveStartKey !== undefined);
     return { registrations, probes, round };
+  }
+
+  /**
+   * A model's probe rows and round marker, without its registrations: what a probe round needs,
+   * at about a third of the read units of {@link readModel}.
+   */
+  async readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'round'>> {
+    const probes: ProbeRecord[] = [];
+    let round: ProbeRound | undefined;
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :probeRows)',
+        ExpressionAttributeValues: { ':pk': modelPartition(model), ':probeRows': 'EP' },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        if (item.sk === ROUND_KEY) round = toRound(item);
+        else probes.push(toProbe(item));
+      }
+    }
+    return { probes, round };
   }
 
   private async guarded(command: PutCommand | UpdateCommand): Promise<boolean> {

@@ -64,19 +64,43 @@ function retiredEndpoints(derived: readonly EndpointRegistration[], previous: Ta
   return byId;
 }
 
+/** This event's endpoints, plus whatever an earlier event of the running task registered. */
+function merged(
+  derived: readonly EndpointRegistration[],
+  earlier: readonly EndpointRegistration[],
+): EndpointRegistration[] {
+  const byId = new Map(earlier.map((e) => [e.id, e]));
+  const result = derived.map((endpoint) => {
+    const before = byId.get(endpoint.id);
+    byId.delete(endpoint.id);
+    if (before === undefined) return endpoint;
+    return {
+      ...endpoint,
+      models: [...new Set([...endpoint.models, ...before.models])],
+      labels: [...new Set([...endpoint.labels, ...before.labels])],
+    };
+  });
+  return [...result, ...byId.values()];
+}
+
 export async function applyTaskEvent(detail: TaskDetail, deps: TaskEventDeps): Promise<TaskEventOutcome> {
   const lifecycle = lifecycleOf(detail);
   const { endpoints, skipped } = await endpointsOf(detail, lifecycle, deps);
   const stopping = lifecycle === 'STOPPING' || lifecycle === 'STOPPED';
   const tombstoneExpiresAt = Math.ceil(deps.now() / 1000) + deps.tombstoneSeconds;
-  const previous = stopping ? await deps.store.getTask(detail.taskArn) : undefined;
+  const previous = lifecycle === 'PENDING' ? undefined : await deps.store.getTask(detail.taskArn);
   const task: TaskRecord = {
     taskArn: detail.taskArn,
     clusterArn: detail.clusterArn,
     taskVersion: detail.version,
     lifecycle,
     availabilityZone: detail.availabilityZone,
-    endpoints,
+    // A running task's endpoints never shrink: the probe walks them, and an endpoint registered
+    // earlier (when, say, the task definition could still be read) must go on being probed.
+    endpoints:
+      lifecycle === 'RUNNING' && previous?.lifecycle === 'RUNNING'
+        ? merged(endpoints, previous.endpoints)
+        : endpoints,
     ...(stopping ? { expiresAt: tombstoneExpiresAt } : {}),
   };
   const outcome = { taskArn: detail.taskArn, taskVersion: detail.version, lifecycle, endpoints, skipped };

@@ -50,7 +50,7 @@ console.log(
     `  probe             every ${config.probeIntervalSeconds} s, timeout ${config.probeTimeoutMs} ms, ` +
       `${config.failureThreshold} failures to exclude`,
     `  health            unhealthy after ${config.unhealthyAfterSeconds} s without a successful probe, rows expire ` +
-      `${config.removeAfterSeconds}–${2 * config.removeAfterSeconds} s after it`,
+      `${config.removeAfterSeconds} s after it`,
     '  stop              Ctrl+C',
     '',
   ].join('\n'),

@@ -130,7 +130,7 @@ describe('ECS events handler', () => {
     expect(answer.statusCode).toBe(404);
   });
 
-  it('retires on stop every model an earlier event registered, even one a later event no longer derived', async () => {
+  it('keeps probing, and retires on stop, every model an earlier event registered, even one a later event no longer derived', async () => {
     // Prepare: the task definition declares resnet and bert; later its lookup fails (throttled, say).
     let lookupWorks = true;
     const deps = {
@@ -159,12 +159,14 @@ describe('ECS events handler', () => {
     const bertBefore = await discover(registry, { model: 'bert' });
     lookupWorks = false;
     await handleEcsEvent(deps, { ...running, detail: { ...running.detail, version: 4 } });
+    const probedAfterLookupFailed = (await registry.store.getTask(String(running.detail.taskArn)))?.endpoints;
 
     // Act
     await handleEcsEvent(deps, loopbackEvent('stopped', host));
 
     // Assess
     expect(endpointIds(bertBefore.body)).toHaveLength(1);
+    expect(probedAfterLookupFailed?.map((e) => e.models)).toEqual([['resnet', 'bert']]);
     expect((await discover(registry, { model: 'bert' })).statusCode).toBe(404);
     expect((await discover(registry, { model: 'resnet' })).statusCode).toBe(404);
   });

@@ -132,6 +132,11 @@ export class InMemoryRegistryStore {
     };
   }
 
+  async readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'round'>> {
+    const { probes, round } = await this.readModel(model);
+    return { probes, round };
+  }
+
   /** Condition: `attribute_not_exists(pk) OR startedAt < :startedAt`. */
   async recordRound(model: string, round: ProbeRound): Promise<boolean> {
     const stored = this.rounds.get(model);

@@ -20,7 +20,11 @@ function deps(): DiscoveryDeps {
     registrations: [registration('a', 'resnet')],
     probes: [probeRecord('a', 'resnet', NOW, { versions: ['2', '1'], labels: { stable: '2' } })],
   });
-  return { store, policy: { unhealthyAfterSeconds: 10, failureThreshold: 2 }, now: () => NOW };
+  return {
+    store,
+    policy: { unhealthyAfterSeconds: 10, failureThreshold: 2, removeAfterSeconds: 30 },
+    now: () => NOW,
+  };
 }
 
 function body(response: { body: string }) {

@@ -23,7 +23,7 @@ import {
 } from '../../support/records.ts';
 
 const NOW = Date.parse('2026-05-04T10:05:00.000Z');
-const POLICY = { unhealthyAfterSeconds: 10, failureThreshold: 2 };
+const POLICY = { unhealthyAfterSeconds: 10, failureThreshold: 2, removeAfterSeconds: 30 };
 
 function deps(contents: {
   tasks?: TaskRecord[];

@@ -6,10 +6,15 @@ const NOW = Date.parse('2026-05-04T10:05:00.000Z');
 const VERY_LARGE_SECONDS = 86_400;
 const VERY_LARGE_THRESHOLD = 1000;
 
-const DEFAULT_POLICY: HealthPolicy = { unhealthyAfterSeconds: 10, failureThreshold: 2 };
+const DEFAULT_POLICY: HealthPolicy = {
+  unhealthyAfterSeconds: 10,
+  failureThreshold: 2,
+  removeAfterSeconds: 30,
+};
 const LENIENT_POLICY: HealthPolicy = {
   unhealthyAfterSeconds: VERY_LARGE_SECONDS,
   failureThreshold: VERY_LARGE_THRESHOLD,
+  removeAfterSeconds: VERY_LARGE_SECONDS,
 };
 
 function registration(patch: Partial<ModelRegistration> = {}): ModelRegistration {
@@ -234,5 +239,39 @@ describe('lastSuccessAt with a round marker', () => {
     // Assess
     expect(vouched).toBeUndefined();
     expect(unvouched).toBe('stale');
+  });
+});
+
+describe('exclusionReason row expiry', () => {
+  const policy: HealthPolicy = { ...LENIENT_POLICY, removeAfterSeconds: 30 };
+  const farLease = Math.floor(NOW / 1000) + 7200;
+
+  it('serves a row until REMOVE_AFTER_SECONDS after its last success, whatever its longer lease says', () => {
+    // Act
+    const before = exclusionReason(
+      registration(),
+      probe({ lastSuccessAt: NOW - 29_999, expiresAt: farLease }),
+      NOW,
+      policy,
+    );
+    const at = exclusionReason(
+      registration(),
+      probe({ lastSuccessAt: NOW - 30_000, expiresAt: farLease }),
+      NOW,
+      policy,
+    );
+
+    // Assess
+    expect(before).toBeUndefined();
+    expect(at).toBe('row-expired');
+  });
+
+  it('counts REMOVE_AFTER_SECONDS from the success a round marker vouched for', () => {
+    // Prepare
+    const row = probe({ lastSuccessAt: NOW - 60_000, probedAt: NOW - 60_000, expiresAt: farLease });
+    const round = { startedAt: NOW - 5_000, vouched: new Set(['ml/3f0c/tfserving']) };
+
+    // Act + Assess
+    expect(exclusionReason(registration(), row, NOW, policy, round)).toBeUndefined();
   });
 });

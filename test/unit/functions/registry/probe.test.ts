@@ -85,7 +85,7 @@ describe('probeEndpointModel', () => {
       probedAt: START,
       consecutiveFailures: 0,
       lastError: undefined,
-      expiresAt: START / 1000 + 2 * REMOVE_AFTER_SECONDS,
+      expiresAt: START / 1000 + REMOVE_AFTER_SECONDS + 3600,
     });
   });
 
@@ -572,13 +572,13 @@ describe('runProbeRound write pattern', () => {
     expect(store.rounds.get('resnet')?.vouched).toEqual(new Set(['ml/b/tfserving']));
   });
 
-  it('renews a lease once less than REMOVE_AFTER_SECONDS of it is left', async () => {
-    // Prepare: the first round wrote a lease of twice REMOVE_AFTER.
+  it('renews the TTL lease of an unchanged row about once an hour, not every probe', async () => {
+    // Prepare: the first round wrote a lease of REMOVE_AFTER + 1 h, renewed with under REMOVE_AFTER + 10 min left.
     const clock = fakeClock();
     const { store, deps } = await fleet(clock);
 
     // Act
-    clock.advance((REMOVE_AFTER_SECONDS - 1) * 1000);
+    clock.advance(2_999_000);
     await runProbeRound(deps);
     const kept = store.probe('ml/a/tfserving', 'resnet')?.expiresAt;
     clock.advance(2_000);
@@ -586,8 +586,8 @@ describe('runProbeRound write pattern', () => {
     const renewed = store.probe('ml/a/tfserving', 'resnet')?.expiresAt;
 
     // Assess
-    expect(kept).toBe(START / 1000 + 2 * REMOVE_AFTER_SECONDS);
-    expect(renewed).toBe(START / 1000 + REMOVE_AFTER_SECONDS + 1 + 2 * REMOVE_AFTER_SECONDS);
+    expect(kept).toBe(START / 1000 + REMOVE_AFTER_SECONDS + 3600);
+    expect(renewed).toBe(START / 1000 + 3001 + REMOVE_AFTER_SECONDS + 3600);
   });
 
   it('carries the vouched success time into a failure, so staleness counts from the real last success', async () => {

@@ -21,7 +21,7 @@ const AWSVPC_ADDRESS = { host: '10.0.215.105', restPort: 8501 };
 const SIDECARS_ID = 'ml/8b2e4f6a1c3d4e5f9a7b6c5d4e3f2a1b/tfserving';
 const SIDECARS_ADDRESS = { host: '10.0.131.42', restPort: 8501 };
 const BRIDGE_HOST = '10.0.9.17';
-const POLICY = { unhealthyAfterSeconds: 10, failureThreshold: 2 };
+const POLICY = { unhealthyAfterSeconds: 10, failureThreshold: 2, removeAfterSeconds: 30 };
 
 interface SetupOptions {
   readonly taskDefinition?: TaskDefinition;
