@@ -4,6 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type ProbeDeps, type RoundSummary, runProbeLoop, runProbeRound } from '../registry/probe.ts';
+import { asError } from '../shared/errors.ts';
 import { logger, metrics } from '../shared/observability.ts';
 
 /**
@@ -42,21 +43,36 @@ function publishRound(summary: RoundSummary): void {
   metrics.addMetric('ProbeRoundDuration', MetricUnit.Milliseconds, summary.durationMs);
 }
 
+/**
+ * One probe round, logged and counted. A round that fails as a whole (the registry unreachable,
+ * say) is logged and the loop goes on: the next round is an interval away, not a minute.
+ */
+export async function loggedProbeRound(deps: ProbeDeps): Promise<{ durationMs: number }> {
+  const started = deps.now();
+  try {
+    const summary = await runProbeRound(deps);
+    publishRound(summary);
+    return summary;
+  } catch (error) {
+    logger.error('probe round failed', { error: asError(error).message });
+    metrics.addMetric('ProbeRoundFailures', MetricUnit.Count, 1);
+    return { durationMs: deps.now() - started };
+  }
+}
+
 export async function runScheduledProbe(
   deps: ProbeDeps,
   schedule: ProbeSchedule,
   event: { time?: string },
   remainingMs: number,
-): Promise<RoundSummary[]> {
+): Promise<{ durationMs: number }[]> {
   const deadlineMs = loopDeadline(event.time, schedule.now(), remainingMs);
-  return runProbeLoop(
-    async () => {
-      const summary = await runProbeRound(deps);
-      publishRound(summary);
-      return summary;
-    },
-    { intervalMs: schedule.intervalMs, deadlineMs, now: schedule.now, sleep: schedule.sleep },
-  );
+  return runProbeLoop(() => loggedProbeRound(deps), {
+    intervalMs: schedule.intervalMs,
+    deadlineMs,
+    now: schedule.now,
+    sleep: schedule.sleep,
+  });
 }
 
 export function createProbeHandler(deps: ProbeDeps, intervalSeconds: number) {

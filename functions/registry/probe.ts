@@ -144,7 +144,7 @@ export interface RoundSummary {
   readonly failed: number;
   /** Registry writes: changed rows and one marker per model. */
   readonly writes: number;
-  /** Targets whose registry write failed (their model gets no marker this round). */
+  /** Registry writes that failed: a target's (its model then gets no marker) or a marker's. */
   readonly errors: number;
   readonly durationMs: number;
 }
@@ -199,6 +199,7 @@ export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
     { concurrency: deps.concurrency },
   );
   let markers = 0;
+  let markerErrors = 0;
   await pMap(
     models,
     async (model) => {
@@ -208,7 +209,13 @@ export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
       const vouched = new Set(
         ofModel.filter((o) => o.result?.ok && o.result.unchanged).map((o) => o.target.endpoint.id),
       );
-      if (vouched.size > 0 && (await deps.store.recordRound(model, { startedAt, vouched }))) markers += 1;
+      if (vouched.size === 0) return;
+      try {
+        if (await deps.store.recordRound(model, { startedAt, vouched })) markers += 1;
+      } catch {
+        // Its endpoints go stale after UNHEALTHY_AFTER_SECONDS unless a later round's marker lands.
+        markerErrors += 1;
+      }
     },
     { concurrency: READ_CONCURRENCY },
   );
@@ -219,7 +226,7 @@ export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
     healthy,
     failed: targets.length - healthy,
     writes: results.filter((r) => r.written).length + markers,
-    errors: targets.length - results.length,
+    errors: targets.length - results.length + markerErrors,
     durationMs: deps.now() - startedAt,
   };
 }

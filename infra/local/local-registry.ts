@@ -3,9 +3,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDiscoveryHandler } from '../../functions/discovery/discovery-handler.ts';
 import { createEcsEventsHandler } from '../../functions/ecs-events/ecs-events-handler.ts';
+import { loggedProbeRound } from '../../functions/probe/probe-handler.ts';
 import { runReconcile } from '../../functions/reconcile/reconcile-handler.ts';
 import { AwsEcsLookups, AwsEcsTaskReader, eventOnlyLookups } from '../../functions/registry/ecs-lookups.ts';
-import { runProbeLoop, runProbeRound } from '../../functions/registry/probe.ts';
+import { runProbeLoop } from '../../functions/registry/probe.ts';
 import { applyTaskEvent } from '../../functions/registry/task-events.ts';
 import {
   createDynamoDbClient,
@@ -88,25 +89,13 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
 
   const stop = new AbortController();
   const sleep = (ms: number) => delay(ms, undefined, { signal: stop.signal }).catch(() => undefined);
-  const probing = runProbeLoop(
-    async () => {
-      try {
-        const summary = await runProbeRound(registry.probe);
-        logger.debug('probe round', { ...summary });
-        return summary;
-      } catch (error) {
-        logger.error('probe round failed', { error: asError(error).message });
-        return { durationMs: 0 };
-      }
-    },
-    {
-      intervalMs: options.config.probeIntervalSeconds * 1000,
-      deadlineMs: Number.POSITIVE_INFINITY,
-      now: Date.now,
-      sleep,
-      signal: stop.signal,
-    },
-  );
+  const probing = runProbeLoop(() => loggedProbeRound(registry.probe), {
+    intervalMs: options.config.probeIntervalSeconds * 1000,
+    deadlineMs: Number.POSITIVE_INFINITY,
+    now: Date.now,
+    sleep,
+    signal: stop.signal,
+  });
   /** Runs `task` every `ms` until shutdown; a failure is logged and the next run goes ahead. */
   const every = (ms: number, name: string, task: () => Promise<unknown>) =>
     (async () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { END_MARGIN_MS, loopDeadline, runScheduledProbe } from '../../../../functions/probe/probe-handler.ts';
+import {
+  END_MARGIN_MS,
+  loggedProbeRound,
+  loopDeadline,
+  runScheduledProbe,
+} from '../../../../functions/probe/probe-handler.ts';
 import { loadEvent } from '../../../support/events.ts';
 import { FakeTfServing } from '../../support/fake-tfserving.ts';
 import { InMemoryRegistryStore } from '../../support/in-memory-store.ts';
@@ -111,5 +116,29 @@ describe('runScheduledProbe', () => {
     expect(rounds).toHaveLength(12);
     expect(tfserving.statusCalls).toHaveLength(12);
     expect(now).toBeLessThanOrEqual(Date.parse(event.time) + MINUTE - END_MARGIN_MS);
+  });
+});
+
+describe('loggedProbeRound', () => {
+  it('returns instead of throwing when a round fails as a whole, so the loop goes on', async () => {
+    // Prepare
+    const store = Object.assign(Object.create(new InMemoryRegistryStore()), {
+      listRunningTasks: async () => {
+        throw new Error('ResourceNotFoundException');
+      },
+    }) as InMemoryRegistryStore;
+    const deps = {
+      store,
+      tfserving: new FakeTfServing(),
+      now: () => 1_000,
+      removeAfterSeconds: 30,
+      concurrency: 4,
+    };
+
+    // Act
+    const round = loggedProbeRound(deps);
+
+    // Assess
+    await expect(round).resolves.toEqual({ durationMs: 0 });
   });
 });

@@ -632,3 +632,30 @@ describe('runProbeRound write pattern', () => {
     expect(store.rounds.get('resnet')?.startedAt).not.toBe(START + 5_000);
   });
 });
+
+describe('runProbeRound marker failure', () => {
+  it('counts a failed marker write as an error instead of failing the round', async () => {
+    // Prepare
+    const store = new InMemoryRegistryStore();
+    await store.putTask(taskRecord('a', ['resnet']));
+    const tfserving = new FakeTfServing().status(
+      { host: '10.0.0.1', restPort: 8501 },
+      'resnet',
+      available('2'),
+    );
+    const clock = fakeClock();
+    await runProbeRound(probeDeps({ tfserving, store, now: clock.now }));
+    const failing = Object.assign(Object.create(store), {
+      recordRound: async () => {
+        throw new Error('ThrottlingException');
+      },
+    }) as InMemoryRegistryStore;
+
+    // Act
+    clock.advance(5_000);
+    const summary = await runProbeRound(probeDeps({ tfserving, store: failing, now: clock.now }));
+
+    // Assess
+    expect(summary).toMatchObject({ targets: 1, healthy: 1, writes: 0, errors: 1 });
+  });
+});
