@@ -9,8 +9,8 @@ import { handleEcsEvent } from '../functions/ecs-events/ecs-events-handler.ts';
 import { END_MARGIN_MS } from '../functions/probe/probe-handler.ts';
 import { runProbeRound } from '../functions/registry/probe.ts';
 import { localContext } from '../infra/local/local-context.ts';
+import { type EngineKind, startEngine, useEndpoint } from '../tools/dynamodb-engines.ts';
 import type { CountSummary } from './lib/ddb-counter.ts';
-import { type EngineKind, startBenchEngine, useEndpoint } from './lib/engines.ts';
 import { type BenchTask, taskEvent } from './lib/events.ts';
 import { startFleetRegistry } from './lib/harness.ts';
 import { median, round } from './lib/stats.ts';
@@ -81,7 +81,7 @@ export async function benchCost(options: {
   prices: typeof PRICES;
   assumptions: typeof ASSUMPTIONS;
 }> {
-  const engine = await startBenchEngine(options.engine);
+  const engine = await startEngine(options.engine);
   try {
     useEndpoint(engine.endpoint);
     // A virtual clock: rounds run back to back while the registry sees them PROBE_INTERVAL apart,

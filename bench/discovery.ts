@@ -31,9 +31,9 @@ import { createRegistry } from '../functions/shared/registry.ts';
 import { ensureTable } from '../infra/local/dynamodb-engine.ts';
 import { localContext } from '../infra/local/local-context.ts';
 import { startLocalRegistry } from '../infra/local/local-registry.ts';
+import { type EngineKind, startEngine, useEndpoint } from '../tools/dynamodb-engines.ts';
 import { TfServingStandIn } from '../tools/tfserving-stand-in/stand-in.ts';
 import { DdbCounter } from './lib/ddb-counter.ts';
-import { type EngineKind, startBenchEngine, useEndpoint } from './lib/engines.ts';
 import { loopbackHost, taskEvent, taskId } from './lib/events.ts';
 import { type Distribution, distribution, ratio, round, sleep } from './lib/stats.ts';
 
@@ -85,7 +85,7 @@ export interface DiscoveryOptions {
 export async function benchDiscovery(options: DiscoveryOptions): Promise<DiscoveryResult[]> {
   const results: DiscoveryResult[] = [];
   for (const kind of options.engines) {
-    const engine = await startBenchEngine(kind);
+    const engine = await startEngine(kind);
     try {
       useEndpoint(engine.endpoint);
       const template = await templateItems(kind);

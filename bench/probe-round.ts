@@ -10,7 +10,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import pMap from 'p-map';
 import { probeTargets, type RoundSummary, runProbeRound } from '../functions/registry/probe.ts';
-import { type EngineKind, startBenchEngine, useEndpoint } from './lib/engines.ts';
+import { type EngineKind, startEngine, useEndpoint } from '../tools/dynamodb-engines.ts';
 import { startFleetRegistry } from './lib/harness.ts';
 import { cachedRowsRound } from './lib/round-prototype.ts';
 import { median, ratio, round, rssSampler } from './lib/stats.ts';
@@ -57,7 +57,7 @@ export async function benchProbeRounds(options: {
 }): Promise<ProbeRoundResult[]> {
   const results: ProbeRoundResult[] = [];
   for (const kind of options.engines) {
-    const engine = await startBenchEngine(kind);
+    const engine = await startEngine(kind);
     try {
       useEndpoint(engine.endpoint);
       for (const [i, k] of options.sizes.entries()) {

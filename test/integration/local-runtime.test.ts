@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTableInput } from '../../functions/registry/table.ts';
+import { freePort } from '../../tools/dynamodb-engines.ts';
 import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
 import { startEngine } from '../support/dynamodb-engines.ts';
 import { loadEvent } from '../support/events.ts';
@@ -27,15 +27,6 @@ const EXCLUSION_DEADLINE_MS =
   2 * (SETTINGS.FAILURE_THRESHOLD * SETTINGS.PROBE_INTERVAL_SECONDS * 1000 + SETTINGS.PROBE_TIMEOUT_MS);
 const RECOVERY_DEADLINE_MS = 2 * (SETTINGS.PROBE_INTERVAL_SECONDS * 1000 + SETTINGS.PROBE_TIMEOUT_MS);
 const AT_ONCE_MS = 1000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 /** Polls `probe` until it returns true or the deadline passes; returns the time it took. */
 async function within(deadlineMs: number, probe: () => Promise<boolean>): Promise<number> {

