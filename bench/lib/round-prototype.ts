@@ -1,5 +1,7 @@
 import pMap from 'p-map';
 import {
+  finishRound,
+  leaseExpiresAt,
   type ProbeDeps,
   probeEndpointModel,
   probeTargets,
@@ -42,7 +44,7 @@ export function cachedRowsRound(deps: ProbeDeps) {
         try {
           const row = known?.rows.get(target.endpoint.id);
           const result = await probeEndpointModel(deps, target, { probe: row, round: known?.round });
-          // Keep the cache in step with the probe's own writes (the lease formula of probe.ts).
+          // Keep the cache in step with the probe's own writes.
           if (result.written && row !== undefined) {
             const nowSeconds = Math.ceil(deps.now() / 1000);
             known?.rows.set(
@@ -53,7 +55,7 @@ export function cachedRowsRound(deps: ProbeDeps) {
                     versions: result.versions,
                     lastSuccessAt: deps.now(),
                     consecutiveFailures: 0,
-                    expiresAt: nowSeconds + 2 * deps.removeAfterSeconds,
+                    expiresAt: leaseExpiresAt(nowSeconds, deps.removeAfterSeconds),
                   }
                 : { ...row, consecutiveFailures: row.consecutiveFailures + 1 },
             );
@@ -65,26 +67,6 @@ export function cachedRowsRound(deps: ProbeDeps) {
       },
       { concurrency: deps.concurrency },
     );
-    let markers = 0;
-    await Promise.all(
-      models.map(async (model) => {
-        const ofModel = outcomes.filter((o) => o.target.model === model);
-        if (ofModel.some((o) => o.result === undefined)) return;
-        const vouched = new Set(
-          ofModel.filter((o) => o.result?.ok && o.result.unchanged).map((o) => o.target.endpoint.id),
-        );
-        if (vouched.size > 0 && (await deps.store.recordRound(model, { startedAt, vouched }))) markers += 1;
-      }),
-    );
-    const results = outcomes.flatMap((o) => (o.result === undefined ? [] : [o.result]));
-    const healthy = results.filter((r) => r.ok).length;
-    return {
-      targets: targets.length,
-      healthy,
-      failed: targets.length - healthy,
-      writes: results.filter((r) => r.written).length + markers,
-      errors: targets.length - results.length,
-      durationMs: deps.now() - startedAt,
-    };
+    return finishRound(deps, models, outcomes, startedAt);
   };
 }

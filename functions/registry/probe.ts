@@ -58,6 +58,11 @@ function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
 const LEASE_SECONDS = 3600;
 const LEASE_RENEW_SECONDS = 600;
 
+/** The `expiresAt` a success writes. */
+export function leaseExpiresAt(nowSeconds: number, removeAfterSeconds: number): number {
+  return nowSeconds + removeAfterSeconds + LEASE_SECONDS;
+}
+
 /** Whether a success needs no write: the row already says exactly this, shows no failure, and its lease holds. */
 function isUnchanged(
   probe: ProbeRecord | undefined,
@@ -124,7 +129,7 @@ export async function probeEndpointModel(
     versions: status.versions,
     labels,
     probedAt,
-    expiresAt: nowSeconds + deps.removeAfterSeconds + LEASE_SECONDS,
+    expiresAt: leaseExpiresAt(nowSeconds, deps.removeAfterSeconds),
   });
   return { ok: true, versions: status.versions, written, unchanged: false };
 }
@@ -198,6 +203,25 @@ export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
     },
     { concurrency: deps.concurrency },
   );
+  return finishRound(deps, models, outcomes, startedAt);
+}
+
+/** One target's outcome in a round; `result` is undefined when its registry write failed. */
+export interface RoundOutcome {
+  readonly target: ProbeTarget;
+  readonly result: ProbeResult | undefined;
+}
+
+/**
+ * Ends a round: one marker per model whose writes all succeeded, naming the endpoints found
+ * unchanged, and the round's summary.
+ */
+export async function finishRound(
+  deps: ProbeDeps,
+  models: readonly string[],
+  outcomes: readonly RoundOutcome[],
+  startedAt: number,
+): Promise<RoundSummary> {
   let markers = 0;
   let markerErrors = 0;
   await pMap(
@@ -222,11 +246,11 @@ export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
   const results = outcomes.flatMap((o) => (o.result === undefined ? [] : [o.result]));
   const healthy = results.filter((r) => r.ok).length;
   return {
-    targets: targets.length,
+    targets: outcomes.length,
     healthy,
-    failed: targets.length - healthy,
+    failed: outcomes.length - healthy,
     writes: results.filter((r) => r.written).length + markers,
-    errors: targets.length - results.length + markerErrors,
+    errors: outcomes.length - results.length + markerErrors,
     durationMs: deps.now() - startedAt,
   };
 }

@@ -8,15 +8,7 @@ import {
   requireVersion,
 } from '../../../../functions/registry/names.ts';
 import { RequestError } from '../../../../functions/shared/errors.ts';
-
-function thrown(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('did not throw');
-}
+import { thrown } from '../../support/thrown.ts';
 
 describe('nameProblem', () => {
   it.each(['resnet', 'half_plus_two', 'ranker-v2', 'model.v1', 'with space', 'модель', '模型', '😀', 'a'])(

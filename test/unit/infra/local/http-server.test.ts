@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RequestError } from '../../../../functions/shared/errors.ts';
 import { matchRoute } from '../../../../infra/local/http-server.ts';
-
-function thrown(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('did not throw');
-}
+import { thrown } from '../../support/thrown.ts';
 
 describe('matchRoute', () => {
   it('matches /models without path parameters', () => {
