@@ -1,17 +1,21 @@
 import http from 'node:http';
 import { asError } from '../shared/errors.ts';
-import { judgeModelStatus, labelVersionFromMetadata, type StatusVerdict } from './tfserving-status.ts';
+import {
+  type BodyJudge,
+  labelMetadataJudge,
+  modelStatusJudge,
+  type StatusVerdict,
+} from './tfserving-status.ts';
 
 /**
  * A small HTTP client for TF Serving's REST status and metadata APIs: one keep-alive agent (probes
- * of an endpoint reuse its connection), a hard deadline per request (TF Serving sets no timeout of
- * its own, and a hung server must not hang a probe round), and a cap on the body size.
+ * of an endpoint reuse its connection) and a hard deadline per request (TF Serving sets no timeout of
+ * its own, and a hung server must not hang a probe round). Bodies are judged as they stream in
+ * (`tfserving-status.ts`), so a large answer costs no more memory than a small one.
  */
 
 export interface TfServingClientOptions {
   readonly timeoutMs: number;
-  /** Larger answers are failures: a status answer is a few hundred bytes per version. */
-  readonly maxBodyBytes?: number;
   readonly maxSocketsPerHost?: number;
   /** Hosts the client may contact; every host but link-local when absent. Tests confine it to loopback. */
   readonly isAllowedHost?: (host: string) => boolean;
@@ -29,24 +33,14 @@ export interface TfServingEndpoint {
   readonly restPort: number;
 }
 
-interface RawResponse {
-  readonly statusCode: number;
-  readonly contentType: string | undefined;
-  readonly body: string;
-}
-
-const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-
 export class TfServingClient {
   private readonly agent: http.Agent;
   private readonly timeoutMs: number;
-  private readonly maxBodyBytes: number;
   private readonly isAllowedHost: (host: string) => boolean;
 
   constructor(options: TfServingClientOptions) {
     this.isAllowedHost = options.isAllowedHost ?? ((host) => !isLinkLocal(host));
     this.timeoutMs = options.timeoutMs;
-    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.agent = new http.Agent({
       keepAlive: true,
       maxSockets: options.maxSocketsPerHost ?? 4,
@@ -58,8 +52,7 @@ export class TfServingClient {
   /** `GET /v1/models/{model}` judged per the health rules. Never throws. */
   async modelStatus(endpoint: TfServingEndpoint, model: string): Promise<StatusVerdict> {
     try {
-      const response = await this.get(endpoint, `/v1/models/${encodeURIComponent(model)}`);
-      return judgeModelStatus(response.statusCode, response.contentType, response.body);
+      return await this.get(endpoint, `/v1/models/${encodeURIComponent(model)}`, modelStatusJudge);
     } catch (error) {
       return { ok: false, reason: asError(error).message };
     }
@@ -69,8 +62,7 @@ export class TfServingClient {
   async labelVersion(endpoint: TfServingEndpoint, model: string, label: string): Promise<string | undefined> {
     try {
       const path = `/v1/models/${encodeURIComponent(model)}/labels/${encodeURIComponent(label)}/metadata`;
-      const response = await this.get(endpoint, path);
-      return labelVersionFromMetadata(response.statusCode, response.body);
+      return await this.get(endpoint, path, (statusCode) => labelMetadataJudge(statusCode));
     } catch {
       return undefined;
     }
@@ -81,7 +73,12 @@ export class TfServingClient {
     this.agent.destroy();
   }
 
-  private get(endpoint: TfServingEndpoint, path: string): Promise<RawResponse> {
+  /** One GET whose body is fed, as it arrives, to the judge its status code and content type pick. */
+  private get<T>(
+    endpoint: TfServingEndpoint,
+    path: string,
+    judgeFor: (statusCode: number, contentType: string | undefined) => BodyJudge<T>,
+  ): Promise<T> {
     if (!this.isAllowedHost(endpoint.host)) {
       return Promise.reject(new Error(`probing ${endpoint.host} is not allowed`));
     }
@@ -103,15 +100,13 @@ export class TfServingClient {
       };
       request.once('error', fail);
       request.once('response', (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
+        const judge = judgeFor(response.statusCode ?? 0, response.headers['content-type']);
         response.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > this.maxBodyBytes) {
-            request.destroy(new Error(`body larger than ${this.maxBodyBytes} bytes`));
-            return;
+          try {
+            judge.write(chunk);
+          } catch (error) {
+            request.destroy(error as Error);
           }
-          chunks.push(chunk);
         });
         response.once('error', fail);
         response.once('aborted', () => fail(new Error('connection closed mid-body')));
@@ -121,11 +116,7 @@ export class TfServingClient {
             reject(new Error('connection closed mid-body'));
             return;
           }
-          resolve({
-            statusCode: response.statusCode ?? 0,
-            contentType: response.headers['content-type'],
-            body: Buffer.concat(chunks).toString('utf8'),
-          });
+          resolve(judge.end());
         });
       });
       request.end();

@@ -746,7 +746,35 @@ describe('TfServingStandIn', () => {
       expect(() => JSON.parse(reply.body)).toThrow();
     });
 
-    it('sends a valid status body of several MB under oversized', async () => {
+    it('lists a -1 version directory as TF Serving does (absl::SimpleAtoi accepts it)', async () => {
+      // Prepare
+      const standIn = await startStandIn({ models: { foo: { available: [3] } } });
+      standIn.unload('foo', '-1');
+
+      // Act
+      const reply = await request(standIn, '/v1/models/foo');
+
+      // Assess
+      expect(statusOf(reply)).toEqual([entry('3', 'AVAILABLE'), entry('-1', 'END')]);
+    });
+
+    it('lists a long history of unloaded versions below the AVAILABLE one', async () => {
+      // Prepare
+      // Versions named by push time, as exporters do: ~124 bytes an entry.
+      const standIn = await startStandIn({ models: { foo: { available: [1_700_008_500], history: 8500 } } });
+
+      // Act
+      const reply = await request(standIn, '/v1/models/foo');
+
+      // Assess
+      const entries = statusOf(reply);
+      expect(Buffer.byteLength(reply.body)).toBeGreaterThan(1024 * 1024);
+      expect(entries).toHaveLength(8501);
+      expect(entries[0]).toEqual(entry('1700008500', 'AVAILABLE'));
+      expect(entries[8500]).toEqual(entry('1700000000', 'END'));
+    });
+
+    it('sends a valid status body of about 10 MB under oversized', async () => {
       // Prepare
       const standIn = await startStandIn({ models: { foo: { available: [1] } } });
       standIn.misbehave('oversized');
@@ -756,11 +784,11 @@ describe('TfServingStandIn', () => {
 
       // Assess
       expect(reply.status).toBe(200);
-      expect(Buffer.byteLength(reply.body)).toBeGreaterThan(3 * 1024 * 1024);
+      expect(Buffer.byteLength(reply.body)).toBeGreaterThan(8 * 1024 * 1024);
       expect(reply.headers['content-length']).toBe(String(Buffer.byteLength(reply.body)));
       const entries = statusOf(reply);
       expect(entries[0]?.state).toBe('AVAILABLE');
-      expect(entries.length).toBeGreaterThan(10_000);
+      expect(entries.length).toBeGreaterThan(80_000);
     });
 
     it('answers JSON that is not a status response under wrong-shape', async () => {
@@ -817,7 +845,7 @@ describe('TfServingStandIn', () => {
 
       // Act
       const attempts = [
-        () => standIn.load('foo', '-1'),
+        () => standIn.load('foo', '-9223372036854775809'),
         () => standIn.load('foo', 'abc'),
         () => standIn.load('foo', 1.5),
         () => standIn.load('foo', '9223372036854775808'),

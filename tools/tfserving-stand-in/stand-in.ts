@@ -37,12 +37,17 @@ export interface VersionStatus {
   error_message: string;
 }
 
-/** A model version: a non-negative int64, as a decimal string or a safe integer. */
+/** A model version: an int64 (TF Serving accepts a `-1` directory), as a decimal string or a safe integer. */
 export type Version = string | number;
 
 export interface ModelSeed {
   /** Versions that are AVAILABLE from the start (the initial load has finished, as at TF Serving startup). */
   available?: readonly Version[];
+  /**
+   * Versions loaded and unloaded before these, listed as END (TF Serving never forgets them): the
+   * status answer of a server that has loaded `history` more versions over its life (~120 B each).
+   */
+  history?: number;
   /** Version labels, label → version (used by metadata requests only; status requests ignore labels). */
   labels?: Readonly<Record<string, Version>>;
 }
@@ -65,7 +70,8 @@ export interface StandInOptions {
  * - non-json: 200 `application/json` whose body is not JSON.
  * - truncated-json: the real answer (same status code) with only the first half of its body;
  *   Content-Length matches what is sent.
- * - oversized: 200 with a valid status body of several MB (one AVAILABLE version and many END ones).
+ * - oversized: 200 with a valid status body of about 10 MB, larger than the prober reads (one
+ *   AVAILABLE version and 90,000 END ones).
  * - wrong-shape: 200 JSON that is not a status response: `{"model_version_status": "nope"}`.
  */
 export type Misbehaviour =
@@ -105,6 +111,7 @@ interface Reply {
 }
 
 const INT64_MAX = 9223372036854775807n;
+const INT64_MIN = -9223372036854775808n;
 const JSON_TYPE = 'application/json';
 const OK: VersionStatus = { error_code: 'OK', error_message: '' };
 const STATES: ReadonlySet<string> = new Set(['START', 'LOADING', 'AVAILABLE', 'UNLOADING', 'END']);
@@ -155,8 +162,8 @@ const WRONG_SHAPE: Reply = {
   body: Buffer.from('{\n "model_version_status": "nope"\n}\n'),
 };
 const HTTP_500: Reply = errorReply(500, 'INTERNAL: the stand-in was told to answer 500');
-/** Number of END entries in the 'oversized' body (about 120 bytes each). */
-const OVERSIZED_ENTRIES = 40_000;
+/** Number of END entries in the 'oversized' body (about 116 bytes each: past the prober's 8 MiB). */
+const OVERSIZED_ENTRIES = 90_000;
 let oversized: Reply | undefined;
 
 export class TfServingStandIn {
@@ -184,7 +191,10 @@ export class TfServingStandIn {
     }
     this.#keepPaths = options.keepPaths ?? 1000;
     for (const [name, seed] of Object.entries(options.models ?? {})) {
-      for (const version of seed.available ?? []) this.load(name, version);
+      const available = (seed.available ?? []).map(toVersion).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const oldest = available[0] ?? 1n;
+      for (let i = 1; i <= (seed.history ?? 0); i += 1) this.unload(name, String(oldest - BigInt(i)));
+      for (const version of available) this.load(name, String(version));
       for (const [label, version] of Object.entries(seed.labels ?? {})) this.setLabel(name, label, version);
     }
     this.#server.on('connection', (socket: Socket) => {
@@ -530,14 +540,15 @@ function buildOversized(): Reply {
   return { status: 200, type: JSON_TYPE, body: statusBody(entries) };
 }
 
+/** A version as TF Serving tracks it: any int64 (`absl::SimpleAtoi` accepts a `-1` directory). */
 function toVersion(version: Version): bigint {
   const text = String(version);
-  if (/^\d+$/.test(text)) {
+  if (/^-?\d+$/.test(text)) {
     const value = BigInt(text);
-    if (value <= INT64_MAX) return value;
+    if (value >= INT64_MIN && value <= INT64_MAX) return value;
   }
   throw new RangeError(
-    `Invalid model version ${JSON.stringify(version)}: expected an integer from 0 to 9223372036854775807`,
+    `Invalid model version ${JSON.stringify(String(version))}: expected an integer from ${INT64_MIN} to ${INT64_MAX}`,
   );
 }
 

@@ -91,6 +91,26 @@ describe('probe round', () => {
     ]);
   });
 
+  it('serves an endpoint whose server has loaded 8,500 versions over its life (a status answer over 1 MiB)', async () => {
+    // Prepare
+    registry = await createTestRegistry({ PROBE_TIMEOUT_MS: '2000' });
+    const host = standInHost(FILE_OCTET, 1);
+    stands.push(
+      await TfServingStandIn.start({
+        host,
+        models: { resnet: { available: ['1700008500'], history: 8_500 } },
+      }),
+    );
+
+    // Act
+    await handleEcsEvent(registry.taskEvents, loopbackEvent('running-awsvpc', host, 'history'));
+    const summary = await roundAfter(registry);
+
+    // Assess
+    expect(summary).toMatchObject({ targets: 1, healthy: 1 });
+    expect(await servedHosts(registry)).toEqual([host]);
+  });
+
   it.each<[string, Misbehaviour]>([
     ['answers 500', 'http-500'],
     ['answers an HTML page', 'html'],

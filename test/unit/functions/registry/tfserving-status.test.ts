@@ -1,7 +1,12 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   judgeModelStatus,
+  labelMetadataJudge,
   labelVersionFromMetadata,
+  MAX_STATUS_BYTES,
+  modelStatusJudge,
+  type StatusVerdict,
 } from '../../../../functions/registry/tfserving-status.ts';
 
 const JSON_TYPE = 'application/json';
@@ -335,6 +340,135 @@ describe('judgeModelStatus', () => {
 
     // Assess
     expect(verdict.ok).toBe(false);
+  });
+});
+
+/** Feeds `body` to a fresh judge in the given chunk sizes (cycled), as a socket would deliver it. */
+function judgeInChunks(body: Buffer, sizes: readonly number[]): StatusVerdict {
+  const judge = modelStatusJudge(200, JSON_TYPE);
+  let offset = 0;
+  for (let i = 0; offset < body.length; i += 1) {
+    const size = sizes[i % sizes.length] as number;
+    judge.write(body.subarray(offset, offset + size));
+    offset += size;
+  }
+  return judge.end();
+}
+
+/** A status answer of a server that has loaded `count` versions over its life, the newest AVAILABLE. */
+function longHistory(count: number): Buffer {
+  const top = 1_700_000_000 + count;
+  const entries = [entry(String(top), 'AVAILABLE')];
+  for (let i = 1; i < count; i += 1) entries.push(entry(String(top - i), 'END'));
+  return Buffer.from(statusBody(...entries));
+}
+
+describe('modelStatusJudge (streaming)', () => {
+  it('judges a server with 20,000 versions in its history by its AVAILABLE one (a 2 MB answer)', () => {
+    // Prepare
+    const body = longHistory(20_000);
+
+    // Act
+    const verdict = judgeInChunks(body, [16_384]);
+
+    // Assess
+    expect(body.length).toBeGreaterThan(2 * 1024 * 1024);
+    expect(verdict).toEqual({ ok: true, versions: ['1700020000'] });
+  });
+
+  it('gives the same verdict whatever the chunking of the body', () => {
+    // Prepare
+    const bodies = [
+      statusBody(entry('8', 'END', 'NOT_FOUND', 'no SavedModel'), entry('7', 'AVAILABLE')),
+      statusBody(entry('3', 'LOADING')),
+      statusBody(entry('-1', 'AVAILABLE'), entry('2', 'AVAILABLE')),
+      '{"model_version_status": "nope"}',
+      '{"model_version_status": [{"version": "1", "state": "AVAIL',
+      '<html></html>',
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...bodies),
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 }),
+        (body, sizes) => {
+          // Act / Assess
+          expect(judgeInChunks(Buffer.from(body), sizes)).toEqual(judgeModelStatus(200, JSON_TYPE, body));
+        },
+      ),
+    );
+  });
+
+  it('judges by the well-formed entries when one entry has a -1 version (a legal directory name)', () => {
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, statusBody(entry('-1', 'END'), entry('7', 'AVAILABLE')));
+
+    // Assess
+    expect(verdict).toEqual({ ok: true, versions: ['7'] });
+  });
+
+  it('does not serve a -1 version even when it is AVAILABLE (discovery versions are int64 digits)', () => {
+    // Act
+    const verdict = judgeModelStatus(
+      200,
+      JSON_TYPE,
+      statusBody(entry('-1', 'AVAILABLE'), entry('4', 'AVAILABLE'), entry('3', 'END')),
+    );
+
+    // Assess
+    expect(verdict).toEqual({ ok: true, versions: ['4'] });
+  });
+
+  it('returns not ok when the well-formed entries have no AVAILABLE version, next to a malformed one', () => {
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, statusBody(entry('-1', 'AVAILABLE'), entry('4', 'END')));
+
+    // Assess
+    expect(verdict).toMatchObject({ ok: false, reason: expect.stringMatching(/^no AVAILABLE version/) });
+  });
+
+  it('stops reading past MAX_STATUS_BYTES', () => {
+    // Prepare
+    const judge = modelStatusJudge(200, JSON_TYPE);
+    const chunk = Buffer.alloc(1024 * 1024, 0x20);
+
+    // Act / Assess
+    expect(() => {
+      for (let sent = 0; sent <= MAX_STATUS_BYTES; sent += chunk.length) judge.write(chunk);
+    }).toThrow(`body larger than ${MAX_STATUS_BYTES} bytes`);
+  });
+
+  it('returns not ok for JSON followed by garbage', () => {
+    // Act
+    const verdict = judgeModelStatus(200, JSON_TYPE, `${statusBody(entry('1', 'AVAILABLE'))} trailing`);
+
+    // Assess
+    expect(verdict).toMatchObject({ ok: false, reason: expect.stringContaining('not JSON') });
+  });
+});
+
+describe('labelMetadataJudge', () => {
+  it('resolves a label from a body delivered in pieces', () => {
+    // Prepare
+    const judge = labelMetadataJudge(200);
+    const body = Buffer.from(metadataBody('12'));
+
+    // Act
+    judge.write(body.subarray(0, 10));
+    judge.write(body.subarray(10));
+
+    // Assess
+    expect(judge.end()).toBe('12');
+  });
+
+  it('does not resolve a label from an error answer', () => {
+    // Prepare
+    const judge = labelMetadataJudge(400);
+
+    // Act
+    judge.write(Buffer.from(errorBody('Unrecognized servable version label: nope')));
+
+    // Assess
+    expect(judge.end()).toBeUndefined();
   });
 });
 
