@@ -22,12 +22,11 @@ import pMap from 'p-map';
 import { createDiscoveryHandler } from '../functions/discovery/discovery-handler.ts';
 import { handleEcsEvent } from '../functions/ecs-events/ecs-events-handler.ts';
 import { eventOnlyLookups } from '../functions/registry/ecs-lookups.ts';
-import { healthPolicy } from '../functions/registry/health.ts';
 import { RegistryStore } from '../functions/registry/registry-store.ts';
 import { isLoopback } from '../functions/registry/tfserving-client.ts';
 import { createDynamoDbClient } from '../functions/shared/aws-clients.ts';
 import { loadConfig } from '../functions/shared/config.ts';
-import { createRegistry } from '../functions/shared/registry.ts';
+import { createRegistry, discoveryDeps, STORE_BUDGETS } from '../functions/shared/registry.ts';
 import { ensureTable } from '../infra/local/dynamodb-engine.ts';
 import { localContext } from '../infra/local/local-context.ts';
 import { startLocalRegistry } from '../infra/local/local-registry.ts';
@@ -110,7 +109,7 @@ type Item = Record<string, unknown>;
 async function templateItems(kind: EngineKind): Promise<{ reg: Item; ep: Item }> {
   const table = `disc-template-${kind}`;
   const base = new DynamoDBClient({});
-  const db = createDynamoDbClient();
+  const db = createDynamoDbClient(STORE_BUDGETS.probe.client);
   const host = '127.80.255.1';
   const stand = await TfServingStandIn.start({
     host,
@@ -119,7 +118,7 @@ async function templateItems(kind: EngineKind): Promise<{ reg: Item; ep: Item }>
   try {
     await ensureTable(base, table);
     const config = loadConfig({ TABLE_NAME: table });
-    const registry = createRegistry(config, db, eventOnlyLookups('127.0.0.1'), {
+    const registry = createRegistry(config, eventOnlyLookups('127.0.0.1'), {
       isAllowedProbeHost: isLoopback,
     });
     const outcome = await handleEcsEvent(
@@ -129,7 +128,7 @@ async function templateItems(kind: EngineKind): Promise<{ reg: Item; ep: Item }>
     if (!('probes' in outcome) || !outcome.probes.every((p) => p.ok)) {
       throw new Error(`template registration failed: ${JSON.stringify(outcome)}`);
     }
-    registry.tfserving.close();
+    registry.close();
     const { Items = [] } = await db.send(
       new QueryCommand({
         TableName: table,
@@ -227,7 +226,7 @@ async function benchSize(
 ): Promise<DiscoveryResult> {
   const table = `disc-${kind}-${n}`;
   const base = new DynamoDBClient({});
-  const db = createDynamoDbClient();
+  const db = createDynamoDbClient(STORE_BUDGETS.probe.client);
   let local: Awaited<ReturnType<typeof startLocalRegistry>> | undefined;
   try {
     await ensureTable(base, table);
@@ -240,10 +239,9 @@ async function benchSize(
       REMOVE_AFTER_SECONDS: '86400',
     });
     const counter = new DdbCounter().attach(db);
+    // The handler's own store, over the counted client, with discovery's deadline.
     const handler = createDiscoveryHandler({
-      store: new RegistryStore(db, table),
-      now: Date.now,
-      policy: healthPolicy(config),
+      ...discoveryDeps(config, new RegistryStore(db, table, STORE_BUDGETS.discovery.deadlineMs)),
     });
     const query = {
       TableName: table,

@@ -2,9 +2,7 @@
  * Benchmark 2, probe round: K endpoints × 2 models on TF Serving stand-ins (a child process, one
  * loopback host each). The floor is a bare fan-out of the same status GETs at the same concurrency,
  * through the same TfServingClient, with no registry work; then full probe rounds (`runProbeRound`).
- * Floor, round and a bench-only prototype of a proposed change (row state kept between rounds instead
- * of re-reading every model partition, `lib/round-prototype.ts`) alternate, so all three see the same machine. Rounds run back
- * to back: steady state, nothing changing (lease renewals, due every REMOVE_AFTER, are counted by
+ * Floor and round alternate, so both see the same machine. Rounds run back to back: steady state, nothing changing (lease renewals, due every REMOVE_AFTER, are counted by
  * the cost benchmark on a virtual clock).
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -12,7 +10,6 @@ import pMap from 'p-map';
 import { probeTargets, type RoundSummary, runProbeRound } from '../functions/registry/probe.ts';
 import { type EngineKind, startEngine, useEndpoint } from '../tools/dynamodb-engines.ts';
 import { startFleetRegistry } from './lib/harness.ts';
-import { cachedRowsRound } from './lib/round-prototype.ts';
 import { median, ratio, round, rssSampler } from './lib/stats.ts';
 
 export interface Timing {
@@ -38,8 +35,6 @@ export interface ProbeRoundResult {
   readonly readUnitsPerRound: number;
   readonly peakRssMiB: { floor: number; round: number };
   readonly registrationMs: number;
-  /** Bench-only prototype: the same round with the rows kept from the previous round (no partition reads). */
-  readonly cachedRows: { readonly roundMs: Timing; readonly ratio: number; readonly writesPerRound: number };
   /** One model partition read as the round reads it (whole partition) and EP# rows only. */
   readonly partitionRead: {
     readonly wholeMs: number;
@@ -65,7 +60,7 @@ export async function benchProbeRounds(options: {
         results.push(r);
         options.log?.(
           `probe ${kind} K=${k}: floor ${r.floorMs.median} ms, round ${r.roundMs.median} ms (×${r.ratio}), ` +
-            `${r.writesPerRound} writes; cached-rows prototype ${r.cachedRows.roundMs.median} ms (×${r.cachedRows.ratio})`,
+            `${r.writesPerRound} writes`,
         );
       }
     } finally {
@@ -92,7 +87,7 @@ async function benchOne(engine: EngineKind, k: number, hostBlock: number, repeti
   try {
     const { registry, counter } = harness;
     const concurrency = registry.probe.concurrency;
-    const targets = probeTargets(await registry.store.listRunningTasks());
+    const targets = probeTargets(await registry.stores.probe.listRunningTasks());
     if (targets.length !== 2 * k) throw new Error(`expected ${2 * k} targets, found ${targets.length}`);
 
     const floor = async () => {
@@ -116,44 +111,35 @@ async function benchOne(engine: EngineKind, k: number, hostBlock: number, repeti
       return { ms, rss: sampler.stop(), summary, counts: counter.summary() };
     };
     const full = () => measureRound(() => runProbeRound(registry.probe));
-    const prototype = cachedRowsRound(registry.probe);
-    const cachedRows = () => measureRound(prototype);
 
     // Warm-up: connections are open from registration; this warms the code paths and settles the
     // rows (the first round after registration may still write).
     await floor();
     await full();
-    await cachedRows();
-    const samples = { floor: [] as number[], round: [] as number[], cachedRows: [] as number[] };
+    const samples = { floor: [] as number[], round: [] as number[] };
     let floorRss = 0;
     let roundRss = 0;
     let last: Awaited<ReturnType<typeof full>> | undefined;
-    let lastCachedRows: Awaited<ReturnType<typeof full>> | undefined;
     const orders = [
-      ['floor', 'round', 'cachedRows'],
-      ['round', 'cachedRows', 'floor'],
-      ['cachedRows', 'floor', 'round'],
+      ['floor', 'round'],
+      ['round', 'floor'],
     ] as const;
     for (let rep = 0; rep < repetitions; rep += 1) {
-      for (const which of orders[rep % 3] as readonly ('floor' | 'round' | 'cachedRows')[]) {
+      for (const which of orders[rep % 2] as readonly ('floor' | 'round')[]) {
         if (which === 'floor') {
           const f = await floor();
           samples.floor.push(round(f.ms, 1));
           floorRss = Math.max(floorRss, f.rss);
-        } else if (which === 'round') {
+        } else {
           last = await full();
           samples.round.push(round(last.ms, 1));
           roundRss = Math.max(roundRss, last.rss);
-        } else {
-          lastCachedRows = await cachedRows();
-          samples.cachedRows.push(round(lastCachedRows.ms, 1));
         }
       }
     }
     const result = last as NonNullable<typeof last>;
     const floorTiming = timing(samples.floor);
     const roundTiming = timing(samples.round);
-    const cachedRowsTiming = timing(samples.cachedRows);
     return {
       engine,
       endpoints: k,
@@ -170,11 +156,6 @@ async function benchOne(engine: EngineKind, k: number, hostBlock: number, repeti
       readUnitsPerRound: round(result.counts.readUnits, 1),
       peakRssMiB: { floor: floorRss, round: roundRss },
       registrationMs: harness.registrationMs,
-      cachedRows: {
-        roundMs: cachedRowsTiming,
-        ratio: ratio(cachedRowsTiming.median, floorTiming.median),
-        writesPerRound: lastCachedRows?.counts.writes ?? 0,
-      },
       partitionRead: await partitionReads(harness, 'alpha'),
     } satisfies ProbeRoundResult;
   } finally {
@@ -190,7 +171,7 @@ async function partitionReads(harness: Awaited<ReturnType<typeof startFleetRegis
     do {
       const page = await db.send(
         new QueryCommand({
-          TableName: registry.store.tableName,
+          TableName: registry.stores.probe.tableName,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ep)',
           ExpressionAttributeValues: { ':pk': `MODEL#${model}`, ':ep': 'EP#' },
           ConsistentRead: true,
@@ -213,7 +194,7 @@ async function partitionReads(harness: Awaited<ReturnType<typeof startFleetRegis
     }
     return { ms: round(median(ms), 1), units: round(units, 1) };
   };
-  const whole = await measure(() => registry.store.readModel(model));
+  const whole = await measure(() => registry.stores.probe.readModel(model));
   const rows = await measure(probeRowsOnly);
   return {
     wholeMs: whole.ms,

@@ -7,7 +7,7 @@ import type { TaskEventOutcome } from '../../functions/registry/task-events.ts';
 import { isLoopback } from '../../functions/registry/tfserving-client.ts';
 import { createDynamoDbClient } from '../../functions/shared/aws-clients.ts';
 import { loadConfig } from '../../functions/shared/config.ts';
-import { createRegistry, type Registry } from '../../functions/shared/registry.ts';
+import { createRegistry, type Registry, STORE_BUDGETS } from '../../functions/shared/registry.ts';
 import { ensureTable } from '../../infra/local/dynamodb-engine.ts';
 import type { ModelSeed } from '../../tools/tfserving-stand-in/stand-in.ts';
 import { type CountSummary, DdbCounter } from './ddb-counter.ts';
@@ -43,7 +43,7 @@ export async function startFleetRegistry(options: {
 }): Promise<FleetRegistry> {
   const hosts = Array.from({ length: options.tasks }, (_, i) => loopbackHost(options.hostBlock, i));
   const fleet = await StandInFleet.start(hosts, options.models);
-  const db = createDynamoDbClient();
+  const db = createDynamoDbClient(STORE_BUDGETS.probe.client);
   const base = new DynamoDBClient({});
   const closeAll = async () => {
     db.destroy();
@@ -54,8 +54,9 @@ export async function startFleetRegistry(options: {
     await ensureTable(base, options.table);
     const counter = new DdbCounter().attach(db);
     const config = loadConfig({ TABLE_NAME: options.table, ...options.env });
-    const registry = createRegistry(config, db, eventOnlyLookups('127.0.0.1'), {
+    const registry = createRegistry(config, eventOnlyLookups('127.0.0.1'), {
       isAllowedProbeHost: isLoopback,
+      instrument: (client) => counter.attach(client),
       ...(options.now ? { now: options.now } : {}),
     });
     const models = Object.keys(options.models);
@@ -81,7 +82,7 @@ export async function startFleetRegistry(options: {
       tasks,
       registrationMs,
       async close() {
-        registry.tfserving.close();
+        registry.close();
         await closeAll();
       },
     };

@@ -1,25 +1,37 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import {
+  answerKey,
   type DiscoveryDeps,
   findEndpoints,
   listModels,
+  type ModelEndpoints,
+  type ModelList,
   routingEtag,
   type Selector,
+  withLastKnown,
 } from '../registry/discovery.ts';
 import { requireName, requireVersion } from '../registry/names.ts';
-import { RequestError } from '../shared/errors.ts';
+import { RequestError, StoreUnavailableError } from '../shared/errors.ts';
 import { errorResponse, etagMatches, type HttpResponse, headerValue, jsonResponse } from '../shared/http.ts';
-import { logger } from '../shared/observability.ts';
+import { logger, metrics } from '../shared/observability.ts';
 
-/** API Gateway REST API (v1) proxy handler: the discovery routes of the design. */
+/**
+ * API Gateway REST API (v1) proxy handler: the discovery routes of the design. It fails open:
+ * when the store does not answer within its deadline, the last answer this container computed
+ * for the same request is served again, marked stale; with none, a 503 the client may retry.
+ */
 
 type DiscoveryEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'resource' | 'pathParameters' | 'headers'>;
 
 async function route(deps: DiscoveryDeps, event: DiscoveryEvent) {
   const params = event.pathParameters ?? {};
-  if (event.resource === '/models') return listModels(deps);
+  if (event.resource === '/models') {
+    return withLastKnown(deps.answers, answerKey(undefined), deps.now, () => listModels(deps));
+  }
   const model = requireName('model', params.model);
   let selector: Selector;
   switch (event.resource) {
@@ -35,7 +47,9 @@ async function route(deps: DiscoveryDeps, event: DiscoveryEvent) {
     default:
       throw new RequestError(404, 'RouteNotFound', `No route for ${event.resource}.`);
   }
-  return findEndpoints(deps, model, selector);
+  return withLastKnown(deps.answers, answerKey(model, selector), deps.now, () =>
+    findEndpoints(deps, model, selector),
+  );
 }
 
 const ROUTES = new Set([
@@ -44,6 +58,18 @@ const ROUTES = new Set([
   '/models/{model}/versions/{version}',
   '/models/{model}/labels/{label}',
 ]);
+
+function countAnswer(body: ModelEndpoints | ModelList, fromCache: boolean): void {
+  if (fromCache) metrics.addMetric('DiscoveryLastKnownAnswers', MetricUnit.Count, 1);
+  if (body.stale) metrics.addMetric('DiscoveryStaleAnswers', MetricUnit.Count, 1);
+}
+
+/** No answer to fall back on: counted, then the shared 503. */
+function unavailable(error: StoreUnavailableError): HttpResponse {
+  metrics.addMetric('DiscoveryUnavailableAnswers', MetricUnit.Count, 1);
+  if (error.timedOut) metrics.addMetric('StoreDeadlineExceeded', MetricUnit.Count, 1);
+  return errorResponse(error, logger);
+}
 
 /** Answers one discovery request; never throws. */
 export async function answerDiscovery(deps: DiscoveryDeps, event: DiscoveryEvent): Promise<HttpResponse> {
@@ -62,7 +88,8 @@ export async function answerDiscovery(deps: DiscoveryDeps, event: DiscoveryEvent
         `${event.httpMethod} is not allowed: the discovery API is read-only (GET).`,
       );
     }
-    const body = await route(deps, event);
+    const { body, fromCache } = await route(deps, event);
+    countAnswer(body, fromCache);
     const etag = routingEtag(body);
     const headers = { etag, 'cache-control': 'no-cache' };
     if (etagMatches(headerValue(event.headers, 'if-none-match'), etag)) {
@@ -70,6 +97,7 @@ export async function answerDiscovery(deps: DiscoveryDeps, event: DiscoveryEvent
     }
     return jsonResponse(200, body, headers);
   } catch (error) {
+    if (error instanceof StoreUnavailableError) return unavailable(error);
     return errorResponse(error, logger);
   }
 }
@@ -78,5 +106,7 @@ export async function answerDiscovery(deps: DiscoveryDeps, event: DiscoveryEvent
 export function createDiscoveryHandler(deps: DiscoveryDeps) {
   return middy(
     async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => answerDiscovery(deps, event),
-  ).use(injectLambdaContext(logger, { resetKeys: true }));
+  )
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
 }

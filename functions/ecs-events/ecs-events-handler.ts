@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { parseEvent } from '../registry/ecs-task-event.ts';
 import { applyTaskEvent, type TaskEventDeps, type TaskEventOutcome } from '../registry/task-events.ts';
-import { InvalidEventError } from '../shared/errors.ts';
+import { InvalidEventError, StoreUnavailableError } from '../shared/errors.ts';
 import { logger, metrics } from '../shared/observability.ts';
 
 /**
@@ -41,7 +41,20 @@ export async function applyParsedTaskEvent(
 ): Promise<TaskEventOutcome> {
   logger.appendKeys({ taskArn: detail.taskArn, eventId });
   try {
-    const outcome = await applyTaskEvent(detail, deps);
+    let outcome: TaskEventOutcome;
+    try {
+      outcome = await applyTaskEvent(detail, deps);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) {
+        // Thrown on: EventBridge and Lambda retry the event, then the dead-letter queue keeps it.
+        logger.error('task event failed, store unavailable', {
+          error: error.message,
+          timedOut: error.timedOut,
+        });
+        metrics.addMetric('EventsStoreUnavailable', MetricUnit.Count, 1);
+      }
+      throw error;
+    }
     metrics.addMetric(outcome.applied ? 'EventsApplied' : 'EventsStale', MetricUnit.Count, 1);
     logger.info(outcome.applied ? 'task event applied' : 'stale task event skipped', {
       taskVersion: outcome.taskVersion,

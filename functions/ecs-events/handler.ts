@@ -1,17 +1,16 @@
 import { AwsEcsLookups } from '../registry/ecs-lookups.ts';
-import { RegistryStore } from '../registry/registry-store.ts';
-import { createDynamoDbClient, createEcsClient, ec2PrivateIpLookup } from '../shared/aws-clients.ts';
+import { createEcsClient, ec2PrivateIpLookup } from '../shared/aws-clients.ts';
 import { loadConfig } from '../shared/config.ts';
 import { logger } from '../shared/observability.ts';
-import { probeDeps, taskEventDeps } from '../shared/registry.ts';
+import { createStore, probeDeps, taskEventDeps } from '../shared/registry.ts';
 import { createEcsEventsHandler } from './ecs-events-handler.ts';
 
 // Cold start: configuration checked and clients created once per container.
 const config = loadConfig();
-const store = new RegistryStore(createDynamoDbClient(), config.tableName);
+const store = createStore(config, 'taskEvents');
 const lookups = new AwsEcsLookups(createEcsClient(), ec2PrivateIpLookup(), logger);
 
 /** Lambda entry point (EventBridge rule: ECS Task State Change). */
 export const handler = createEcsEventsHandler(
-  taskEventDeps(config, { ...probeDeps(config, store), store }, lookups),
+  taskEventDeps(config, store, probeDeps(config, store), lookups),
 );

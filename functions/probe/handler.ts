@@ -1,7 +1,5 @@
-import { RegistryStore } from '../registry/registry-store.ts';
-import { createDynamoDbClient } from '../shared/aws-clients.ts';
 import { loadConfig } from '../shared/config.ts';
-import { probeDeps } from '../shared/registry.ts';
+import { createStore, probeDeps } from '../shared/registry.ts';
 import { createProbeHandler } from './probe-handler.ts';
 
 // Cold start: configuration checked and clients created once per container.
@@ -9,6 +7,6 @@ const config = loadConfig();
 
 /** Lambda entry point (EventBridge rule, once a minute). */
 export const handler = createProbeHandler(
-  probeDeps(config, new RegistryStore(createDynamoDbClient(), config.tableName)),
+  probeDeps(config, createStore(config, 'probe')),
   config.probeIntervalSeconds,
 );

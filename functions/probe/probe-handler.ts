@@ -36,22 +36,27 @@ export function loopDeadline(
   return Math.min(origin + SCHEDULE_PERIOD_MS, startedAt + remainingMs) - END_MARGIN_MS;
 }
 
-function publishRound(summary: RoundSummary): void {
-  logger.info('probe round', { ...summary });
+function publishRound(summary: RoundSummary, intervalMs: number): void {
+  const overran = summary.durationMs > intervalMs;
+  logger.info('probe round', { ...summary, overran });
   metrics.addMetric('ProbeTargets', MetricUnit.Count, summary.targets);
   metrics.addMetric('ProbeFailures', MetricUnit.Count, summary.failed);
+  metrics.addMetric('ProbeSlowTargets', MetricUnit.Count, summary.slow);
+  metrics.addMetric('ProbeWriteErrors', MetricUnit.Count, summary.errors);
   metrics.addMetric('ProbeRoundDuration', MetricUnit.Milliseconds, summary.durationMs);
+  // Longer than the interval: every endpoint is probed less often than configured.
+  if (overran) metrics.addMetric('ProbeRoundOverruns', MetricUnit.Count, 1);
 }
 
 /**
  * One probe round, logged and counted. A round that fails as a whole (the registry unreachable,
  * say) is logged and the loop goes on: the next round is an interval away, not a minute.
  */
-export async function loggedProbeRound(deps: ProbeDeps): Promise<{ durationMs: number }> {
+export async function loggedProbeRound(deps: ProbeDeps, intervalMs: number): Promise<{ durationMs: number }> {
   const started = deps.now();
   try {
     const summary = await runProbeRound(deps);
-    publishRound(summary);
+    publishRound(summary, intervalMs);
     return summary;
   } catch (error) {
     logger.error('probe round failed', { error: asError(error).message });
@@ -67,7 +72,7 @@ export async function runScheduledProbe(
   remainingMs: number,
 ): Promise<{ durationMs: number }[]> {
   const deadlineMs = loopDeadline(event.time, schedule.now(), remainingMs);
-  return runProbeLoop(() => loggedProbeRound(deps), {
+  return runProbeLoop(() => loggedProbeRound(deps, schedule.intervalMs), {
     intervalMs: schedule.intervalMs,
     deadlineMs,
     now: schedule.now,

@@ -1,19 +1,19 @@
 import { AwsEcsLookups, AwsEcsTaskReader } from '../registry/ecs-lookups.ts';
-import { RegistryStore } from '../registry/registry-store.ts';
 import { applyTaskEvent } from '../registry/task-events.ts';
-import { createDynamoDbClient, createEcsClient, ec2PrivateIpLookup } from '../shared/aws-clients.ts';
+import { createEcsClient, ec2PrivateIpLookup } from '../shared/aws-clients.ts';
 import { loadConfig } from '../shared/config.ts';
 import { logger } from '../shared/observability.ts';
-import { probeDeps, taskEventDeps } from '../shared/registry.ts';
+import { createStore, probeDeps, taskEventDeps } from '../shared/registry.ts';
 import { createReconcileHandler } from './reconcile-handler.ts';
 
 // Cold start: configuration checked and clients created once per container.
 const config = loadConfig();
-const store = new RegistryStore(createDynamoDbClient(), config.tableName);
+const store = createStore(config, 'taskEvents');
 const ecs = createEcsClient();
 const taskEvents = taskEventDeps(
   config,
-  { ...probeDeps(config, store), store },
+  store,
+  probeDeps(config, store),
   new AwsEcsLookups(ecs, ec2PrivateIpLookup(), logger),
 );
 

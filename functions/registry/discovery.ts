@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { RequestError } from '../shared/errors.ts';
-import { exclusionReason, type HealthPolicy, lastSuccessAt } from './health.ts';
+import { RequestError, StoreUnavailableError } from '../shared/errors.ts';
+import { type HealthPolicy, judgeEndpoint } from './health.ts';
 import { newestFirst } from './names.ts';
 import type { ModelPartition, ModelRegistration, ProbeRecord, RegistryStore } from './registry-store.ts';
 
@@ -18,16 +18,18 @@ export interface Endpoint {
   readonly lastProbeAt: string;
 }
 
-export interface ModelEndpoints {
-  readonly model: string;
-  readonly endpoints: Endpoint[];
-}
+/** `stale` answers are last-known-good: `asOf` is the time of the data they were made from. */
+export type Freshness = { readonly stale: false } | { readonly stale: true; readonly asOf: string };
+
+export type ModelEndpoints = { readonly model: string; readonly endpoints: Endpoint[] } & Freshness;
 
 export interface ModelSummary {
   readonly name: string;
   readonly endpoints: number;
   readonly versions: string[];
 }
+
+export type ModelList = { readonly models: ModelSummary[] } & Freshness;
 
 /** Which endpoints of a model a request asks for. */
 export type Selector =
@@ -39,21 +41,42 @@ export interface DiscoveryDeps {
   readonly store: Pick<RegistryStore, 'readModel' | 'listRunningTasks'>;
   readonly policy: HealthPolicy;
   readonly now: () => number;
+  /** This process's last answers, served (stale) when the store is unavailable. */
+  readonly answers: LastKnownAnswers;
 }
 
-function healthyEndpoints(partition: ModelPartition, nowMs: number, policy: HealthPolicy) {
+interface ServedEndpoint {
+  readonly registration: ModelRegistration;
+  readonly probe: ProbeRecord;
+  readonly lastSuccess: number;
+  readonly stalledAt: number | undefined;
+}
+
+function servedEndpoints(partition: ModelPartition, nowMs: number, policy: HealthPolicy): ServedEndpoint[] {
   const probes = new Map<string, ProbeRecord>(partition.probes.map((p) => [p.endpointId, p]));
-  const healthy: { registration: ModelRegistration; probe: ProbeRecord; lastSuccess: number }[] = [];
+  const served: ServedEndpoint[] = [];
   for (const registration of partition.registrations) {
     const probe = probes.get(registration.endpointId);
-    if (
-      probe !== undefined &&
-      exclusionReason(registration, probe, nowMs, policy, partition.round) === undefined
-    ) {
-      healthy.push({ registration, probe, lastSuccess: lastSuccessAt(probe, partition.round) as number });
+    if (probe === undefined) continue;
+    const judgement = judgeEndpoint(registration, probe, partition.round, nowMs, policy);
+    if (judgement.reason === undefined) {
+      served.push({
+        registration,
+        probe,
+        lastSuccess: judgement.lastSuccessAt as number,
+        stalledAt: judgement.stalledAt,
+      });
     }
   }
-  return healthy.sort((a, b) => (a.registration.endpointId < b.registration.endpointId ? -1 : 1));
+  return served.sort((a, b) => (a.registration.endpointId < b.registration.endpointId ? -1 : 1));
+}
+
+/** Stale when any endpoint was judged on a stalled prober's last record; `asOf` is the oldest such. */
+function freshnessOf(served: readonly ServedEndpoint[]): Freshness {
+  const stalled = served.flatMap((s) => (s.stalledAt === undefined ? [] : [s.stalledAt]));
+  return stalled.length === 0
+    ? { stale: false }
+    : { stale: true, asOf: new Date(Math.min(...stalled)).toISOString() };
 }
 
 function matches(probe: ProbeRecord, selector: Selector): boolean {
@@ -83,28 +106,39 @@ export async function findEndpoints(
       `No running task declares the model ${JSON.stringify(model)}.`,
     );
   }
-  const endpoints = healthyEndpoints(partition, deps.now(), deps.policy)
-    .filter(({ probe }) => matches(probe, selector))
-    .map(({ registration, probe, lastSuccess }) => toEndpoint(registration, probe, lastSuccess));
-  return { model, endpoints };
+  const served = servedEndpoints(partition, deps.now(), deps.policy).filter(({ probe }) =>
+    matches(probe, selector),
+  );
+  return {
+    model,
+    endpoints: served.map(({ registration, probe, lastSuccess }) =>
+      toEndpoint(registration, probe, lastSuccess),
+    ),
+    ...freshnessOf(served),
+  };
 }
 
 /** Every model with at least one healthy endpoint: the running tasks' models, then one Query per model. */
-export async function listModels(deps: DiscoveryDeps): Promise<{ models: ModelSummary[] }> {
+export async function listModels(deps: DiscoveryDeps): Promise<ModelList> {
   const tasks = await deps.store.listRunningTasks();
   const names = [...new Set(tasks.flatMap((t) => t.endpoints.flatMap((e) => e.models)))].sort();
   const nowMs = deps.now();
-  const summaries = await Promise.all(
+  const perModel = await Promise.all(
     names.map(async (name) => {
-      const healthy = healthyEndpoints(await deps.store.readModel(name), nowMs, deps.policy);
-      return {
-        name,
-        endpoints: healthy.length,
-        versions: newestFirst(new Set(healthy.flatMap(({ probe }) => probe.versions))),
-      };
+      const served = servedEndpoints(await deps.store.readModel(name), nowMs, deps.policy);
+      return { name, served };
     }),
   );
-  return { models: summaries.filter((s) => s.endpoints > 0) };
+  return {
+    models: perModel
+      .filter(({ served }) => served.length > 0)
+      .map(({ name, served }) => ({
+        name,
+        endpoints: served.length,
+        versions: newestFirst(new Set(served.flatMap(({ probe }) => probe.versions))),
+      })),
+    ...freshnessOf(perModel.flatMap(({ served }) => served)),
+  };
 }
 
 function toEndpoint(registration: ModelRegistration, probe: ProbeRecord, lastSuccess: number): Endpoint {
@@ -123,13 +157,72 @@ function toEndpoint(registration: ModelRegistration, probe: ProbeRecord, lastSuc
 
 /**
  * A weak ETag over what a client routes by (ids, addresses, ports, served versions), not over
- * `lastProbeAt`: it changes when routing should change, not on every probe round.
+ * `lastProbeAt` or freshness: it changes when routing should change, not on every probe round.
  */
-export function routingEtag(body: ModelEndpoints | { models: ModelSummary[] }): string {
+export function routingEtag(body: Pick<ModelEndpoints, 'endpoints'> | Pick<ModelList, 'models'>): string {
   const routing =
     'endpoints' in body
       ? body.endpoints.map((e) => [e.id, e.host, e.restPort, e.grpcPort, e.versions])
       : body.models.map((m) => [m.name, m.endpoints, m.versions]);
   const digest = createHash('sha256').update(JSON.stringify(routing)).digest('base64url').slice(0, 27);
   return `W/"${digest}"`;
+}
+
+/**
+ * The last answer this process computed for each request, so discovery fails open: when the store
+ * does not answer in time, the last answer is served again, marked stale. Bounded (least recently
+ * used answers go first): request keys come from clients.
+ */
+export class LastKnownAnswers {
+  private readonly answers = new Map<string, { body: ModelEndpoints | ModelList; at: number }>();
+
+  constructor(private readonly capacity = 1000) {}
+
+  remember(key: string, body: ModelEndpoints | ModelList, at: number): void {
+    this.answers.delete(key);
+    this.answers.set(key, { body, at });
+    if (this.answers.size > this.capacity) {
+      this.answers.delete(this.answers.keys().next().value as string);
+    }
+  }
+
+  /** The last answer for `key`, marked stale as of when it was computed (or as of its own data if older). */
+  recall(key: string): ModelEndpoints | ModelList | undefined {
+    const known = this.answers.get(key);
+    if (known === undefined) return undefined;
+    const asOf = known.body.stale ? known.body.asOf : new Date(known.at).toISOString();
+    return { ...known.body, stale: true, asOf };
+  }
+}
+
+/** The cache key of a discovery request. */
+export function answerKey(model: string | undefined, selector?: Selector): string {
+  if (model === undefined) return 'models';
+  return JSON.stringify([
+    model,
+    selector?.kind,
+    selector?.kind === 'version' ? selector.version : selector?.kind === 'label' ? selector.label : null,
+  ]);
+}
+
+/**
+ * Answers with `compute`, remembering the answer; when the store is unavailable, answers with the
+ * last known answer, marked stale, or rethrows when there is none.
+ */
+export async function withLastKnown<T extends ModelEndpoints | ModelList>(
+  answers: LastKnownAnswers,
+  key: string,
+  now: () => number,
+  compute: () => Promise<T>,
+): Promise<{ body: T; fromCache: boolean }> {
+  try {
+    const body = await compute();
+    answers.remember(key, body, now());
+    return { body, fromCache: false };
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    const known = answers.recall(key) as T | undefined;
+    if (known === undefined) throw error;
+    return { body: known, fromCache: true };
+  }
 }

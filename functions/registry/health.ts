@@ -1,4 +1,4 @@
-import type { ModelRegistration, ProbeRecord, ProbeRound } from './registry-store.ts';
+import type { ModelRegistration, ProbeRecord, RoundMarker } from './registry-store.ts';
 
 /**
  * The serving rules of the design's Health section. Each holds on its own: with the others set
@@ -29,35 +29,76 @@ export type ExclusionReason =
   | 'no-available-version';
 
 /**
- * The time of an endpoint's last successful probe: its row's, or the start of the latest round
- * that found it serving exactly what its row says (such a round writes a marker, not the row).
- * A row showing failures is never vouched for.
+ * The time of an endpoint's last successful probe: its row's, or the time a probe round last saw
+ * it serving exactly what its row says (such a round writes the model's marker, not the row). A
+ * row showing failures is never vouched for.
  */
-export function lastSuccessAt(probe: ProbeRecord, round: ProbeRound | undefined): number | undefined {
+export function lastSuccessAt(probe: ProbeRecord, marker: RoundMarker | undefined): number | undefined {
   if (probe.lastSuccessAt === undefined) return undefined;
-  const vouched =
-    round !== undefined && probe.consecutiveFailures === 0 && round.vouched.has(probe.endpointId);
-  return vouched ? Math.max(probe.lastSuccessAt, round.startedAt) : probe.lastSuccessAt;
+  const seenAt = probe.consecutiveFailures === 0 ? marker?.seen.get(probe.endpointId) : undefined;
+  return seenAt === undefined ? probe.lastSuccessAt : Math.max(probe.lastSuccessAt, seenAt);
 }
 
-/** Why an endpoint is not served for a model right now, or undefined when it is served. */
+export interface EndpointJudgement {
+  /** Why the endpoint is not served, or undefined when it is. */
+  readonly reason: ExclusionReason | undefined;
+  readonly lastSuccessAt: number | undefined;
+  /**
+   * Set when the prober has recorded nothing about the endpoint (no marker, no row write) for
+   * longer than UNHEALTHY_AFTER_SECONDS: the time of its last record, as of which it was judged.
+   */
+  readonly stalledAt: number | undefined;
+}
+
+/**
+ * Judges one endpoint for one model at `nowMs`.
+ *
+ * A stalled prober is not evidence: when nothing about the endpoint has been recorded (neither by
+ * the model's round marker nor on its row) for longer than UNHEALTHY_AFTER_SECONDS, the endpoint
+ * is judged as of that last record instead of now, so an endpoint healthy then stays served
+ * (marked stale by discovery). ECS lifecycle and the row's lease are still judged as of now, and
+ * any recorded failure excludes. A probe that finds an endpoint dead or hanging is a record, so a
+ * prober that runs, however slowly, keeps every rule in force.
+ */
+export function judgeEndpoint(
+  registration: ModelRegistration,
+  probe: ProbeRecord | undefined,
+  marker: RoundMarker | undefined,
+  nowMs: number,
+  policy: HealthPolicy,
+): EndpointJudgement {
+  const lastSuccess = probe === undefined ? undefined : lastSuccessAt(probe, marker);
+  const verdict = (reason: ExclusionReason | undefined, stalledAt?: number): EndpointJudgement => ({
+    reason,
+    lastSuccessAt: lastSuccess,
+    stalledAt,
+  });
+  // ECS said stopping or stopped (or not yet running): out at once, whatever the probes say.
+  if (registration.lifecycle !== 'RUNNING' || registration.host === undefined) return verdict('not-running');
+  if (probe === undefined || lastSuccess === undefined) return verdict('never-probed-ok');
+  // The lease (what TTL acts on) is a physical fact: once past it, the row may be gone any moment.
+  if (probe.expiresAt === undefined || probe.expiresAt * 1000 <= nowMs) return verdict('row-expired');
+
+  const lastRecord = Math.max(probe.probedAt, marker?.recordedAt ?? Number.NEGATIVE_INFINITY);
+  const stalled = nowMs - lastRecord > policy.unhealthyAfterSeconds * 1000;
+  const at = stalled ? lastRecord : nowMs;
+  const stalledAt = stalled ? lastRecord : undefined;
+  if (stalled && probe.consecutiveFailures > 0) return verdict('failing', stalledAt);
+  // A row expires REMOVE_AFTER_SECONDS after its last success, whatever its (longer) lease says.
+  if (at - lastSuccess >= policy.removeAfterSeconds * 1000) return verdict('row-expired', stalledAt);
+  if (at - lastSuccess > policy.unhealthyAfterSeconds * 1000) return verdict('stale', stalledAt);
+  if (probe.consecutiveFailures >= policy.failureThreshold) return verdict('failing', stalledAt);
+  if (probe.versions.length === 0) return verdict('no-available-version', stalledAt);
+  return verdict(undefined, stalledAt);
+}
+
+/** Why an endpoint is not served for a model right now, or undefined when it is. */
 export function exclusionReason(
   registration: ModelRegistration,
   probe: ProbeRecord | undefined,
   nowMs: number,
   policy: HealthPolicy,
-  round?: ProbeRound,
+  marker?: RoundMarker,
 ): ExclusionReason | undefined {
-  // ECS said stopping or stopped (or not yet running): out at once, whatever the probes say.
-  if (registration.lifecycle !== 'RUNNING' || registration.host === undefined) return 'not-running';
-  const lastSuccess = probe === undefined ? undefined : lastSuccessAt(probe, round);
-  if (probe === undefined || lastSuccess === undefined) return 'never-probed-ok';
-  // A row expires REMOVE_AFTER_SECONDS after its last success. The stored `expiresAt` (what TTL
-  // acts on) is a longer lease, renewed rarely; TTL deletes lazily anyway, so both are checked here.
-  if (probe.expiresAt === undefined || probe.expiresAt * 1000 <= nowMs) return 'row-expired';
-  if (nowMs - lastSuccess >= policy.removeAfterSeconds * 1000) return 'row-expired';
-  if (nowMs - lastSuccess > policy.unhealthyAfterSeconds * 1000) return 'stale';
-  if (probe.consecutiveFailures >= policy.failureThreshold) return 'failing';
-  if (probe.versions.length === 0) return 'no-available-version';
-  return undefined;
+  return judgeEndpoint(registration, probe, marker, nowMs, policy).reason;
 }

@@ -1,8 +1,9 @@
 import pMap from 'p-map';
 import { lastSuccessAt } from './health.ts';
-import type { ProbeRecord, ProbeRound, RegistryStore, TaskRecord } from './registry-store.ts';
+import type { ProbeRecord, RegistryStore, RoundMarker, TaskRecord } from './registry-store.ts';
 import { type EndpointRegistration, isAddressable } from './task-endpoints.ts';
 import type { TfServingClient } from './tfserving-client.ts';
+import { runPooled } from './work-pool.ts';
 
 /**
  * Probing: one endpoint × model (used by the probe round and by registration, which probes a new
@@ -17,7 +18,11 @@ export interface ProbeDeps {
   readonly tfserving: Pick<TfServingClient, 'modelStatus' | 'labelVersion'>;
   readonly now: () => number;
   readonly removeAfterSeconds: number;
+  /** Probes doing work at once in a round (a probe waiting on a hung server stops counting after `slowAfterMs`). */
   readonly concurrency: number;
+  readonly slowAfterMs: number;
+  /** Probes waiting on slow servers at once, at most (bounds open sockets). */
+  readonly maxWaiting: number;
 }
 
 export interface ProbeTarget {
@@ -28,7 +33,7 @@ export interface ProbeTarget {
 /** What the registry holds for a target, read at the start of a round. */
 export interface KnownState {
   readonly probe: ProbeRecord | undefined;
-  readonly round: ProbeRound | undefined;
+  readonly round: RoundMarker | undefined;
 }
 
 export type ProbeResult =
@@ -147,110 +152,188 @@ export interface RoundSummary {
   readonly targets: number;
   readonly healthy: number;
   readonly failed: number;
-  /** Registry writes: changed rows and one marker per model. */
+  /** Probes that waited longer than the pool's slow threshold (hung or slow servers). */
+  readonly slow: number;
+  /** Registry writes: changed rows, and markers. */
   readonly writes: number;
-  /** Registry writes that failed: a target's (its model then gets no marker) or a marker's. */
+  /** Registry writes that failed (a target's row or a marker). */
   readonly errors: number;
   readonly durationMs: number;
 }
 
 // Model partitions read at once at the start of a round.
 const READ_CONCURRENCY = 8;
-// A marker names the endpoints it vouches for (~50 B each); past this many, unchanged rows are
+// A marker names the endpoints it vouches for (~60 B each); past this many, unchanged rows are
 // written instead, keeping the marker far below DynamoDB's 400 KB item limit.
 const MAX_VOUCHED_PER_MARKER = 4000;
+/** A model with observations to vouch for gets a marker at least this often during a long round. */
+const MARKER_FLUSH_MS = 1000;
+
+/** One model's part of a round: when each endpoint was seen unchanged, and when to write that down. */
+class ModelRound {
+  /** Endpoint → when it was last seen serving exactly what its row says. */
+  readonly seen: Map<string, number>;
+  private unsettled: number;
+  private dirty = false;
+  private wrote = false;
+  private lastWriteAt: number;
+  private writing: Promise<void> = Promise.resolve();
+  private queued = false;
+  markers = 0;
+  markerErrors = 0;
+
+  constructor(
+    readonly model: string,
+    private readonly deps: ProbeDeps,
+    private readonly startedAt: number,
+    targetIds: ReadonlySet<string>,
+    previous: RoundMarker | undefined,
+  ) {
+    // Endpoints not yet probed this round keep the time they were last seen; endpoints no longer
+    // registered drop out.
+    this.seen = new Map([...(previous?.seen ?? [])].filter(([id]) => targetIds.has(id)));
+    this.unsettled = targetIds.size;
+    this.lastWriteAt = startedAt;
+  }
+
+  /** An outcome: seen unchanged at `seenAt`, or anything else (a failure, a changed row, a failed write). */
+  observed(id: string, seenAt: number | undefined): void {
+    if (seenAt === undefined) {
+      // Its row says something else now, or its write failed: the marker must not vouch for it.
+      if (this.seen.delete(id)) this.dirty = true;
+    } else if (this.seen.has(id) || this.seen.size < MAX_VOUCHED_PER_MARKER) {
+      this.seen.set(id, seenAt);
+      this.dirty = true;
+    }
+    this.writeIfDue();
+  }
+
+  /** One of the model's targets no longer holds its marker back: it settled, or is waiting on a hang. */
+  release(): void {
+    this.unsettled -= 1;
+    this.writeIfDue();
+  }
+
+  /** The round is over: the last marker, also the prober's heartbeat for the model. */
+  finish(): Promise<void> {
+    return this.dirty || !this.wrote ? this.write() : this.writing;
+  }
+
+  private writeIfDue(): void {
+    // A healthy endpoint's freshness must not wait for its neighbours' timeouts: once every target
+    // of the model has answered or is waiting on a hang, what was seen is written (in a long round,
+    // at least every MARKER_FLUSH_MS).
+    if (this.dirty && (this.unsettled <= 0 || this.deps.now() - this.lastWriteAt >= MARKER_FLUSH_MS)) {
+      void this.write();
+    }
+  }
+
+  /** Writes the marker: one write at a time per model, and a request made meanwhile is coalesced. */
+  private write(): Promise<void> {
+    if (this.queued) return this.writing;
+    this.queued = true;
+    this.writing = this.writing.then(async () => {
+      this.queued = false;
+      this.dirty = false;
+      this.wrote = true;
+      const recordedAt = this.deps.now();
+      this.lastWriteAt = recordedAt;
+      try {
+        const marker = { startedAt: this.startedAt, recordedAt, seen: new Map(this.seen) };
+        if (await this.deps.store.recordRound(this.model, marker)) this.markers += 1;
+      } catch {
+        // Its endpoints age until a later marker lands; a stalled prober is not evidence against
+        // them (discovery's stall rule).
+        this.markerErrors += 1;
+      }
+    });
+    return this.writing;
+  }
+}
 
 /**
- * One probe round: every registered endpoint × model, with bounded concurrency. Each model's
- * probe rows are read first (one Query), so a success that changes nothing is not written: the
- * round writes one marker per model instead, naming the endpoints it vouches for. Writes per
- * round drop from one per endpoint × model to one per model plus what changed.
+ * One probe round: every registered endpoint × model, through a pool in which a hung target gives
+ * its slot up. Each model's probe rows are read first (one Query), so a success that changes
+ * nothing is not written: the model's marker records when each such endpoint was seen instead.
+ * A model's marker is written as soon as all its targets have answered or are waiting on a hang
+ * (and at least every second in a long round), and once more when the round ends, which is also
+ * the prober's heartbeat for the model. Failures are written as they are observed.
  */
 export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
   const startedAt = deps.now();
   const targets = probeTargets(await deps.store.listRunningTasks());
-  const models = [...new Set(targets.map((t) => t.model))];
+  const idsByModel = new Map<string, Set<string>>();
+  for (const { model, endpoint } of targets) {
+    const ids = idsByModel.get(model) ?? new Set<string>();
+    ids.add(endpoint.id);
+    idsByModel.set(model, ids);
+  }
   const partitions = new Map(
-    await pMap(models, async (model) => [model, await deps.store.readProbeState(model)] as const, {
-      concurrency: READ_CONCURRENCY,
-    }),
+    await pMap(
+      [...idsByModel.keys()],
+      async (model) => [model, await deps.store.readProbeState(model)] as const,
+      { concurrency: READ_CONCURRENCY },
+    ),
   );
-  const seen = new Map<string, number>();
-  const rows = new Map(
-    [...partitions].map(([model, partition]) => [
-      model,
-      new Map(partition.probes.map((p) => [p.endpointId, p])),
-    ]),
-  );
-  const outcomes = await pMap(
+  const rows = new Map<string, Map<string, ProbeRecord>>();
+  const models = new Map<string, ModelRound>();
+  for (const [model, ids] of idsByModel) {
+    const partition = partitions.get(model);
+    rows.set(model, new Map(partition?.probes.map((p) => [p.endpointId, p])));
+    models.set(model, new ModelRound(model, deps, startedAt, ids, partition?.round));
+  }
+
+  const released = new Set<number>();
+  const release = (index: number) => {
+    if (released.has(index)) return;
+    released.add(index);
+    models.get((targets[index] as ProbeTarget).model)?.release();
+  };
+  let slow = 0;
+  const outcomes = await runPooled(
     targets,
-    async (target) => {
-      const index = (seen.get(target.model) ?? 0) + 1;
-      seen.set(target.model, index);
-      // Without known state a success is always written: how targets past the marker's cap are kept fresh.
-      const known =
-        index <= MAX_VOUCHED_PER_MARKER
-          ? {
-              probe: rows.get(target.model)?.get(target.endpoint.id),
-              round: partitions.get(target.model)?.round,
-            }
-          : undefined;
+    async (target, index): Promise<ProbeResult | undefined> => {
+      const round = models.get(target.model) as ModelRound;
+      const probe = rows.get(target.model)?.get(target.endpoint.id);
+      // Past the marker's cap, an unchanged success is written to its row instead.
+      const vouchable = round.seen.has(target.endpoint.id) || round.seen.size < MAX_VOUCHED_PER_MARKER;
+      const probedAt = deps.now();
+      let result: ProbeResult | undefined;
       try {
-        return { target, result: await probeEndpointModel(deps, target, known) };
+        result = await probeEndpointModel(
+          deps,
+          target,
+          vouchable ? { probe, round: partitions.get(target.model)?.round } : undefined,
+        );
       } catch {
-        return { target, result: undefined };
+        result = undefined;
       }
+      round.observed(target.endpoint.id, result?.ok && result.unchanged ? probedAt : undefined);
+      release(index);
+      return result;
     },
-    { concurrency: deps.concurrency },
-  );
-  return finishRound(deps, models, outcomes, startedAt);
-}
-
-/** One target's outcome in a round; `result` is undefined when its registry write failed. */
-export interface RoundOutcome {
-  readonly target: ProbeTarget;
-  readonly result: ProbeResult | undefined;
-}
-
-/**
- * Ends a round: one marker per model whose writes all succeeded, naming the endpoints found
- * unchanged, and the round's summary.
- */
-export async function finishRound(
-  deps: ProbeDeps,
-  models: readonly string[],
-  outcomes: readonly RoundOutcome[],
-  startedAt: number,
-): Promise<RoundSummary> {
-  let markers = 0;
-  let markerErrors = 0;
-  await pMap(
-    models,
-    async (model) => {
-      const ofModel = outcomes.filter((o) => o.target.model === model);
-      // A failed write leaves the registry unsure of what this round saw: no marker for the model.
-      if (ofModel.some((o) => o.result === undefined)) return;
-      const vouched = new Set(
-        ofModel.filter((o) => o.result?.ok && o.result.unchanged).map((o) => o.target.endpoint.id),
-      );
-      if (vouched.size === 0) return;
-      try {
-        if (await deps.store.recordRound(model, { startedAt, vouched })) markers += 1;
-      } catch {
-        // Its endpoints go stale after UNHEALTHY_AFTER_SECONDS unless a later round's marker lands.
-        markerErrors += 1;
-      }
+    {
+      concurrency: deps.concurrency,
+      slowAfterMs: deps.slowAfterMs,
+      maxWaiting: deps.maxWaiting,
+      onSlow: (index) => {
+        slow += 1;
+        release(index);
+      },
     },
-    { concurrency: READ_CONCURRENCY },
   );
-  const results = outcomes.flatMap((o) => (o.result === undefined ? [] : [o.result]));
+  await Promise.all([...models.values()].map((round) => round.finish()));
+
+  const results = outcomes.filter((r): r is ProbeResult => r !== undefined);
   const healthy = results.filter((r) => r.ok).length;
+  const rounds = [...models.values()];
   return {
-    targets: outcomes.length,
+    targets: targets.length,
     healthy,
-    failed: outcomes.length - healthy,
-    writes: results.filter((r) => r.written).length + markers,
-    errors: outcomes.length - results.length + markerErrors,
+    failed: targets.length - healthy,
+    slow,
+    writes: results.filter((r) => r.written).length + rounds.reduce((n, r) => n + r.markers, 0),
+    errors: targets.length - results.length + rounds.reduce((n, r) => n + r.markerErrors, 0),
     durationMs: deps.now() - startedAt,
   };
 }

@@ -8,6 +8,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { StoreUnavailableError } from '../shared/errors.ts';
 import { LIFECYCLE_RANK, type Lifecycle } from './lifecycle.ts';
 import type { EndpointRegistration } from './task-endpoints.ts';
 
@@ -15,6 +16,10 @@ import type { EndpointRegistration } from './task-endpoints.ts';
  * The registry table (layout in `table.ts`). Every write that can race another (two events of one
  * task, an event and a probe, two probes) is conditional, and losing the race returns `false`:
  * a normal outcome, not an error. No transactions and no reliance on TTL deletion.
+ *
+ * Every operation (all pages of a Query included) has a deadline, and any failure other than a
+ * lost race is a {@link StoreUnavailableError}: callers tell "the store is down or slow" apart
+ * from their own bugs, and never wait on the store longer than their budget.
  */
 
 const TASKS_PARTITION = 'TASKS';
@@ -75,19 +80,23 @@ export interface ProbeRecord {
 }
 
 /**
- * What the latest probe round saw of a model (`ROUND` item): the endpoints it found serving
- * exactly what their rows already say. It stands in for one write per unchanged endpoint.
+ * What the probe rounds saw of a model (`ROUND` item): when each endpoint was last seen serving
+ * exactly what its row already says. It stands in for one write per unchanged endpoint, and its
+ * `recordedAt` is the prober's heartbeat for the model.
  */
-export interface ProbeRound {
-  /** Epoch milliseconds at which the round started: the success time it vouches for. */
+export interface RoundMarker {
+  /** Epoch milliseconds at which the writing round started: orders markers between rounds. */
   readonly startedAt: number;
-  readonly vouched: ReadonlySet<string>;
+  /** Epoch milliseconds of this write: the prober's last record for the model. */
+  readonly recordedAt: number;
+  /** Endpoint id → epoch milliseconds of the probe that last saw it unchanged. */
+  readonly seen: ReadonlyMap<string, number>;
 }
 
 export interface ModelPartition {
   readonly registrations: ModelRegistration[];
   readonly probes: ProbeRecord[];
-  readonly round: ProbeRound | undefined;
+  readonly round: RoundMarker | undefined;
 }
 
 /** Conditional-write guard shared by task and registration items: versions and lifecycles only move forward. */
@@ -98,20 +107,33 @@ function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException;
 }
 
+/** The default deadline of one store operation, retries included. */
+export const DEFAULT_STORE_DEADLINE_MS = 2_000;
+
 export class RegistryStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     readonly tableName: string,
+    /** The deadline of one operation, every page and retry included. */
+    private readonly deadlineMs = DEFAULT_STORE_DEADLINE_MS,
   ) {}
+
+  /** Closes the DynamoDB client's sockets. */
+  close(): void {
+    this.db.destroy();
+  }
 
   /** The task item, or undefined. Strongly consistent: it decides what a stop retires. */
   async getTask(taskArn: string): Promise<TaskRecord | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: TASKS_PARTITION, sk: taskArn },
-        ConsistentRead: true,
-      }),
+    const { Item } = await this.call('GetItem', (abortSignal) =>
+      this.db.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: TASKS_PARTITION, sk: taskArn },
+          ConsistentRead: true,
+        }),
+        { abortSignal },
+      ),
     );
     return Item === undefined ? undefined : toTaskRecord(Item);
   }
@@ -180,30 +202,36 @@ export class RegistryStore {
 
   /** Deletes an endpoint's probe results for a model (on drain/stop; a late probe may write them again, unserved). */
   async deleteProbe(endpointId: string, model: string): Promise<void> {
-    await this.db.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { pk: modelPartition(model), sk: probeKey(endpointId) },
-      }),
+    await this.call('DeleteItem', (abortSignal) =>
+      this.db.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: modelPartition(model), sk: probeKey(endpointId) },
+        }),
+        { abortSignal },
+      ),
     );
   }
 
   /** Every task whose latest applied state is RUNNING: what the probe walks. */
   async listRunningTasks(): Promise<TaskRecord[]> {
-    const tasks: TaskRecord[] = [];
-    const pages = paginateQuery(
-      { client: this.db, pageSize: 500 },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        FilterExpression: 'lifecycle = :running',
-        ExpressionAttributeValues: { ':pk': TASKS_PARTITION, ':running': 'RUNNING' },
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) tasks.push(toTaskRecord(item));
-    }
-    return tasks;
+    return this.call('Query', async (abortSignal) => {
+      const tasks: TaskRecord[] = [];
+      const pages = paginateQuery(
+        { client: this.db, pageSize: 500 },
+        {
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          FilterExpression: 'lifecycle = :running',
+          ExpressionAttributeValues: { ':pk': TASKS_PARTITION, ':running': 'RUNNING' },
+        },
+        { abortSignal },
+      );
+      for await (const page of pages) {
+        for (const item of page.Items ?? []) tasks.push(toTaskRecord(item));
+      }
+      return tasks;
+    });
   }
 
   /**
@@ -269,8 +297,11 @@ export class RegistryStore {
     );
   }
 
-  /** Writes a model's round marker unless a round that started later already wrote one. */
-  async recordRound(model: string, round: ProbeRound): Promise<boolean> {
+  /**
+   * Writes a model's round marker unless a round that started later already wrote one (a round
+   * writes its marker several times: as its targets answer, and when it ends).
+   */
+  async recordRound(model: string, marker: RoundMarker): Promise<boolean> {
     return this.guarded(
       new PutCommand({
         TableName: this.tableName,
@@ -278,43 +309,46 @@ export class RegistryStore {
           pk: modelPartition(model),
           sk: ROUND_KEY,
           model,
-          startedAt: round.startedAt,
-          // DynamoDB has no empty sets: an empty list stands for "vouches for nobody".
-          vouched: round.vouched.size > 0 ? new Set(round.vouched) : [],
+          startedAt: marker.startedAt,
+          recordedAt: marker.recordedAt,
+          seen: Object.fromEntries(marker.seen),
           // Only reclaims the marker of a model no task serves any more; reads never need it.
-          expiresAt: Math.ceil(round.startedAt / 1000) + MARKER_TTL_SECONDS,
+          expiresAt: Math.ceil(marker.recordedAt / 1000) + MARKER_TTL_SECONDS,
         },
-        ConditionExpression: 'attribute_not_exists(pk) OR startedAt < :startedAt',
-        ExpressionAttributeValues: { ':startedAt': round.startedAt },
+        ConditionExpression: 'attribute_not_exists(pk) OR startedAt <= :startedAt',
+        ExpressionAttributeValues: { ':startedAt': marker.startedAt },
       }),
     );
   }
 
   /** Everything known about one model: one strongly consistent Query of its partition. */
   async readModel(model: string): Promise<ModelPartition> {
-    const registrations: ModelRegistration[] = [];
-    const probes: ProbeRecord[] = [];
-    let round: ProbeRound | undefined;
-    let exclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': modelPartition(model) },
-          ConsistentRead: true,
-          ExclusiveStartKey: exclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const sk = String(item.sk);
-        if (sk.startsWith('REG#')) registrations.push(toRegistration(item));
-        else if (sk === ROUND_KEY) round = toRound(item);
-        else if (sk.startsWith('EP#')) probes.push(toProbe(item));
-      }
-      exclusiveStartKey = page.LastEvaluatedKey;
-    } while (exclusiveStartKey !== undefined);
-    return { registrations, probes, round };
+    return this.call('Query', async (abortSignal) => {
+      const registrations: ModelRegistration[] = [];
+      const probes: ProbeRecord[] = [];
+      let round: RoundMarker | undefined;
+      let exclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.db.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': modelPartition(model) },
+            ConsistentRead: true,
+            ExclusiveStartKey: exclusiveStartKey,
+          }),
+          { abortSignal },
+        );
+        for (const item of page.Items ?? []) {
+          const sk = String(item.sk);
+          if (sk.startsWith('REG#')) registrations.push(toRegistration(item));
+          else if (sk === ROUND_KEY) round = toRound(item);
+          else if (sk.startsWith('EP#')) probes.push(toProbe(item));
+        }
+        exclusiveStartKey = page.LastEvaluatedKey;
+      } while (exclusiveStartKey !== undefined);
+      return { registrations, probes, round };
+    });
   }
 
   /**
@@ -322,33 +356,49 @@ export class RegistryStore {
    * at about a third of the read units of {@link readModel}.
    */
   async readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'round'>> {
-    const probes: ProbeRecord[] = [];
-    let round: ProbeRound | undefined;
-    const pages = paginateQuery(
-      { client: this.db },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :probeRows)',
-        ExpressionAttributeValues: { ':pk': modelPartition(model), ':probeRows': 'EP' },
-        ConsistentRead: true,
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        if (item.sk === ROUND_KEY) round = toRound(item);
-        else probes.push(toProbe(item));
+    return this.call('Query', async (abortSignal) => {
+      const probes: ProbeRecord[] = [];
+      let round: RoundMarker | undefined;
+      const pages = paginateQuery(
+        { client: this.db },
+        {
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :probeRows)',
+          ExpressionAttributeValues: { ':pk': modelPartition(model), ':probeRows': 'EP' },
+          ConsistentRead: true,
+        },
+        { abortSignal },
+      );
+      for await (const page of pages) {
+        for (const item of page.Items ?? []) {
+          if (item.sk === ROUND_KEY) round = toRound(item);
+          else probes.push(toProbe(item));
+        }
       }
-    }
-    return { probes, round };
+      return { probes, round };
+    });
   }
 
+  /** A conditional write: `false` when the condition failed (a lost race), not an error. */
   private async guarded(command: PutCommand | UpdateCommand): Promise<boolean> {
+    const operation = command instanceof PutCommand ? 'PutItem' : 'UpdateItem';
+    return this.call(operation, async (abortSignal) => {
+      try {
+        await this.db.send(command as PutCommand, { abortSignal });
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    });
+  }
+
+  /** Runs one operation under the store's deadline; any failure is a {@link StoreUnavailableError}. */
+  private async call<T>(operation: string, run: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     try {
-      await this.db.send(command as PutCommand);
-      return true;
+      return await run(AbortSignal.timeout(this.deadlineMs));
     } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
+      throw new StoreUnavailableError(operation, error);
     }
   }
 }
@@ -388,9 +438,14 @@ function toRegistration(item: Item): ModelRegistration {
   };
 }
 
-function toRound(item: Item): ProbeRound {
-  const vouched = item.vouched instanceof Set ? (item.vouched as Set<string>) : new Set<string>();
-  return { startedAt: Number(item.startedAt), vouched };
+function toRound(item: Item): RoundMarker {
+  const seen =
+    typeof item.seen === 'object' && item.seen !== null ? (item.seen as Record<string, unknown>) : {};
+  return {
+    startedAt: Number(item.startedAt),
+    recordedAt: Number(item.recordedAt ?? item.startedAt),
+    seen: new Map(Object.entries(seen).map(([id, at]) => [id, Number(at)])),
+  };
 }
 
 function toProbe(item: Item): ProbeRecord {

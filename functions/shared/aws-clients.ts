@@ -9,17 +9,46 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * the SDK reads `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_ECS` itself,
  * which is how the same bundle runs on AWS, on LocalStack (it injects `AWS_ENDPOINT_URL` into
  * Lambdas) and in local mode.
+ *
+ * Every client gets connection and request timeouts and a small retry budget: the SDK's defaults
+ * (no request timeout, three attempts with back-off) let a browned-out dependency hang a caller
+ * for as long as its socket lives. Callers add an overall deadline per operation on top.
  */
 
-export function createDynamoDbClient(): DynamoDBDocumentClient {
-  // Few retries: a probe or event write that keeps failing should surface, not stall a round.
-  return DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 3 }), {
+/** How long one SDK call may take: TCP connect, waiting for the answer, and attempts. */
+export interface CallBudget {
+  /** From the request's start to a connected socket (waiting for a free socket included). */
+  readonly connectionTimeoutMs: number;
+  /** Socket idle time while waiting for the answer. */
+  readonly requestTimeoutMs: number;
+  readonly maxAttempts: number;
+  /** Sockets per host: a probe round writes the failures it observes in bursts. @default 50 */
+  readonly maxSockets?: number;
+}
+
+const AWS_API_BUDGET: CallBudget = { connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000, maxAttempts: 2 };
+
+function clientOptions(budget: CallBudget) {
+  const agent = { keepAlive: true, maxSockets: budget.maxSockets ?? 50 };
+  return {
+    maxAttempts: budget.maxAttempts,
+    requestHandler: {
+      connectionTimeout: budget.connectionTimeoutMs,
+      requestTimeout: budget.requestTimeoutMs,
+      httpAgent: agent,
+      httpsAgent: agent,
+    },
+  };
+}
+
+export function createDynamoDbClient(budget: CallBudget): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(clientOptions(budget)), {
     marshallOptions: { removeUndefinedValues: true },
   });
 }
 
-export function createEcsClient(): ECSClient {
-  return new ECSClient({ maxAttempts: 2 });
+export function createEcsClient(budget: CallBudget = AWS_API_BUDGET): ECSClient {
+  return new ECSClient(clientOptions(budget));
 }
 
 /**
@@ -33,7 +62,7 @@ export function ec2PrivateIpLookup(): (instanceId: string) => Promise<string | u
   return async (instanceId) => {
     loading ??= import('@aws-sdk/client-ec2').then((sdk) => ({
       sdk,
-      client: new sdk.EC2Client({ maxAttempts: 2 }),
+      client: new sdk.EC2Client(clientOptions(AWS_API_BUDGET)),
     }));
     const { client, sdk } = await loading;
     const { Reservations } = await client.send(

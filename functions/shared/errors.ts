@@ -39,6 +39,28 @@ export class InvalidEventError extends Error {
   }
 }
 
+/**
+ * The registry store did not answer in time, refused the connection or failed (throttling after
+ * the retry budget included). Discovery answers from its last known answers, or 503; event
+ * consumers fail the event so it is delivered again.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  constructor(
+    readonly operation: string,
+    override readonly cause: unknown,
+  ) {
+    const reason = asError(cause);
+    super(`the registry store did not answer ${operation}: ${reason.name}: ${reason.message}`);
+  }
+
+  /** True when the store call ran out of its deadline (not refused or failed). */
+  get timedOut(): boolean {
+    const name = asError(this.cause).name;
+    return name === 'TimeoutError' || name === 'AbortError';
+  }
+}
+
 /** Narrows an unknown thrown value to an Error, wrapping anything else. */
 export function asError(thrown: unknown): Error {
   return thrown instanceof Error ? thrown : new Error(String(thrown));

@@ -1,8 +1,10 @@
-import { asError, RequestError } from './errors.ts';
+import { asError, RequestError, StoreUnavailableError } from './errors.ts';
 
 /**
  * The one place that turns outcomes and errors into HTTP responses: a {@link RequestError} is
- * exposed with its status and code; anything else becomes a generic 500, with details logged only.
+ * exposed with its status and code; the store being unavailable is a 503 the client may retry
+ * (never a 500: the registry is fine, a dependency is down); anything else becomes a generic
+ * 500, with details logged only.
  */
 
 export interface HttpResponse {
@@ -13,7 +15,11 @@ export interface HttpResponse {
 
 export interface ErrorLog {
   error(message: string, attributes: Record<string, unknown>): void;
+  warn(message: string, attributes: Record<string, unknown>): void;
 }
+
+/** Seconds a client should wait before asking again when the store is unavailable. */
+export const RETRY_AFTER_SECONDS = 1;
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -32,6 +38,14 @@ export function errorBody(code: string, message: string) {
 export function errorResponse(thrown: unknown, log: ErrorLog): HttpResponse {
   if (thrown instanceof RequestError) {
     return jsonResponse(thrown.statusCode, errorBody(thrown.code, thrown.message));
+  }
+  if (thrown instanceof StoreUnavailableError) {
+    log.warn('registry store unavailable', { error: thrown.message, timedOut: thrown.timedOut });
+    return jsonResponse(
+      503,
+      errorBody('RegistryUnavailable', 'The registry store did not answer in time; try again shortly.'),
+      { 'retry-after': String(RETRY_AFTER_SECONDS) },
+    );
   }
   const error = asError(thrown);
   log.error('request failed', { error: { name: error.name, message: error.message, stack: error.stack } });

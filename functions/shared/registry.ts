@@ -1,11 +1,12 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { DiscoveryDeps } from '../registry/discovery.ts';
+import { type DiscoveryDeps, LastKnownAnswers } from '../registry/discovery.ts';
 import type { EcsLookups } from '../registry/ecs-lookups.ts';
 import { healthPolicy } from '../registry/health.ts';
 import type { ProbeDeps } from '../registry/probe.ts';
 import { RegistryStore } from '../registry/registry-store.ts';
 import { DEFAULT_TOMBSTONE_SECONDS, type TaskEventDeps } from '../registry/task-events.ts';
 import { TfServingClient } from '../registry/tfserving-client.ts';
+import { type CallBudget, createDynamoDbClient } from './aws-clients.ts';
 import type { RegistryConfig } from './config.ts';
 
 /**
@@ -18,13 +19,58 @@ export interface RegistryOptions {
   readonly now?: () => number;
   /** Hosts the probe may contact (tests confine it to loopback). */
   readonly isAllowedProbeHost?: (host: string) => boolean;
+  /** Called with each DynamoDB client made (benchmarks count calls, tests record them). */
+  readonly instrument?: (client: DynamoDBDocumentClient) => void;
 }
+
+/** Who uses the store, and so which budget its calls get. */
+export type StoreUser = 'discovery' | 'taskEvents' | 'probe';
+
+interface StoreBudget {
+  readonly client: CallBudget;
+  /** One store operation, every page and attempt included. */
+  readonly deadlineMs: number;
+}
+
+/**
+ * Each store user's deadlines. Discovery answers within 1 s whatever the store does (then from
+ * its last known answers); an event fails within 2 s so the caller retries (EventBridge, or the
+ * `POST /events` client on a 503); a probe round's writes must not outlast its interval.
+ */
+export const STORE_BUDGETS: Readonly<Record<StoreUser, StoreBudget>> = {
+  discovery: { client: { connectionTimeoutMs: 200, requestTimeoutMs: 400, maxAttempts: 2 }, deadlineMs: 600 },
+  taskEvents: {
+    client: { connectionTimeoutMs: 300, requestTimeoutMs: 700, maxAttempts: 2 },
+    deadlineMs: 1_500,
+  },
+  probe: {
+    client: { connectionTimeoutMs: 1_000, requestTimeoutMs: 1_000, maxAttempts: 3, maxSockets: 128 },
+    deadlineMs: 2_000,
+  },
+};
+
+/** The store as `user` sees it: its own DynamoDB client (`AWS_ENDPOINT_URL_DYNAMODB` honoured) and deadlines. */
+export function createStore(
+  config: RegistryConfig,
+  user: StoreUser,
+  options: RegistryOptions = {},
+): RegistryStore {
+  const budget = STORE_BUDGETS[user];
+  const client = createDynamoDbClient(budget.client);
+  options.instrument?.(client);
+  return new RegistryStore(client, config.tableName, budget.deadlineMs);
+}
+
+/** A probe that has waited this long for an answer gives its slot up (it goes on waiting). */
+const SLOW_PROBE_MS = 200;
+/** Probes waiting on slow servers at once: keeps open sockets under Lambda's 1,024 descriptors. */
+const MAX_WAITING_PROBES = 768;
 
 export function probeDeps(
   config: RegistryConfig,
   store: RegistryStore,
   options: RegistryOptions = {},
-): ProbeDeps {
+): ProbeDeps & { tfserving: TfServingClient } {
   return {
     store,
     tfserving: new TfServingClient({
@@ -34,49 +80,78 @@ export function probeDeps(
     now: options.now ?? Date.now,
     removeAfterSeconds: config.removeAfterSeconds,
     concurrency: config.probeConcurrency,
+    slowAfterMs: Math.min(SLOW_PROBE_MS, Math.ceil(config.probeTimeoutMs / 2)),
+    maxWaiting: MAX_WAITING_PROBES,
   };
 }
 
 export function taskEventDeps(
   config: RegistryConfig,
-  probe: ProbeDeps & { store: RegistryStore },
+  store: RegistryStore,
+  probe: ProbeDeps,
   lookups: EcsLookups,
   options: RegistryOptions = {},
 ): TaskEventDeps {
   return {
-    store: probe.store,
+    store,
     lookups,
-    probe,
+    // A new endpoint's first probe is written with the events' deadlines.
+    probe: { ...probe, store },
     now: options.now ?? Date.now,
     tfservingContainerNames: config.tfservingContainerNames,
     tombstoneSeconds: DEFAULT_TOMBSTONE_SECONDS,
   };
 }
 
-/** The whole registry over one table: every handler's dependencies, sharing one store and probe client. */
+export function discoveryDeps(
+  config: RegistryConfig,
+  store: RegistryStore,
+  options: RegistryOptions = {},
+): DiscoveryDeps {
+  return {
+    store,
+    now: options.now ?? Date.now,
+    policy: healthPolicy(config),
+    answers: new LastKnownAnswers(),
+  };
+}
+
+/** The whole registry over one table: every handler's dependencies, each over its own store budget. */
 export interface Registry {
   readonly config: RegistryConfig;
+  readonly stores: Readonly<Record<StoreUser, RegistryStore>>;
+  /** The task events' store: what reconciliation, expiry sweeps and tests use. */
   readonly store: RegistryStore;
   readonly tfserving: TfServingClient;
   readonly probe: ProbeDeps;
   readonly taskEvents: TaskEventDeps;
   readonly discovery: DiscoveryDeps;
+  /** Closes the TF Serving sockets and the DynamoDB clients. */
+  close(): void;
 }
 
 export function createRegistry(
   config: RegistryConfig,
-  dynamodb: DynamoDBDocumentClient,
   lookups: EcsLookups,
   options: RegistryOptions = {},
 ): Registry {
-  const store = new RegistryStore(dynamodb, config.tableName);
-  const probe = { ...probeDeps(config, store, options), store };
+  const stores = {
+    discovery: createStore(config, 'discovery', options),
+    taskEvents: createStore(config, 'taskEvents', options),
+    probe: createStore(config, 'probe', options),
+  };
+  const probe = probeDeps(config, stores.probe, options);
   return {
     config,
-    store,
-    tfserving: probe.tfserving as TfServingClient,
+    stores,
+    store: stores.taskEvents,
+    tfserving: probe.tfserving,
     probe,
-    taskEvents: taskEventDeps(config, probe, lookups, options),
-    discovery: { store, now: options.now ?? Date.now, policy: healthPolicy(config) },
+    taskEvents: taskEventDeps(config, stores.taskEvents, probe, lookups, options),
+    discovery: discoveryDeps(config, stores.discovery, options),
+    close() {
+      probe.tfserving.close();
+      for (const store of Object.values(stores)) store.close();
+    },
   };
 }

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { parseEventBatch } from '../../functions/registry/ecs-task-event.ts';
-import { RequestError } from '../../functions/shared/errors.ts';
+import { RequestError, StoreUnavailableError } from '../../functions/shared/errors.ts';
 import { errorResponse, type HttpResponse, jsonResponse } from '../../functions/shared/http.ts';
 import { logger } from '../../functions/shared/observability.ts';
 import { localContext } from './local-context.ts';
@@ -130,7 +130,16 @@ async function postEvents(handlers: LocalHandlers, request: IncomingMessage): Pr
   }
   const events = Array.isArray(body) ? body : [body];
   const results = [];
-  for (const event of events) results.push(await handlers.ecsEvents(event, localContext('ecs-events')));
+  for (const event of events) {
+    try {
+      results.push(await handlers.ecsEvents(event, localContext('ecs-events')));
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      // 503 with Retry-After; events are idempotent, so the batch can simply be posted again.
+      const answer = errorResponse(error, logger);
+      return { ...answer, body: JSON.stringify({ ...JSON.parse(answer.body), applied: results.length }) };
+    }
+  }
   const ignored = parsed.filter((p) => p.kind === 'ignored').length;
   return jsonResponse(202, { accepted: events.length, ignored, results });
 }

@@ -16,7 +16,7 @@ import {
 import type { RegistryConfig } from '../../functions/shared/config.ts';
 import { asError } from '../../functions/shared/errors.ts';
 import { logger } from '../../functions/shared/observability.ts';
-import { createRegistry } from '../../functions/shared/registry.ts';
+import { createRegistry, STORE_BUDGETS } from '../../functions/shared/registry.ts';
 import { type EmbeddedEngine, ensureTable, startDynalite, sweepExpired } from './dynamodb-engine.ts';
 import { createLocalServer } from './http-server.ts';
 
@@ -64,7 +64,8 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   }
-  const dynamodb = createDynamoDbClient();
+  // Expired rows are swept with the probe's budget (a sweep may scan the whole table).
+  const dynamodb = createDynamoDbClient(STORE_BUDGETS.probe.client);
   await ensureTable(new DynamoDBClient({}), options.config.tableName);
 
   // Local mode never calls AWS unless pointed at an ECS endpoint explicitly.
@@ -73,7 +74,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
     ecs === undefined
       ? eventOnlyLookups(options.containerInstanceHost ?? '127.0.0.1')
       : new AwsEcsLookups(ecs, ec2PrivateIpLookup(), logger);
-  const registry = createRegistry(options.config, dynamodb, lookups, {
+  const registry = createRegistry(options.config, lookups, {
     ...(options.isAllowedProbeHost ? { isAllowedProbeHost: options.isAllowedProbeHost } : {}),
   });
   const server = createLocalServer({
@@ -89,8 +90,9 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
 
   const stop = new AbortController();
   const sleep = (ms: number) => delay(ms, undefined, { signal: stop.signal }).catch(() => undefined);
-  const probing = runProbeLoop(() => loggedProbeRound(registry.probe), {
-    intervalMs: options.config.probeIntervalSeconds * 1000,
+  const intervalMs = options.config.probeIntervalSeconds * 1000;
+  const probing = runProbeLoop(() => loggedProbeRound(registry.probe, intervalMs), {
+    intervalMs,
     deadlineMs: Number.POSITIVE_INFINITY,
     now: Date.now,
     sleep,
@@ -140,7 +142,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([probing, ...background]);
-      registry.tfserving.close();
+      registry.close();
       dynamodb.destroy();
       await embedded?.close();
     },

@@ -5,12 +5,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BUNDLE_BUDGET_BYTES } from '../../infra/aws/constructs/app-function.ts';
 import { buildStack, resourcesOf } from './synth.ts';
 
 const execFileAsync = promisify(execFile);
-
-/** The performance target for every bundle (issue 4): 500 KB minified. Deterministic, so a test guards it. */
-const BUNDLE_BUDGET_BYTES = 500_000;
 
 // Synthesizes with bundling on: every function is bundled by the local esbuild with exactly the
 // house options of AppFunction (never Docker: there is none here).

@@ -2,7 +2,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { eventOnlyLookups } from '../../functions/registry/ecs-lookups.ts';
 import { isLoopback } from '../../functions/registry/tfserving-client.ts';
-import { createDynamoDbClient } from '../../functions/shared/aws-clients.ts';
 import { loadConfig } from '../../functions/shared/config.ts';
 import { createRegistry, type Registry } from '../../functions/shared/registry.ts';
 import { ensureTable } from '../../infra/local/dynamodb-engine.ts';
@@ -19,7 +18,6 @@ export class TestClock {
 
 export interface TestRegistry extends Registry {
   readonly clock: TestClock;
-  close(): void;
 }
 
 /**
@@ -35,24 +33,15 @@ export async function createTestRegistry(
   const admin = new DynamoDBClient({});
   await ensureTable(admin, tableName);
   admin.destroy();
-  const dynamodb = createDynamoDbClient();
   const registry = createRegistry(
     loadConfig({ ...env, TABLE_NAME: tableName }),
-    dynamodb,
     eventOnlyLookups('127.0.0.1'),
     {
       now: clock.now,
       isAllowedProbeHost: isLoopback,
     },
   );
-  return {
-    ...registry,
-    clock,
-    close() {
-      registry.tfserving.close();
-      dynamodb.destroy();
-    },
-  };
+  return { ...registry, clock };
 }
 
 /**

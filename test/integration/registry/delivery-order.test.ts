@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleEcsEvent } from '../../../functions/ecs-events/ecs-events-handler.ts';
 import { createDynamoDbClient } from '../../../functions/shared/aws-clients.ts';
+import { STORE_BUDGETS } from '../../../functions/shared/registry.ts';
 import { TfServingStandIn } from '../../../tools/tfserving-stand-in/stand-in.ts';
 import { loopbackEvent } from '../../support/task-events.ts';
 import { createTestRegistry, standInHost, type TestRegistry } from '../../support/test-registry.ts';
@@ -20,7 +21,7 @@ describe('out-of-order and duplicate delivery', () => {
   let registry: TestRegistry;
   let tfserving: TfServingStandIn;
   const host = standInHost(FILE_OCTET, 1);
-  const db = createDynamoDbClient();
+  const db = createDynamoDbClient(STORE_BUDGETS.probe.client);
   let runs = 0;
 
   beforeAll(async () => {

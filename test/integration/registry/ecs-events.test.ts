@@ -81,7 +81,7 @@ describe('ECS events handler', () => {
     const answer = await discover(registry, { model: 'resnet' });
 
     // Assess
-    expect(answer).toEqual({ statusCode: 200, body: { model: 'resnet', endpoints: [] } });
+    expect(answer).toEqual({ statusCode: 200, body: { model: 'resnet', endpoints: [], stale: false } });
   });
 
   it('excludes an endpoint as soon as ECS says it is draining, before the container stops', async () => {

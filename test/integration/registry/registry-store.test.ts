@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelRegistration, TaskRecord } from '../../../functions/registry/registry-store.ts';
 import { createTestRegistry, type TestRegistry } from '../../support/test-registry.ts';
@@ -193,10 +194,10 @@ describe('RegistryStore', () => {
   it('reads a model partition larger than one 1 MB page', async () => {
     // Prepare: enough registrations to need pagination.
     const padding = 'x'.repeat(2_000);
-    await Promise.all(
-      Array.from({ length: 600 }, (_, i) =>
-        registry.store.putRegistration(registration({ endpointId: `ml/${i}/tfserving`, host: padding })),
-      ),
+    await pMap(
+      Array.from({ length: 600 }, (_, i) => i),
+      (i) => registry.store.putRegistration(registration({ endpointId: `ml/${i}/tfserving`, host: padding })),
+      { concurrency: 16 },
     );
 
     // Act

@@ -11,11 +11,27 @@ export class FakeTfServing {
   readonly labelCalls: { host: string; restPort: number; model: string; label: string }[] = [];
   readonly statuses = new Map<string, StatusVerdict>();
   readonly labels = new Map<string, string>();
+  readonly #held = new Map<string, Promise<void>>();
 
   /** Sets the verdict of `GET /v1/models/{model}` on an endpoint. */
   status(endpoint: TfServingEndpoint, model: string, verdict: StatusVerdict): this {
     this.statuses.set(`${endpoint.host}:${endpoint.restPort}/${model}`, verdict);
     return this;
+  }
+
+  /**
+   * Makes status calls for a model on an endpoint wait (a hung server) until the returned
+   * function is called; they then answer from the table as usual.
+   */
+  hold(endpoint: TfServingEndpoint, model: string): () => void {
+    let release = () => {};
+    this.#held.set(
+      `${endpoint.host}:${endpoint.restPort}/${model}`,
+      new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+    );
+    return release;
   }
 
   /** Sets what a label of a model resolves to on an endpoint. */
@@ -26,6 +42,7 @@ export class FakeTfServing {
 
   async modelStatus(endpoint: TfServingEndpoint, model: string): Promise<StatusVerdict> {
     this.statusCalls.push({ host: endpoint.host, restPort: endpoint.restPort, model });
+    await this.#held.get(`${endpoint.host}:${endpoint.restPort}/${model}`);
     return (
       this.statuses.get(`${endpoint.host}:${endpoint.restPort}/${model}`) ?? {
         ok: false,

@@ -3,7 +3,7 @@ import type {
   ModelPartition,
   ModelRegistration,
   ProbeRecord,
-  ProbeRound,
+  RoundMarker,
   TaskRecord,
 } from '../../../functions/registry/registry-store.ts';
 
@@ -14,7 +14,7 @@ import type {
  * - a task's `registeredModels` only grows (a set ADD on every applied write);
  * - probe success: `attribute_not_exists(pk) OR probedAt < :probedAt` (creates the row);
  * - probe failure: `attribute_exists(pk) AND probedAt < :probedAt` (never creates one);
- * - round marker: `attribute_not_exists(pk) OR startedAt < :startedAt`.
+ * - round marker: `attribute_not_exists(pk) OR startedAt <= :startedAt`.
  * No I/O; values are deep-copied in and out, as a database would.
  */
 export interface StoredRegistration {
@@ -39,7 +39,7 @@ export class InMemoryRegistryStore {
   readonly tasks = new Map<string, TaskRecord>();
   readonly registrations = new Map<string, StoredRegistration>();
   readonly probes = new Map<string, ProbeRecord>();
-  readonly rounds = new Map<string, ProbeRound>();
+  readonly rounds = new Map<string, RoundMarker>();
 
   async getTask(taskArn: string): Promise<TaskRecord | undefined> {
     const task = this.tasks.get(taskArn);
@@ -137,11 +137,11 @@ export class InMemoryRegistryStore {
     return { probes, round };
   }
 
-  /** Condition: `attribute_not_exists(pk) OR startedAt < :startedAt`. */
-  async recordRound(model: string, round: ProbeRound): Promise<boolean> {
+  /** Condition: `attribute_not_exists(pk) OR startedAt <= :startedAt`. */
+  async recordRound(model: string, round: RoundMarker): Promise<boolean> {
     const stored = this.rounds.get(model);
-    if (stored !== undefined && !(stored.startedAt < round.startedAt)) return false;
-    this.rounds.set(model, { startedAt: round.startedAt, vouched: new Set(round.vouched) });
+    if (stored !== undefined && !(stored.startedAt <= round.startedAt)) return false;
+    this.rounds.set(model, structuredClone(round));
     return true;
   }
 

@@ -2,6 +2,7 @@ import type {
   ModelPartition,
   ModelRegistration,
   ProbeRecord,
+  RoundMarker,
   TaskRecord,
 } from '../../../functions/registry/registry-store.ts';
 import type { EndpointRegistration } from '../../../functions/registry/task-endpoints.ts';
@@ -81,6 +82,8 @@ export function fakeDiscoveryStore(contents: {
   tasks?: TaskRecord[];
   registrations?: ModelRegistration[];
   probes?: ProbeRecord[];
+  /** The round marker of every model. */
+  round?: RoundMarker;
 }) {
   const calls = { readModel: [] as string[], listRunningTasks: 0 };
   return {
@@ -90,7 +93,7 @@ export function fakeDiscoveryStore(contents: {
       return {
         registrations: (contents.registrations ?? []).filter((r) => r.model === model),
         probes: (contents.probes ?? []).filter((p) => p.model === model),
-        round: undefined,
+        round: contents.round,
       };
     },
     async listRunningTasks(): Promise<TaskRecord[]> {
@@ -99,3 +102,6 @@ export function fakeDiscoveryStore(contents: {
     },
   };
 }
+
+/** Probe pool settings for unit tests: fakes answer at once, so nothing is ever slow. */
+export const POOL = { concurrency: 4, slowAfterMs: 1000, maxWaiting: 64 } as const;

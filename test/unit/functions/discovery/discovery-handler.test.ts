@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { answerDiscovery } from '../../../../functions/discovery/discovery-handler.ts';
-import type { DiscoveryDeps } from '../../../../functions/registry/discovery.ts';
+import { type DiscoveryDeps, LastKnownAnswers } from '../../../../functions/registry/discovery.ts';
+import { StoreUnavailableError } from '../../../../functions/shared/errors.ts';
 import { loadEvent } from '../../../support/events.ts';
 import { fakeDiscoveryStore, probeRecord, registration, taskRecord } from '../../support/records.ts';
 
@@ -24,6 +25,7 @@ function deps(): DiscoveryDeps {
     store,
     policy: { unhealthyAfterSeconds: 10, failureThreshold: 2, removeAfterSeconds: 30 },
     now: () => NOW,
+    answers: new LastKnownAnswers(),
   };
 }
 
@@ -54,7 +56,10 @@ describe('answerDiscovery', () => {
     const response = await answerDiscovery(deps(), request('list-models'));
 
     // Assess
-    expect(body(response)).toEqual({ models: [{ name: 'resnet', endpoints: 1, versions: ['2', '1'] }] });
+    expect(body(response)).toEqual({
+      models: [{ name: 'resnet', endpoints: 1, versions: ['2', '1'] }],
+      stale: false,
+    });
   });
 
   it('answers GET /models/{model}/labels/{label}', async () => {
@@ -174,6 +179,80 @@ describe('answerDiscovery', () => {
     expect(response.statusCode).toBe(500);
     expect(body(response)).toEqual({
       error: { code: 'InternalError', message: 'The registry could not answer this request.' },
+    });
+  });
+
+  describe('when the store is unavailable', () => {
+    /** `deps` whose store answers once, then times out (as the DynamoDB adapter reports it). */
+    function failingAfterFirst(): DiscoveryDeps {
+      const working = deps();
+      let calls = 0;
+      const timeout = () =>
+        new StoreUnavailableError('Query', Object.assign(new Error('aborted'), { name: 'TimeoutError' }));
+      return {
+        ...working,
+        store: {
+          readModel: async (model) => {
+            calls += 1;
+            if (calls > 1) throw timeout();
+            return working.store.readModel(model);
+          },
+          listRunningTasks: async () => {
+            throw timeout();
+          },
+        },
+      };
+    }
+
+    it('answers 200 with the last answer for the same request, marked stale as of when it was made', async () => {
+      // Prepare
+      const failing = failingAfterFirst();
+      const fresh = await answerDiscovery(failing, request('get-model'));
+
+      // Act
+      const stale = await answerDiscovery(failing, request('get-model'));
+
+      // Assess
+      expect(stale.statusCode).toBe(200);
+      expect(body(stale)).toEqual({
+        ...body(fresh),
+        stale: true,
+        asOf: new Date(NOW).toISOString(),
+      });
+      expect(stale.headers.etag).toBe(fresh.headers.etag);
+    });
+
+    it('answers 503 RegistryUnavailable with Retry-After when it has no earlier answer for the request', async () => {
+      // Prepare
+      const failing = failingAfterFirst();
+      await answerDiscovery(failing, request('get-model'));
+
+      // Act: another request (a version) was never answered before.
+      const response = await answerDiscovery(failing, request('get-version'));
+
+      // Assess
+      expect(response.statusCode).toBe(503);
+      expect(response.headers['retry-after']).toBe('1');
+      expect(body(response)).toEqual({ error: { code: 'RegistryUnavailable', message: expect.any(String) } });
+    });
+
+    it('answers 503 for the model list with no earlier answer', async () => {
+      // Act
+      const response = await answerDiscovery(failingAfterFirst(), request('list-models'));
+
+      // Assess
+      expect(response.statusCode).toBe(503);
+    });
+
+    it('still answers 400 for bad input without asking the store', async () => {
+      // Act
+      const response = await answerDiscovery(
+        failingAfterFirst(),
+        request('get-model', { pathParameters: { model: 'a/b' } }),
+      );
+
+      // Assess
+      expect(response.statusCode).toBe(400);
     });
   });
 });

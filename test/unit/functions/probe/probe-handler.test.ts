@@ -8,7 +8,7 @@ import {
 import { loadEvent } from '../../../support/events.ts';
 import { FakeTfServing } from '../../support/fake-tfserving.ts';
 import { InMemoryRegistryStore } from '../../support/in-memory-store.ts';
-import { taskRecord } from '../../support/records.ts';
+import { POOL, taskRecord } from '../../support/records.ts';
 
 const SCHEDULED_TIME = '2026-05-04T10:05:00Z';
 const SCHEDULED_AT = Date.parse(SCHEDULED_TIME);
@@ -100,7 +100,7 @@ describe('runScheduledProbe', () => {
       ok: true,
       versions: ['1'],
     });
-    const deps = { store, tfserving, now: () => now, removeAfterSeconds: 30, concurrency: 4 };
+    const deps = { store, tfserving, now: () => now, removeAfterSeconds: 30, ...POOL };
     const schedule = {
       intervalMs: 5000,
       now: () => now,
@@ -132,11 +132,11 @@ describe('loggedProbeRound', () => {
       tfserving: new FakeTfServing(),
       now: () => 1_000,
       removeAfterSeconds: 30,
-      concurrency: 4,
+      ...POOL,
     };
 
     // Act
-    const round = loggedProbeRound(deps);
+    const round = loggedProbeRound(deps, 5_000);
 
     // Assess
     await expect(round).resolves.toEqual({ durationMs: 0 });

@@ -3,6 +3,7 @@ import {
   type DiscoveryDeps,
   type Endpoint,
   findEndpoints,
+  LastKnownAnswers,
   listModels,
   type ModelEndpoints,
   routingEtag,
@@ -10,6 +11,7 @@ import {
 import type {
   ModelRegistration,
   ProbeRecord,
+  RoundMarker,
   TaskRecord,
 } from '../../../../functions/registry/registry-store.ts';
 import { RequestError } from '../../../../functions/shared/errors.ts';
@@ -29,9 +31,10 @@ function deps(contents: {
   tasks?: TaskRecord[];
   registrations?: ModelRegistration[];
   probes?: ProbeRecord[];
+  round?: RoundMarker;
 }) {
   const store = fakeDiscoveryStore(contents);
-  const discovery: DiscoveryDeps = { store, policy: POLICY, now: () => NOW };
+  const discovery: DiscoveryDeps = { store, policy: POLICY, now: () => NOW, answers: new LastKnownAnswers() };
   return { store, discovery };
 }
 
@@ -82,7 +85,7 @@ describe('findEndpoints', () => {
     const result = await findEndpoints(discovery, 'resnet', { kind: 'model' });
 
     // Assess
-    expect(result).toEqual({ model: 'resnet', endpoints: [] });
+    expect(result).toEqual({ model: 'resnet', endpoints: [], stale: false });
   });
 
   it('returns no endpoints for a known model whose every endpoint is failing', async () => {
@@ -133,6 +136,7 @@ describe('findEndpoints', () => {
           lastProbeAt: new Date(lastSuccessAt).toISOString(),
         },
       ],
+      stale: false,
     });
   });
 
@@ -206,18 +210,45 @@ describe('findEndpoints', () => {
   });
 
   it('judges health at the time deps.now gives', async () => {
-    // Prepare
+    // Prepare: the prober is running (its marker is a second old) but has not seen the endpoint.
     const { discovery } = deps({
       registrations: [registration('a', 'resnet')],
-      probes: [probeRecord('a', 'resnet', NOW)],
+      probes: [probeRecord('a', 'resnet', NOW, { expiresAt: NOW / 1000 + 3600 })],
+      round: { startedAt: NOW + 19_000, recordedAt: NOW + 19_000, seen: new Map() },
     });
-    const later = { ...discovery, now: () => NOW + 60_000 };
+    const later = { ...discovery, now: () => NOW + 20_000 };
 
     // Act
     const result = await findEndpoints(later, 'resnet', { kind: 'model' });
 
     // Assess
-    expect(result.endpoints).toEqual([]);
+    expect(result).toEqual({ model: 'resnet', endpoints: [], stale: false });
+  });
+
+  it('keeps serving, marked stale, the endpoints healthy when the prober last recorded anything', async () => {
+    // Prepare: the marker saw both 40 s ago and nothing was recorded since; b has a failure on record.
+    const lastRecord = NOW - 40_000;
+    const { discovery } = deps({
+      registrations: [registration('a', 'resnet'), registration('b', 'resnet')],
+      probes: [
+        probeRecord('a', 'resnet', lastRecord, { expiresAt: NOW / 1000 + 3600 }),
+        probeRecord('b', 'resnet', lastRecord, { expiresAt: NOW / 1000 + 3600, consecutiveFailures: 1 }),
+      ],
+      round: {
+        startedAt: lastRecord,
+        recordedAt: lastRecord,
+        seen: new Map([['ml/a/tfserving', lastRecord]]),
+      },
+    });
+
+    // Act
+    const result = await findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+    // Assess
+    expect(result).toMatchObject({ stale: true, asOf: new Date(lastRecord).toISOString() });
+    expect(result.endpoints.map((e) => [e.id, e.lastProbeAt])).toEqual([
+      ['ml/a/tfserving', new Date(lastRecord).toISOString()],
+    ]);
   });
 
   it('reads one model partition and nothing else', async () => {
@@ -282,7 +313,7 @@ describe('findEndpoints', () => {
       const result = await findEndpoints(discovery, 'resnet', { kind: 'version', version: '3' });
 
       // Assess
-      expect(result).toEqual({ model: 'resnet', endpoints: [] });
+      expect(result).toEqual({ model: 'resnet', endpoints: [], stale: false });
     });
 
     it('rejects with a 404 ModelNotFound for an unknown model', async () => {
@@ -403,6 +434,7 @@ describe('listModels', () => {
         { name: 'bert', endpoints: 1, versions: ['3'] },
         { name: 'resnet', endpoints: 2, versions: ['10', '2', '1'] },
       ],
+      stale: false,
     });
   });
 
@@ -464,7 +496,7 @@ describe('listModels', () => {
     const result = await listModels(discovery);
 
     // Assess
-    expect(result).toEqual({ models: [] });
+    expect(result).toEqual({ models: [], stale: false });
   });
 });
 
@@ -483,6 +515,7 @@ describe('routingEtag', () => {
   const body = (patch: Partial<Endpoint> = {}): ModelEndpoints => ({
     model: 'resnet',
     endpoints: [{ ...endpoint, ...patch }],
+    stale: false,
   });
 
   it('returns a weak ETag', () => {
@@ -517,6 +550,7 @@ describe('routingEtag', () => {
     const two: ModelEndpoints = {
       model: 'resnet',
       endpoints: [endpoint, { ...endpoint, id: 'ml/b/tfserving' }],
+      stale: false,
     };
 
     // Act / Assess

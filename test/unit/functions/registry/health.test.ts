@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { exclusionReason, type HealthPolicy, lastSuccessAt } from '../../../../functions/registry/health.ts';
-import type { ModelRegistration, ProbeRecord } from '../../../../functions/registry/registry-store.ts';
+import {
+  exclusionReason,
+  type HealthPolicy,
+  judgeEndpoint,
+  lastSuccessAt,
+} from '../../../../functions/registry/health.ts';
+import type {
+  ModelRegistration,
+  ProbeRecord,
+  RoundMarker,
+} from '../../../../functions/registry/registry-store.ts';
 
 const NOW = Date.parse('2026-05-04T10:05:00.000Z');
 const VERY_LARGE_SECONDS = 86_400;
@@ -199,13 +208,30 @@ describe('exclusionReason', () => {
   });
 });
 
+/** A round marker written at `recordedAt`, having seen each listed endpoint unchanged at `seenAt`. */
+function marker(seen: string[], seenAt = NOW - 2_000, recordedAt = seenAt): RoundMarker {
+  return { startedAt: seenAt, recordedAt, seen: new Map(seen.map((id) => [id, seenAt])) };
+}
+
 describe('lastSuccessAt with a round marker', () => {
   const staleRow = probe({ lastSuccessAt: NOW - 25_000, probedAt: NOW - 25_000 });
-  const round = (vouched: string[], startedAt = NOW - 2_000) => ({ startedAt, vouched: new Set(vouched) });
+  const round = marker;
 
-  it('is the start of the latest round that vouched for the endpoint', () => {
+  it('is when the latest round saw the endpoint unchanged', () => {
     // Act + Assess
     expect(lastSuccessAt(staleRow, round(['ml/3f0c/tfserving']))).toBe(NOW - 2_000);
+  });
+
+  it("is each endpoint's own time in the marker, not the round's start", () => {
+    // Prepare
+    const seenLate: RoundMarker = {
+      startedAt: NOW - 4_000,
+      recordedAt: NOW - 500,
+      seen: new Map([['ml/3f0c/tfserving', NOW - 1_500]]),
+    };
+
+    // Act + Assess
+    expect(lastSuccessAt(staleRow, seenLate)).toBe(NOW - 1_500);
   });
 
   it("is the row's own time when the round did not vouch for the endpoint", () => {
@@ -269,9 +295,110 @@ describe('exclusionReason row expiry', () => {
   it('counts REMOVE_AFTER_SECONDS from the success a round marker vouched for', () => {
     // Prepare
     const row = probe({ lastSuccessAt: NOW - 60_000, probedAt: NOW - 60_000, expiresAt: farLease });
-    const round = { startedAt: NOW - 5_000, vouched: new Set(['ml/3f0c/tfserving']) };
+    const round = marker(['ml/3f0c/tfserving'], NOW - 5_000);
 
     // Act + Assess
     expect(exclusionReason(registration(), row, NOW, policy, round)).toBeUndefined();
+  });
+});
+
+describe('judgeEndpoint with a stalled prober (nothing recorded for longer than UNHEALTHY_AFTER_SECONDS)', () => {
+  const id = 'ml/3f0c/tfserving';
+  // The prober's last record (its marker) is 30 s old; it saw the endpoint then.
+  const lastRecordAt = NOW - 30_000;
+  const healthyThen = probe({ lastSuccessAt: NOW - 40_000, probedAt: NOW - 40_000 });
+  const stalledMarker = marker([id], lastRecordAt);
+
+  it('serves an endpoint that was healthy at the last record, and says as of when', () => {
+    // Act
+    const judgement = judgeEndpoint(registration(), healthyThen, stalledMarker, NOW, DEFAULT_POLICY);
+
+    // Assess
+    expect(judgement).toEqual({ reason: undefined, lastSuccessAt: lastRecordAt, stalledAt: lastRecordAt });
+  });
+
+  it('is not stalled while the prober records, even only failures: staleness applies', () => {
+    // Prepare: the prober keeps timing out on the endpoint and says so on its row.
+    const hanging = probe({
+      lastSuccessAt: NOW - 12_000,
+      probedAt: NOW - 500,
+      consecutiveFailures: 1,
+    });
+
+    // Act
+    const judgement = judgeEndpoint(registration(), hanging, marker([], NOW - 400), NOW, DEFAULT_POLICY);
+
+    // Assess
+    expect(judgement).toEqual({ reason: 'stale', lastSuccessAt: NOW - 12_000, stalledAt: undefined });
+  });
+
+  it('still excludes an endpoint with a recorded failure, below the failure threshold', () => {
+    // Prepare
+    const failedOnce = probe({ lastSuccessAt: NOW - 35_000, probedAt: NOW - 31_000, consecutiveFailures: 1 });
+
+    // Act / Assess
+    expect(judgeEndpoint(registration(), failedOnce, stalledMarker, NOW, DEFAULT_POLICY).reason).toBe(
+      'failing',
+    );
+  });
+
+  it('still excludes a drained or stopped task at once', () => {
+    // Act / Assess
+    expect(
+      judgeEndpoint(registration({ lifecycle: 'STOPPING' }), healthyThen, stalledMarker, NOW, DEFAULT_POLICY)
+        .reason,
+    ).toBe('not-running');
+  });
+
+  it('still excludes a row past its lease (TTL may delete it at any moment)', () => {
+    // Prepare
+    const leaseOver = { ...healthyThen, expiresAt: NOW / 1000 - 1 };
+
+    // Act / Assess
+    expect(judgeEndpoint(registration(), leaseOver, stalledMarker, NOW, DEFAULT_POLICY).reason).toBe(
+      'row-expired',
+    );
+  });
+
+  it('excludes an endpoint that was already stale at the last record', () => {
+    // Prepare: neither its row nor the marker saw it within UNHEALTHY_AFTER_SECONDS of the record.
+    const staleThen = probe({ lastSuccessAt: NOW - 45_000, probedAt: NOW - 45_000 });
+
+    // Act / Assess
+    expect(
+      judgeEndpoint(registration(), staleThen, marker([], lastRecordAt), NOW, DEFAULT_POLICY).reason,
+    ).toBe('stale');
+  });
+
+  it('judges an endpoint registered during the stall as of its own first probe', () => {
+    // Prepare: probed at registration 15 s ago, after the prober's last round.
+    const registeredLater = probe({
+      endpointId: 'ml/new/tfserving',
+      lastSuccessAt: NOW - 15_000,
+      probedAt: NOW - 15_000,
+    });
+
+    // Act
+    const judgement = judgeEndpoint(
+      registration({ endpointId: 'ml/new/tfserving' }),
+      registeredLater,
+      stalledMarker,
+      NOW,
+      DEFAULT_POLICY,
+    );
+
+    // Assess
+    expect(judgement).toEqual({ reason: undefined, lastSuccessAt: NOW - 15_000, stalledAt: NOW - 15_000 });
+  });
+
+  it('serves, as stale, an endpoint probed once at registration when no round has ever run for it', () => {
+    // Prepare: the probe function never wrote a marker (denied, failing, not deployed).
+    const onlyRegistration = probe({ lastSuccessAt: NOW - 20_000, probedAt: NOW - 20_000 });
+
+    // Act
+    const judgement = judgeEndpoint(registration(), onlyRegistration, undefined, NOW, DEFAULT_POLICY);
+
+    // Assess
+    expect(judgement).toMatchObject({ reason: undefined, stalledAt: NOW - 20_000 });
   });
 });

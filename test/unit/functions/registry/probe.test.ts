@@ -13,7 +13,7 @@ import type { EndpointRegistration } from '../../../../functions/registry/task-e
 import type { StatusVerdict } from '../../../../functions/registry/tfserving-status.ts';
 import { FakeTfServing } from '../../support/fake-tfserving.ts';
 import { InMemoryRegistryStore } from '../../support/in-memory-store.ts';
-import { taskRecord } from '../../support/records.ts';
+import { POOL, taskRecord } from '../../support/records.ts';
 
 const START = Date.parse('2026-05-04T10:05:00.000Z');
 const REMOVE_AFTER_SECONDS = 30;
@@ -53,7 +53,7 @@ function probeDeps(
   return {
     now: () => START,
     removeAfterSeconds: REMOVE_AFTER_SECONDS,
-    concurrency: 4,
+    ...POOL,
     ...overrides,
   } satisfies ProbeDeps;
 }
@@ -290,8 +290,16 @@ describe('runProbeRound', () => {
     // Act
     const summary = await runProbeRound(probeDeps({ tfserving, store }));
 
-    // Assess: a failure on a row that never existed is not written
-    expect(summary).toEqual({ targets: 3, healthy: 1, failed: 2, writes: 1, errors: 0, durationMs: 0 });
+    // Assess: a failure on a row that never existed is not written; each model gets its marker
+    expect(summary).toEqual({
+      targets: 3,
+      healthy: 1,
+      failed: 2,
+      slow: 0,
+      writes: 1 + 2,
+      errors: 0,
+      durationMs: 0,
+    });
   });
 
   it('skips stopped tasks and unaddressable endpoints', async () => {
@@ -534,7 +542,7 @@ describe('runProbeRound write pattern', () => {
     return { store, tfserving, deps };
   }
 
-  it('writes no row for an unchanged success, and one marker per model vouching for it', async () => {
+  it('writes no row for an unchanged success, and one marker per model saying when it saw each', async () => {
     // Prepare
     const clock = fakeClock();
     const { store, deps } = await fleet(clock);
@@ -549,7 +557,11 @@ describe('runProbeRound write pattern', () => {
     expect(store.probe('ml/a/tfserving', 'resnet')).toEqual(rowBefore);
     expect(store.rounds.get('resnet')).toEqual({
       startedAt: START + 5_000,
-      vouched: new Set(['ml/a/tfserving', 'ml/b/tfserving']),
+      recordedAt: START + 5_000,
+      seen: new Map([
+        ['ml/a/tfserving', START + 5_000],
+        ['ml/b/tfserving', START + 5_000],
+      ]),
     });
   });
 
@@ -569,7 +581,7 @@ describe('runProbeRound write pattern', () => {
       versions: ['3', '2'],
       lastSuccessAt: START + 5_000,
     });
-    expect(store.rounds.get('resnet')?.vouched).toEqual(new Set(['ml/b/tfserving']));
+    expect([...(store.rounds.get('resnet')?.seen.keys() ?? [])]).toEqual(['ml/b/tfserving']);
   });
 
   it('renews the TTL lease of an unchanged row about once an hour, not every probe', async () => {
@@ -609,7 +621,7 @@ describe('runProbeRound write pattern', () => {
     });
   });
 
-  it('writes no marker for a model one of whose writes failed', async () => {
+  it('leaves an endpoint whose write failed out of the marker, and still vouches for the others', async () => {
     // Prepare
     const clock = fakeClock();
     const { store, tfserving, deps } = await fleet(clock);
@@ -629,7 +641,88 @@ describe('runProbeRound write pattern', () => {
 
     // Assess
     expect(summary).toMatchObject({ targets: 2, errors: 1 });
-    expect(store.rounds.get('resnet')?.startedAt).not.toBe(START + 5_000);
+    expect(store.rounds.get('resnet')?.seen).toEqual(new Map([['ml/b/tfserving', START + 5_000]]));
+  });
+});
+
+describe('runProbeRound with a hung target', () => {
+  async function eventually(condition: () => boolean, deadlineMs = 2_000): Promise<void> {
+    const started = Date.now();
+    while (!condition()) {
+      if (Date.now() - started > deadlineMs) throw new Error(`condition not met within ${deadlineMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  }
+
+  async function fleetWithHungB() {
+    const clock = fakeClock();
+    const store = new InMemoryRegistryStore();
+    for (const [id, host] of [
+      ['a', '10.0.0.1'],
+      ['b', '10.0.0.2'],
+      ['c', '10.0.0.3'],
+    ] as const) {
+      await store.putTask(taskRecord(id, ['resnet'], { endpoints: [endpointOf(id, { host })] }));
+    }
+    const tfserving = new FakeTfServing();
+    for (const host of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) {
+      tfserving.status({ host, restPort: 8501 }, 'resnet', available('2'));
+    }
+    const deps = probeDeps({ tfserving, store, now: clock.now, concurrency: 1, slowAfterMs: 20 });
+    // The first round writes the new rows; the second finds them unchanged and marks them seen.
+    await runProbeRound(deps);
+    clock.advance(5_000);
+    await runProbeRound(deps);
+    clock.advance(5_000);
+    const release = tfserving.hold({ host: '10.0.0.2', restPort: 8501 }, 'resnet');
+    return { clock, store, tfserving, deps, release };
+  }
+
+  it("writes the healthy endpoints' marker while the hung one is still waiting, one slot or not", async () => {
+    // Prepare
+    const { store, tfserving, deps, release } = await fleetWithHungB();
+
+    // Act
+    const round = runProbeRound(deps);
+    await eventually(() => store.rounds.get('resnet')?.seen.get('ml/c/tfserving') === START + 10_000);
+    const whileHung = store.rounds.get('resnet');
+    tfserving.status({ host: '10.0.0.2', restPort: 8501 }, 'resnet', {
+      ok: false,
+      reason: 'timeout after 2000 ms',
+    });
+    release();
+    const summary = await round;
+
+    // Assess: a and c are seen at this round's time; b keeps the time it was last seen.
+    expect(whileHung?.seen).toEqual(
+      new Map([
+        ['ml/a/tfserving', START + 10_000],
+        ['ml/b/tfserving', START + 5_000],
+        ['ml/c/tfserving', START + 10_000],
+      ]),
+    );
+    expect(summary).toMatchObject({ targets: 3, healthy: 2, failed: 1, slow: 1 });
+    expect([...(store.rounds.get('resnet')?.seen.keys() ?? [])].sort()).toEqual([
+      'ml/a/tfserving',
+      'ml/c/tfserving',
+    ]);
+    expect(store.probe('ml/b/tfserving', 'resnet')).toMatchObject({ consecutiveFailures: 1 });
+  });
+
+  it('records a slow success that comes back late in the last marker', async () => {
+    // Prepare
+    const { clock, store, deps, release } = await fleetWithHungB();
+
+    // Act
+    const round = runProbeRound(deps);
+    await eventually(() => store.rounds.get('resnet')?.seen.get('ml/c/tfserving') === START + 10_000);
+    clock.advance(1_500);
+    release();
+    await round;
+
+    // Assess: b was seen when its probe started (this round), and the last write is the heartbeat.
+    expect(store.rounds.get('resnet')?.seen.get('ml/b/tfserving')).toBe(START + 10_000);
+    expect(store.rounds.get('resnet')?.recordedAt).toBe(START + 11_500);
   });
 });
 

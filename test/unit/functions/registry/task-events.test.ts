@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { findEndpoints } from '../../../../functions/registry/discovery.ts';
+import { findEndpoints, LastKnownAnswers } from '../../../../functions/registry/discovery.ts';
 import type { EcsLookups } from '../../../../functions/registry/ecs-lookups.ts';
 import type { TaskDetail } from '../../../../functions/registry/ecs-task-event.ts';
 import type { ProbeDeps } from '../../../../functions/registry/probe.ts';
@@ -12,6 +12,7 @@ import {
 import { type TaskEventFixture, taskDetail } from '../../support/ecs-events.ts';
 import { FakeTfServing } from '../../support/fake-tfserving.ts';
 import { InMemoryRegistryStore } from '../../support/in-memory-store.ts';
+import { POOL } from '../../support/records.ts';
 import { singleContainerDefinition, taskDefinition } from '../../support/task-definitions.ts';
 
 const NOW = Date.parse('2026-05-04T10:00:35.000Z');
@@ -38,7 +39,7 @@ function setup(options: SetupOptions = {}) {
     ),
   };
   const now = () => NOW;
-  const probe: ProbeDeps = { store, tfserving, now, removeAfterSeconds: 30, concurrency: 4 };
+  const probe: ProbeDeps = { store, tfserving, now, removeAfterSeconds: 30, ...POOL };
   const deps: TaskEventDeps = {
     store,
     lookups,
@@ -50,7 +51,9 @@ function setup(options: SetupOptions = {}) {
   const apply = (detail: TaskDetail) => applyTaskEvent(detail, deps);
   const applyFixture = (name: TaskEventFixture) => apply(taskDetail(name));
   const discover = (model: string) =>
-    findEndpoints({ store, policy: POLICY, now }, model, { kind: 'model' }).catch((error: unknown) => error);
+    findEndpoints({ store, policy: POLICY, now, answers: new LastKnownAnswers() }, model, {
+      kind: 'model',
+    }).catch((error: unknown) => error);
   return { store, tfserving, lookups, deps, apply, applyFixture, discover };
 }
 
@@ -164,7 +167,7 @@ describe('applyTaskEvent', () => {
       await applyFixture('running-awsvpc');
 
       // Assess
-      expect(await discover('resnet')).toEqual({ model: 'resnet', endpoints: [] });
+      expect(await discover('resnet')).toEqual({ model: 'resnet', endpoints: [], stale: false });
     });
 
     it('stores the task as RUNNING with its endpoints and no expiry', async () => {

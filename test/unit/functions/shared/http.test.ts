@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ConfigError, RequestError } from '../../../../functions/shared/errors.ts';
+import { ConfigError, RequestError, StoreUnavailableError } from '../../../../functions/shared/errors.ts';
 import {
   type ErrorLog,
   errorBody,
@@ -10,7 +10,7 @@ import {
 } from '../../../../functions/shared/http.ts';
 
 function fakeLog() {
-  return { error: vi.fn<ErrorLog['error']>() };
+  return { error: vi.fn<ErrorLog['error']>(), warn: vi.fn<ErrorLog['warn']>() };
 }
 
 describe('jsonResponse', () => {
@@ -28,6 +28,27 @@ describe('jsonResponse', () => {
 });
 
 describe('errorResponse', () => {
+  it('answers 503 RegistryUnavailable with Retry-After when the store is unavailable, and warns', () => {
+    // Prepare
+    const log = fakeLog();
+    const error = new StoreUnavailableError('Query', new Error('connect ECONNREFUSED 127.0.0.1:1'));
+
+    // Act
+    const response = errorResponse(error, log);
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(JSON.parse(response.body)).toEqual({
+      error: { code: 'RegistryUnavailable', message: expect.any(String) },
+    });
+    expect(response.body).not.toContain('ECONNREFUSED');
+    expect(log.warn).toHaveBeenCalledWith(
+      'registry store unavailable',
+      expect.objectContaining({ timedOut: false }),
+    );
+  });
+
   it('exposes a RequestError with its status, code and message', () => {
     // Prepare
     const log = fakeLog();
