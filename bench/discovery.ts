@@ -31,9 +31,9 @@ import { ensureTable } from '../infra/local/dynamodb-engine.ts';
 import { localContext } from '../infra/local/local-context.ts';
 import { startLocalRegistry } from '../infra/local/local-registry.ts';
 import { type EngineKind, startEngine, useEndpoint } from '../tools/dynamodb-engines.ts';
+import { loopbackHost, taskEvent, taskId } from '../tools/fleet/task-events.ts';
 import { TfServingStandIn } from '../tools/tfserving-stand-in/stand-in.ts';
 import { DdbCounter } from './lib/ddb-counter.ts';
-import { loopbackHost, taskEvent, taskId } from './lib/events.ts';
 import { type Distribution, distribution, ratio, round, sleep } from './lib/stats.ts';
 
 const run = promisify(execFile);

@@ -12,8 +12,8 @@ import { parseArgs } from 'node:util';
 import { isLoopback } from '../functions/registry/tfserving-client.ts';
 import { loadConfig } from '../functions/shared/config.ts';
 import { startLocalRegistry } from '../infra/local/local-registry.ts';
+import { type BenchLifecycle, type BenchTask, loopbackHost, taskEvent } from '../tools/fleet/task-events.ts';
 import { TfServingStandIn } from '../tools/tfserving-stand-in/stand-in.ts';
-import { type BenchLifecycle, type BenchTask, loopbackHost, taskEvent } from './lib/events.ts';
 import { type Distribution, distribution, sleep } from './lib/stats.ts';
 
 export interface FreshnessSettings {

@@ -9,10 +9,10 @@ import { createDynamoDbClient } from '../../functions/shared/aws-clients.ts';
 import { loadConfig } from '../../functions/shared/config.ts';
 import { createRegistry, type Registry, STORE_BUDGETS } from '../../functions/shared/registry.ts';
 import { ensureTable } from '../../infra/local/dynamodb-engine.ts';
+import { StandInFleet } from '../../tools/fleet/stand-in-fleet.ts';
+import { type BenchTask, loopbackHost, taskEvent } from '../../tools/fleet/task-events.ts';
 import type { ModelSeed } from '../../tools/tfserving-stand-in/stand-in.ts';
 import { type CountSummary, DdbCounter } from './ddb-counter.ts';
-import { type BenchTask, loopbackHost, taskEvent } from './events.ts';
-import { StandInFleet } from './stand-in-fleet.ts';
 
 /**
  * A registry over a real engine (whose endpoint is already in the environment) with K tasks

@@ -35,6 +35,8 @@ function clientOptions(budget: CallBudget) {
     requestHandler: {
       connectionTimeout: budget.connectionTimeoutMs,
       requestTimeout: budget.requestTimeoutMs,
+      // Without it the handler only warns when the request timeout passes, and waits on.
+      throwOnRequestTimeout: true,
       httpAgent: agent,
       httpsAgent: agent,
     },

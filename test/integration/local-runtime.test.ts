@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -8,6 +7,7 @@ import { freePort } from '../../tools/dynamodb-engines.ts';
 import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
 import { startEngine } from '../support/dynamodb-engines.ts';
 import { loadEvent } from '../support/events.ts';
+import { spawnLocalProcess as startRegistry, within } from '../support/local-process.ts';
 import { loopbackEvent } from '../support/task-events.ts';
 
 /**
@@ -27,32 +27,6 @@ const EXCLUSION_DEADLINE_MS =
   2 * (SETTINGS.FAILURE_THRESHOLD * SETTINGS.PROBE_INTERVAL_SECONDS * 1000 + SETTINGS.PROBE_TIMEOUT_MS);
 const RECOVERY_DEADLINE_MS = 2 * (SETTINGS.PROBE_INTERVAL_SECONDS * 1000 + SETTINGS.PROBE_TIMEOUT_MS);
 const AT_ONCE_MS = 1000;
-
-/** Polls `probe` until it returns true or the deadline passes; returns the time it took. */
-async function within(deadlineMs: number, probe: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started <= deadlineMs) {
-    if (await probe()) return Date.now() - started;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`condition not met within ${deadlineMs} ms`);
-}
-
-function startRegistry(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn('npm', ['start', '--silent'], {
-    env: { ...process.env, ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  return { child, output: () => output };
-}
 
 describe('npm start', () => {
   let registry: ReturnType<typeof startRegistry>;

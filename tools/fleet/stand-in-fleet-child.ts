@@ -3,7 +3,7 @@
  * their CPU time is not counted on the event loop of the registry being measured. Driven over IPC.
  */
 import { isLoopback } from '../../functions/registry/tfserving-client.ts';
-import { type ModelSeed, TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
+import { type Misbehaviour, type ModelSeed, TfServingStandIn } from '../tfserving-stand-in/stand-in.ts';
 
 interface StartMessage {
   readonly type: 'start';
@@ -11,7 +11,14 @@ interface StartMessage {
   readonly models: Readonly<Record<string, ModelSeed>>;
 }
 
+interface MisbehaveMessage {
+  readonly type: 'misbehave';
+  readonly hosts: readonly string[];
+  readonly mode: Misbehaviour;
+}
+
 const stands: TfServingStandIn[] = [];
+const byHost = new Map<string, TfServingStandIn>();
 
 async function start(message: StartMessage) {
   const bad = message.hosts.find((host) => !isLoopback(host));
@@ -23,6 +30,7 @@ async function start(message: StartMessage) {
       ...(await Promise.all(batch.map((host) => TfServingStandIn.start({ host, models: message.models })))),
     );
   }
+  for (const stand of stands) byHost.set(stand.host, stand);
   return Math.round(performance.now() - t0);
 }
 
@@ -30,12 +38,15 @@ async function closeAll() {
   await Promise.all(stands.map((s) => s.close()));
 }
 
-process.on('message', (message: StartMessage | { type: 'close' }) => {
+process.on('message', (message: StartMessage | MisbehaveMessage | { type: 'close' }) => {
   if (message.type === 'start') {
     start(message).then(
       (ms) => process.send?.({ type: 'started', ms, count: stands.length }),
       (error: Error) => process.send?.({ type: 'error', message: error.message }),
     );
+  } else if (message.type === 'misbehave') {
+    for (const host of message.hosts) byHost.get(host)?.misbehave(message.mode);
+    process.send?.({ type: 'misbehaving', count: message.hosts.length });
   } else {
     closeAll().finally(() => process.exit(0));
   }

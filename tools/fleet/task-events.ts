@@ -2,7 +2,7 @@ import { isLoopback } from '../../functions/registry/tfserving-client.ts';
 
 /**
  * ECS "Task State Change" events (awsvpc, as EventBridge delivers them) for tasks on loopback
- * hosts. Refuses any other address: benchmarks never register a non-loopback endpoint.
+ * hosts. Refuses any other address: benchmarks and fault tests never register a non-loopback endpoint.
  */
 
 export type BenchLifecycle = 'RUNNING' | 'DRAINING';
@@ -15,6 +15,8 @@ export interface BenchTask {
   readonly host: string;
   readonly models: readonly string[];
   readonly labels?: readonly string[];
+  /** @default 'us-east-1a' */
+  readonly availabilityZone?: string;
 }
 
 export function taskId(task: Pick<BenchTask, 'index' | 'runId'>): string {
@@ -42,7 +44,7 @@ export function taskEvent(task: BenchTask, lifecycle: BenchLifecycle) {
       taskArn,
       taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/bench-tfs:1',
       launchType: 'FARGATE',
-      availabilityZone: 'us-east-1a',
+      availabilityZone: task.availabilityZone ?? 'us-east-1a',
       version: lifecycle === 'RUNNING' ? 3 : 4,
       lastStatus: 'RUNNING',
       desiredStatus: lifecycle === 'RUNNING' ? 'RUNNING' : 'STOPPED',

@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ModelSeed } from '../../tools/tfserving-stand-in/stand-in.ts';
+import type { Misbehaviour, ModelSeed } from '../tfserving-stand-in/stand-in.ts';
 
 /** Many TF Serving stand-ins in a child process (see `stand-in-fleet-child.ts`). */
 export class StandInFleet {
@@ -41,6 +41,19 @@ export class StandInFleet {
       kill();
       throw error;
     }
+  }
+
+  /** Sets how the stand-ins of `hosts` answer (`'hang'`: accept, never answer; `'none'`: as TF Serving). */
+  misbehave(hosts: readonly string[], mode: Misbehaviour): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: { type: string }) => {
+        if (message.type !== 'misbehaving') return;
+        this.child.off('message', onMessage);
+        resolve();
+      };
+      this.child.on('message', onMessage);
+      this.child.send({ type: 'misbehave', hosts, mode }, (error) => error && reject(error));
+    });
   }
 
   close(): Promise<void> {

@@ -1,0 +1,89 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { freePort } from '../../tools/dynamodb-engines.ts';
+
+/** `npm start` in a process group of its own, as a user runs it, with its output kept. */
+export interface LocalProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  output(): string;
+  /** POSTs one event or an array to `/events`; the status and the parsed body. */
+  post(events: unknown): Promise<{ status: number; body: Record<string, unknown>; ms: number }>;
+  /** Kills the whole process group (npm, tsx, node) at once. */
+  kill(): void;
+}
+
+/** Polls `probe` until it returns true or `deadlineMs` passes; resolves with the time it took. */
+export async function within(
+  deadlineMs: number,
+  probe: () => Promise<boolean>,
+  pollMs = 50,
+): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started <= deadlineMs) {
+    if (await probe()) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+  throw new Error(`condition not met within ${deadlineMs} ms`);
+}
+
+/** Spawns `npm start` with `env` on top of this process's environment, without waiting. */
+export function spawnLocalProcess(env: Record<string, string>): Omit<LocalProcess, 'url' | 'post'> {
+  const child = spawn('npm', ['start', '--silent'], {
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return {
+    child,
+    output: () => output,
+    kill() {
+      if (child.pid !== undefined && child.exitCode === null) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    },
+  };
+}
+
+/** Starts `npm start` on a free port and resolves once its banner says it is running. */
+export async function startLocalProcess(
+  env: Record<string, string> = {},
+  startTimeoutMs = 30_000,
+): Promise<LocalProcess> {
+  const port = env.PORT ?? String(await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const started = spawnLocalProcess({ ...env, PORT: port });
+  try {
+    await within(startTimeoutMs, async () => {
+      if (started.child.exitCode !== null) throw new Error(`npm start exited: ${started.output()}`);
+      return started.output().includes(`running at ${url}`);
+    });
+  } catch (error) {
+    started.kill();
+    throw error;
+  }
+  return {
+    ...started,
+    url,
+    async post(events) {
+      const t0 = performance.now();
+      const response = await fetch(`${url}/events`, { method: 'POST', body: JSON.stringify(events) });
+      const body = (await response.json()) as Record<string, unknown>;
+      return { status: response.status, body, ms: performance.now() - t0 };
+    },
+  };
+}
+
+/** Settings as strings, as the environment carries them. */
+export function settingsEnv(settings: Readonly<Record<string, string | number>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(settings).map(([key, value]) => [key, String(value)]));
+}

@@ -1,0 +1,137 @@
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * A DynamoDB endpoint that forwards to a real engine and can be told to fail the way DynamoDB
+ * fails in production, for the fault tests and benchmarks (point `AWS_ENDPOINT_URL_DYNAMODB` at it):
+ * - `pass`: forwards every request;
+ * - `hang`: accepts requests and never answers (a brown-out seen from the client);
+ * - `refuse`: stops listening (connections refused: an outage);
+ * - `slow`: forwards after `delayMs`;
+ * - `deny`: answers the listed operations `400 AccessDeniedException`, as IAM does for an action a
+ *   role lacks (the other operations pass); with `matching`, only requests whose body contains it.
+ * Loopback only. Every request is counted by operation (`X-Amz-Target`).
+ */
+
+export type FaultMode =
+  | { readonly kind: 'pass' }
+  | { readonly kind: 'hang' }
+  | { readonly kind: 'refuse' }
+  | { readonly kind: 'slow'; readonly delayMs: number }
+  | { readonly kind: 'deny'; readonly operations: readonly string[]; readonly matching?: string };
+
+export class DynamoDbFaultProxy {
+  readonly requests = new Map<string, number>();
+  #mode: FaultMode = { kind: 'pass' };
+  readonly #server: http.Server;
+  readonly #sockets = new Set<Socket>();
+  readonly #target: URL;
+  #port = 0;
+
+  private constructor(target: string) {
+    this.#target = new URL(target);
+    this.#server = http.createServer((request, response) => this.#handle(request, response));
+    this.#server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+  }
+
+  /** Starts forwarding to `target` (an engine's endpoint URL) on a free loopback port. */
+  static async start(target: string): Promise<DynamoDbFaultProxy> {
+    const proxy = new DynamoDbFaultProxy(target);
+    await proxy.#listen(0);
+    return proxy;
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  get mode(): FaultMode {
+    return this.#mode;
+  }
+
+  /** Switches the fault. Hung requests stay hung; `refuse` closes the listener and every connection. */
+  async set(mode: FaultMode): Promise<void> {
+    const wasRefusing = this.#mode.kind === 'refuse';
+    this.#mode = mode;
+    if (mode.kind === 'refuse' && !wasRefusing) {
+      await new Promise<void>((resolve) => {
+        this.#server.close(() => resolve());
+        for (const socket of this.#sockets) socket.destroy();
+      });
+    } else if (mode.kind !== 'refuse' && wasRefusing) {
+      await this.#listen(this.#port);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    if (this.#server.listening) await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, '127.0.0.1', () => {
+        this.#server.off('error', reject);
+        this.#port = (this.#server.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  #handle(request: http.IncomingMessage, response: http.ServerResponse): void {
+    const operation = String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? 'unknown';
+    this.requests.set(operation, (this.requests.get(operation) ?? 0) + 1);
+    const mode = this.#mode;
+    if (mode.kind === 'hang') {
+      request.resume();
+      return;
+    }
+    if (mode.kind === 'deny' && mode.operations.includes(operation)) {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.once('end', () => {
+        const body = Buffer.concat(chunks);
+        if (mode.matching !== undefined && !body.toString('utf8').includes(mode.matching)) {
+          this.#forward(request, response, body);
+          return;
+        }
+        const denial = JSON.stringify({
+          __type: 'com.amazon.coral.service#AccessDeniedException',
+          message: `User is not authorized to perform: dynamodb:${operation}`,
+        });
+        response.writeHead(400, {
+          'content-type': 'application/x-amz-json-1.0',
+          'content-length': Buffer.byteLength(denial),
+        });
+        response.end(denial);
+      });
+      return;
+    }
+    if (mode.kind === 'slow') setTimeout(() => this.#forward(request, response), mode.delayMs);
+    else this.#forward(request, response);
+  }
+
+  /** Forwards the request (its body streamed, or `body` when already read) and pipes the answer back. */
+  #forward(request: http.IncomingMessage, response: http.ServerResponse, body?: Buffer): void {
+    const upstream = http.request(
+      {
+        host: this.#target.hostname,
+        port: this.#target.port,
+        method: request.method,
+        path: request.url,
+        headers: request.headers,
+      },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    upstream.once('error', () => response.destroy());
+    if (body === undefined) request.pipe(upstream);
+    else upstream.end(body);
+  }
+}
