@@ -5,24 +5,24 @@
 import { ACCOUNT, LOCALSTACK_CONTEXT, OUTPUTS_FILE, REGION, STACK_NAME } from './settings.ts';
 
 /** AWS variables that could point cdklocal at a real account; they are dropped. */
-const DROPPED = [
-  'AWS_PROFILE',
-  'AWS_SESSION_TOKEN',
-  'AWS_DEFAULT_PROFILE',
-  'AWS_ENDPOINT_URL',
-  'AWS_ENDPOINT_URL_S3',
-];
+const DROPPED = ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_PROFILE'];
 
 /**
  * cdklocal's environment: LocalStack's dummy credentials and region, nothing else of the caller's
- * AWS setup. If cdklocal ever failed to redirect a call (aws-cdk-local issues #94, #103), real
+ * AWS identity. If cdklocal ever failed to redirect a call (aws-cdk-local issues #94, #103), real
  * AWS would refuse these credentials instead of deploying to the caller's account.
+ *
+ * The caller's `AWS_ENDPOINT_URL` is kept: it is how to reach LocalStack without DNS
+ * (`http://localhost:4566`; cdklocal's default, `localhost.localstack.cloud`, needs a resolver).
+ * cdklocal refuses it without `AWS_ENDPOINT_URL_S3`, which then defaults to the same endpoint
+ * (cdklocal rewrites asset bucket URLs to path style).
  */
 export function cdklocalEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
     if (value !== undefined && !DROPPED.includes(key)) out[key] = value;
   }
+  if (out.AWS_ENDPOINT_URL !== undefined) out.AWS_ENDPOINT_URL_S3 ??= out.AWS_ENDPOINT_URL;
   return {
     ...out,
     AWS_ACCESS_KEY_ID: 'test',

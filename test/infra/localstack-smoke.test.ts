@@ -500,6 +500,27 @@ describe('cdklocal deployment', () => {
     );
   });
 
+  it("keeps the caller's LocalStack endpoint, and gives S3 the same one unless it has its own", () => {
+    // Act
+    const both = cdklocalEnv({ AWS_ENDPOINT_URL: 'http://localhost:4566' });
+    const own = cdklocalEnv({
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
+      AWS_ENDPOINT_URL_S3: 'http://s3.local:4566',
+    });
+    const none = cdklocalEnv({ PATH: '/bin' });
+
+    // Assess
+    expect(both).toMatchObject({
+      AWS_ENDPOINT_URL: 'http://localhost:4566',
+      AWS_ENDPOINT_URL_S3: 'http://localhost:4566',
+    });
+    expect(own).toMatchObject({
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
+      AWS_ENDPOINT_URL_S3: 'http://s3.local:4566',
+    });
+    expect(none.AWS_ENDPOINT_URL).toBeUndefined();
+  });
+
   it("bootstraps LocalStack's account and deploys with the LocalStack context, writing the outputs file", () => {
     expect(bootstrapArgs()).toEqual(['bootstrap', 'aws://000000000000/us-east-1']);
     const args = deployArgs();
