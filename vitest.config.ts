@@ -35,6 +35,17 @@ export default defineConfig({
         },
       },
       {
+        // The client package, packed and installed like a consumer's dependency, against `npm start`
+        // and scripted discovery servers.
+        test: {
+          name: 'client',
+          include: ['client/test/**/*.test.ts'],
+          globalSetup: ['client/test/support/packed-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         test: {
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],

@@ -1,9 +1,10 @@
 import { BUNDLE_BUDGET_BYTES } from '../infra/aws/constructs/app-function.ts';
+import type { ClientResult } from './client.ts';
 import type { ColdStartResult } from './cold-start.ts';
 import type { CostMeasurements, CostModel } from './cost.ts';
 import type { DiscoveryResult } from './discovery.ts';
 import type { FreshnessSettings, Scenario } from './freshness.ts';
-import type { Distribution } from './lib/stats.ts';
+import { type Distribution, round } from './lib/stats.ts';
 import type { ProbeRoundResult } from './probe-round.ts';
 
 /** The issue's targets, checked against one run's figures, and the Markdown summary. */
@@ -21,6 +22,7 @@ export interface BenchResults {
   freshness?: { short: FreshnessResult; defaults?: FreshnessResult };
   coldStart?: ColdStartResult;
   cost?: { measurements: CostMeasurements; model: CostModel; prices: unknown; assumptions: unknown };
+  client?: ClientResult;
   errors: { benchmark: string; message: string }[];
   targets?: TargetCheck[];
 }
@@ -171,6 +173,51 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       null,
     );
   }
+  const client = r.client;
+  if (client) {
+    const p = client.pick;
+    add(
+      'client',
+      `pick from memory, round-robin, ${p.endpoints} endpoints (ns per await client.pick())`,
+      `${p.roundRobinNs} ns vs bare array pick ${p.floorNs} ns = ×${p.ratio} (×${p.ratioToAwaitedFloor} an awaited array pick, ${p.awaitedFloorNs} ns)`,
+      '≤ 1,000 ns (reported ratio)',
+      p.roundRobinNs <= 1000,
+    );
+    add(
+      'client',
+      'registry requests per client per minute, default refresh (1 s ± 10 %)',
+      `${client.requests.perClientPerMinute} (${round(client.requests.notModifiedShare * 100, 1)} % 304s)`,
+      '≤ 66 (one a refresh), mostly 304s',
+      client.requests.perClientPerMinute <= 66 && client.requests.notModifiedShare >= 0.9,
+    );
+    const d = client.death;
+    add(
+      'client',
+      'silent death → not picked, with passive ejection (max)',
+      `${fmtDist(d.withEjection)}; ${d.picksAfterEjection} picks of it in the second after`,
+      'within the one failed request; 0 picks after',
+      d.picksAfterEjection === 0,
+    );
+    const bound =
+      (d.settings.failureThreshold * d.settings.intervalSeconds * 1000 +
+        d.settings.timeoutMs +
+        d.settings.refreshMs * 1.1) *
+      1.1;
+    add(
+      'client',
+      'silent death → not picked, without ejection (max)',
+      fmtDist(d.withoutEjection),
+      `≤ exclusion + one refresh (+10 %): ${round(bound, 0)} ms`,
+      d.withoutEjection.max <= bound,
+    );
+    add(
+      'client',
+      'bundle, minified: core / SigV4 chunk (loaded only for IAM)',
+      `${client.bundle.core.bytes.toLocaleString('en')} B / ${client.bundle.signer.bytes.toLocaleString('en')} B (credential chain ${client.bundle.credentialChain.bytes.toLocaleString('en')} B)`,
+      '≤ 20,000 B / ≤ 40,000 B',
+      client.bundle.core.bytes <= 20_000 && client.bundle.signer.bytes <= 40_000,
+    );
+  }
   return checks;
 }
 
@@ -298,6 +345,32 @@ export function markdown(r: BenchResults): string {
       '',
       'Prices (USD, us-east-1, read from stored copies of public pages; see `bench/prices.ts` for each source and its date) ' +
         'and assumptions are in the JSON file next to this one.',
+    );
+  }
+  if (r.client) {
+    const { pick: p, requests: q, death: d, bundle: b } = r.client;
+    out.push('', '## 6. Client library', '');
+    out.push(
+      `Median ns per call over ${p.endpoints} endpoints, batches interleaved with the floors in the same run.`,
+      '',
+      '| bare array pick | awaited array pick | round-robin | least-loaded | zone | round-robin, an ejection active |',
+      '| --- | --- | --- | --- | --- | --- |',
+      `| ${p.floorNs} | ${p.awaitedFloorNs} | ${p.roundRobinNs} (×${p.ratio}) | ${p.leastLoadedNs} | ${p.zoneNs} | ${p.withEjectionNs} |`,
+      '',
+      `Registry requests: ${q.perClientPerMinute} per client per minute (${q.clients} clients, ${q.seconds} s, ${round(q.notModifiedShare * 100, 1)} % 304s).`,
+      '',
+      `Silent death → not picked (registry interval ${d.settings.intervalSeconds} s, threshold ${d.settings.failureThreshold}, timeout ${d.settings.timeoutMs} ms; client refresh ${d.settings.refreshMs} ms):`,
+      '',
+      '| | trials | p50 ms | p99 ms | max ms |',
+      '| --- | --- | --- | --- | --- |',
+      `| with passive ejection (caller calls every 10 ms, reports failures) | ${d.withEjection.samples} | ${d.withEjection.p50} | ${d.withEjection.p99} | ${d.withEjection.max} |`,
+      `| without (the registry excludes it, the next refresh sees it) | ${d.withoutEjection.samples} | ${d.withoutEjection.p50} | ${d.withoutEjection.p99} | ${d.withoutEjection.max} |`,
+      '',
+      '| bundle (minified, esbuild) | bytes | gzip |',
+      '| --- | --- | --- |',
+      `| core | ${b.core.bytes.toLocaleString('en')} | ${b.core.gzipBytes.toLocaleString('en')} |`,
+      `| SigV4 chunk | ${b.signer.bytes.toLocaleString('en')} | ${b.signer.gzipBytes.toLocaleString('en')} |`,
+      `| default credential provider chain | ${b.credentialChain.bytes.toLocaleString('en')} | ${b.credentialChain.gzipBytes.toLocaleString('en')} |`,
     );
   }
   out.push('');

@@ -1,7 +1,7 @@
 /**
- * `npm run bench [-- --quick] [--only discovery,probe,freshness,cold-start,cost] [--out DIR]`
+ * `npm run bench [-- --quick] [--only discovery,probe,freshness,cold-start,cost,client] [--out DIR]`
  *
- * Runs the five benchmarks of issue 4 one after the other (never side by side: the machine is
+ * Runs the benchmarks (the five of issue 4, and the client library's) one after the other (never side by side: the machine is
  * shared and noisy, so each headline figure is a ratio against a floor measured in the same run),
  * checks the targets, writes `<out>/<date>-<machine>[-quick].json` and `.md`, prints the summary.
  * Only loopback addresses are ever contacted. Each benchmark is bounded in time; engines, stand-in
@@ -13,6 +13,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchClient, CLIENT_PLANS } from './client.ts';
 import { benchColdStart } from './cold-start.ts';
 import { benchCost } from './cost.ts';
 import { benchDiscovery } from './discovery.ts';
@@ -21,7 +22,7 @@ import { round, withTimeout } from './lib/stats.ts';
 import { benchProbeRounds } from './probe-round.ts';
 import { type BenchResults, checkTargets, markdown } from './report.ts';
 
-const BENCHMARKS = ['discovery', 'probe', 'freshness', 'cold-start', 'cost'] as const;
+const BENCHMARKS = ['discovery', 'probe', 'freshness', 'cold-start', 'cost', 'client'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 const { values } = parseArgs({
@@ -63,7 +64,8 @@ const plan = quick
       freshness: { trials: 20, defaultTrials: 5, defaultScenarios: ['silent-death'] as const },
       coldStart: { runs: 10 },
       cost: { engine: 'ddb-local' as const, rounds: 24, callsPerModel: 30 },
-      limitsSeconds: { discovery: 150, probe: 150, freshness: 150, 'cold-start': 120, cost: 90 },
+      client: CLIENT_PLANS.quick,
+      limitsSeconds: { discovery: 150, probe: 150, freshness: 150, 'cold-start': 120, cost: 90, client: 120 },
     }
   : {
       discovery: {
@@ -77,7 +79,15 @@ const plan = quick
       freshness: { trials: 40, defaultTrials: 10, defaultScenarios: ['silent-death', 'hang'] as const },
       coldStart: { runs: 31 },
       cost: { engine: 'ddb-local' as const, rounds: 120, callsPerModel: 200 },
-      limitsSeconds: { discovery: 1800, probe: 2400, freshness: 900, 'cold-start': 600, cost: 600 },
+      client: CLIENT_PLANS.full,
+      limitsSeconds: {
+        discovery: 1800,
+        probe: 2400,
+        freshness: 900,
+        'cold-start': 600,
+        cost: 600,
+        client: 300,
+      },
     };
 
 const started = new Date();
@@ -166,6 +176,9 @@ await step('cold-start', async () => {
 });
 await step('cost', async () => {
   results.cost = await benchCost({ ...plan.cost, log });
+});
+await step('client', async () => {
+  results.client = await benchClient({ ...plan.client, log });
 });
 
 const md = save();

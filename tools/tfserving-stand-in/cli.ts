@@ -11,7 +11,8 @@ import { type Misbehaviour, type ModelSeed, TfServingStandIn } from './stand-in.
 
 const USAGE = `Usage: npm run stand-in -- [options]
 
-Serves TensorFlow Serving's REST model status and metadata API (a stand-in, no real models).
+Serves TensorFlow Serving's REST model status and metadata API (a stand-in, no real models), and
+:predict for a model named half_plus_two (TF Serving's example: y = 0.5 x + 2).
 
 Options:
   --host <address>         address to listen on; repeat for several (default 127.0.0.1;
@@ -23,8 +24,10 @@ Options:
   --misbehave <mode>       hang | http-500 | html | non-json | truncated-json | oversized | wrong-shape
   -h, --help               show this help
 
-Example:
-  npm run stand-in -- --host 127.0.0.2 --model resnet:1,2 --model bert:7 --label resnet:stable=1`;
+Examples:
+  npm run stand-in -- --host 127.0.0.2 --model resnet:1,2 --model bert:7 --label resnet:stable=1
+  npm run stand-in -- --host 127.0.0.11 --count 3 --model half_plus_two:1
+  curl -d '{"instances": [1.0, 2.0, 5.0]}' http://127.0.0.11:8501/v1/models/half_plus_two:predict`;
 
 const MISBEHAVIOURS = ['hang', 'http-500', 'html', 'non-json', 'truncated-json', 'oversized', 'wrong-shape'];
 

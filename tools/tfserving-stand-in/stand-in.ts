@@ -2,7 +2,8 @@
  * TF Serving stand-in: a real HTTP server that answers TensorFlow Serving's REST model status and
  * metadata API the way the real server does (see /work/shared/reference/tfserving-rest-api.md,
  * sections 1, 2, 6 and 7), and that tests can steer: load, unload, fail a load, hang, answer 500
- * or garbage, die and come back.
+ * or garbage, die and come back. It also answers `:predict` (section 3) for a model named
+ * `half_plus_two`, TF Serving's own example model (y = 0.5 x + 2).
  *
  * Made to run by the thousand in one process (one instance per loopback address, each on 8501):
  * `node:http` only, no timers of its own, and the status body of a model is built once per change.
@@ -131,6 +132,13 @@ const REST_PATH = /^\/v1\/[^\n]*$/i;
 /** `kModelStatusApiRegex` of http_rest_api_util.cc, anchored (RE2 FullMatch has Perl submatch semantics). */
 const STATUS_PATH =
   /^\/v1\/models(?:\/([^/:]+))?(?:(?:\/versions\/(\d+))|(?:\/labels\/([^/:]+)))?(?:\/(metadata))?$/i;
+/** The inference regex of section 3, anchored: `POST /v1/models/{name}[/versions/{N}|/labels/{L}]:{verb}`. */
+const INFERENCE_PATH =
+  /^\/v1\/models\/([^/:]+)(?:(?:\/versions\/(\d+))|(?:\/labels\/([^/:]+)))?:(classify|regress|predict)$/i;
+/** The one model the stand-in can run: TF Serving's example `half_plus_two` (y = 0.5 x + 2). */
+export const HALF_PLUS_TWO = 'half_plus_two';
+/** A predict body larger than this is refused (413) rather than buffered. */
+const MAX_PREDICT_BODY_BYTES = 8 * 1024 * 1024;
 /** TF Serving's CORS preflight check: `RE2::PartialMatch(origin, "https?://")`. */
 const CORS_ORIGIN = /https?:\/\//;
 
@@ -392,18 +400,33 @@ export class TfServingStandIn {
     log.paths.push(path);
     if (log.paths.length > this.#keepPaths) log.paths.shift();
 
+    if (req.method === 'POST' && INFERENCE_PATH.test(path)) {
+      readBody(req, MAX_PREDICT_BODY_BYTES).then(
+        (body) => this.#answer(req, res, path, body),
+        () => send(res, errorReply(413, `Request body larger than ${MAX_PREDICT_BODY_BYTES} bytes`)),
+      );
+      return;
+    }
+    this.#answer(req, res, path, undefined);
+  }
+
+  #answer(req: IncomingMessage, res: ServerResponse, path: string, body: Buffer | undefined): void {
     const mode = this.#mode;
     if (!REST_PATH.test(path)) {
       send(res, NOT_FOUND_PAGE);
     } else if (mode === 'none') {
-      send(res, this.#rest(req.method ?? 'GET', path, req.headers.origin));
+      send(res, this.#rest(req.method ?? 'GET', path, req.headers.origin, body));
     } else if (mode !== 'hang') {
-      send(res, this.#misbehaviourReply(mode, req));
+      send(res, this.#misbehaviourReply(mode, req, body));
     }
     // 'hang': never answered; the socket goes when the client, die() or close() ends it.
   }
 
-  #misbehaviourReply(mode: Exclude<Misbehaviour, 'none' | 'hang'>, req: IncomingMessage): Reply {
+  #misbehaviourReply(
+    mode: Exclude<Misbehaviour, 'none' | 'hang'>,
+    req: IncomingMessage,
+    body: Buffer | undefined,
+  ): Reply {
     switch (mode) {
       case 'http-500':
         return HTTP_500;
@@ -417,15 +440,17 @@ export class TfServingStandIn {
         oversized ??= buildOversized();
         return oversized;
       case 'truncated-json': {
-        const real = this.#rest(req.method ?? 'GET', req.url ?? '/', req.headers.origin);
+        const real = this.#rest(req.method ?? 'GET', req.url ?? '/', req.headers.origin, body);
         return { ...real, body: real.body.subarray(0, Math.floor(real.body.length / 2)) };
       }
     }
   }
 
-  /** `HttpRestApiHandler::ProcessRequest` for status and metadata (GET) and CORS preflight. */
-  #rest(method: string, path: string, origin: string | undefined): Reply {
+  /** `HttpRestApiHandler::ProcessRequest`: status and metadata (GET), inference (POST), CORS preflight. */
+  #rest(method: string, path: string, origin: string | undefined, body?: Buffer): Reply {
     if (method === 'OPTIONS' && origin !== undefined && CORS_ORIGIN.test(origin)) return CORS_PREFLIGHT;
+    const inference = method === 'POST' ? INFERENCE_PATH.exec(path) : null;
+    if (inference !== null) return this.#inference(inference, body ?? Buffer.alloc(0));
     const match = method === 'GET' ? STATUS_PATH.exec(path) : null;
     if (match === null) return errorReply(400, `Malformed request: ${method} ${bytesToText(path)}`);
     const [, rawName = '', rawVersion = '', rawLabel = '', subresource = ''] = match;
@@ -478,6 +503,142 @@ export class TfServingStandIn {
     }
     return { status: 200, type: JSON_TYPE, body: metadataBody(name, wanted) };
   }
+
+  /**
+   * `:predict` (and `:classify`/`:regress`) of section 3: the body must be a JSON object, then the
+   * servable is found as for metadata (latest AVAILABLE version, a given version, or a label). Only
+   * `half_plus_two` computes anything; the error texts follow TF Serving's `util/json_tensor.cc`
+   * and `predict_util.cc` as far as the reference gives them.
+   */
+  #inference(match: RegExpExecArray, body: Buffer): Reply {
+    const [, rawName = '', rawVersion = '', rawLabel = '', rawVerb = ''] = match;
+    const name = urlDecode(rawName);
+    const verb = rawVerb.toLowerCase() === rawVerb ? rawVerb : undefined;
+    if (verb === undefined) return errorReply(400, `Malformed request: POST ${bytesToText(match[0])}`);
+    let version: bigint | undefined;
+    if (rawVersion !== '') {
+      version = BigInt(rawVersion);
+      if (version > INT64_MAX) return errorReply(400, `Failed to convert version: ${rawVersion} to numeric.`);
+    }
+    // FillPredictRequestFromJson parses the body before it looks the servable up (for its signatures).
+    const request = parseJsonObject(body);
+    if (!('json' in request)) return request;
+    const model = this.#models.get(name);
+    let wanted = version;
+    if (rawLabel !== '') {
+      const label = urlDecode(rawLabel);
+      wanted = model?.labels.get(label);
+      if (wanted === undefined) return errorReply(400, `Unrecognized servable version label: ${label}`);
+    }
+    if (wanted === undefined) {
+      if (latestAvailable(model) === undefined) {
+        return errorReply(404, `Servable not found for request: Latest(${name})`);
+      }
+    } else if (model?.versions.get(wanted)?.state !== 'AVAILABLE') {
+      return errorReply(404, `Servable not found for request: Specific(${name}, ${wanted})`);
+    }
+    if (verb !== 'predict') {
+      return errorReply(
+        400,
+        `Expected classification signature method_name to be tensorflow/serving/${verb}.`,
+      );
+    }
+    if (name !== HALF_PLUS_TWO) {
+      return errorReply(400, 'Serving signature name: "serving_default" not found in signature def');
+    }
+    return predictHalfPlusTwo(request.json);
+  }
+}
+
+/** The request body as a JSON object, or TF Serving's 400 for one that is not. */
+function parseJsonObject(raw: Buffer): { json: Record<string, unknown> } | Reply {
+  let request: unknown;
+  try {
+    request = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return errorReply(400, 'JSON Parse error: Invalid value. at offset: 0');
+  }
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+    return errorReply(400, 'JSON Parse error: The document root must be an object.');
+  }
+  return { json: request as Record<string, unknown> };
+}
+
+/** Row (`instances`) or columnar (`inputs`) predict of y = 0.5 x + 2 over a 1-D float tensor `x`. */
+function predictHalfPlusTwo(body: Record<string, unknown>): Reply {
+  const signature = body.signature_name;
+  if (signature !== undefined && signature !== 'serving_default') {
+    return errorReply(400, `Serving signature name: "${String(signature)}" not found in signature def`);
+  }
+  const hasInstances = 'instances' in body;
+  const hasInputs = 'inputs' in body;
+  if (!hasInstances && !hasInputs) return errorReply(400, "Missing 'inputs' or 'instances' key");
+  if (hasInstances && hasInputs) {
+    return errorReply(
+      400,
+      "Not formatted correctly expecting only one of 'inputs' or 'instances' keys exists",
+    );
+  }
+  const key = hasInstances ? 'instances' : 'inputs';
+  let values = body[key];
+  // A named input: {"x": v} per instance, or {"inputs": {"x": [...]}}.
+  if (hasInstances && Array.isArray(values)) {
+    values = values.map((item) =>
+      typeof item === 'object' && item !== null && !Array.isArray(item) && 'x' in item ? item.x : item,
+    );
+  } else if (hasInputs && typeof values === 'object' && values !== null && !Array.isArray(values)) {
+    values = (values as Record<string, unknown>).x;
+  }
+  if (!Array.isArray(values)) return errorReply(400, `Expecting '${key}' to be an list/array`);
+  for (const [i, value] of values.entries()) {
+    if (typeof value !== 'number') {
+      return errorReply(
+        400,
+        `Failed to process element: ${i} of '${key}' list. Error: Invalid argument: JSON Value: ${JSON.stringify(value)} ` +
+          `Type: ${jsonType(value)} is not of expected type: float`,
+      );
+    }
+  }
+  const outputs = (values as number[]).map((x) => 0.5 * x + 2);
+  const name = hasInstances ? 'predictions' : 'outputs';
+  // rapidjson's PrettyWriter as TF Serving prints a 1-D float tensor: `{ "predictions": [2.5, 3.0, 4.5 ] }`.
+  const list = outputs.map((y) => (Number.isInteger(y) ? y.toFixed(1) : String(y))).join(', ');
+  return { status: 200, type: JSON_TYPE, body: Buffer.from(`{\n    "${name}": [${list}\n    ]\n}`) };
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return 'Null';
+  if (Array.isArray(value)) return 'Array';
+  if (typeof value === 'object') return 'Object';
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  return 'String';
+}
+
+function latestAvailable(model: ModelRecord | undefined): bigint | undefined {
+  let latest: bigint | undefined;
+  for (const [candidate, entry] of model?.versions ?? []) {
+    if (entry.state === 'AVAILABLE' && (latest === undefined || candidate > latest)) latest = candidate;
+  }
+  return latest;
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new RangeError('body too large'));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
 }
 
 function send(res: ServerResponse, reply: Reply): void {
