@@ -10,7 +10,7 @@ import type { AddressInfo, Socket } from 'node:net';
  * - `slow`: forwards after `delayMs`;
  * - `deny`: answers the listed operations `400 AccessDeniedException`, as IAM does for an action a
  *   role lacks (the other operations pass); with `matching`, only requests whose body contains it.
- * Loopback only. Every request is counted by operation (`X-Amz-Target`).
+ * Loopback only. Every request is recorded: its operation (`X-Amz-Target`) and table.
  */
 
 export type FaultMode =
@@ -20,8 +20,21 @@ export type FaultMode =
   | { readonly kind: 'slow'; readonly delayMs: number }
   | { readonly kind: 'deny'; readonly operations: readonly string[]; readonly matching?: string };
 
+/** The table a DynamoDB JSON request names, if any. */
+function tableNameOf(body: Buffer): string | undefined {
+  try {
+    const name = (JSON.parse(body.toString('utf8')) as { TableName?: unknown }).TableName;
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class DynamoDbFaultProxy {
+  /** Requests received, by operation. */
   readonly requests = new Map<string, number>();
+  /** Every request received, in order: its operation and the table it names. */
+  readonly calls: { readonly operation: string; readonly tableName: string | undefined }[] = [];
   #mode: FaultMode = { kind: 'pass' };
   readonly #server: http.Server;
   readonly #sockets = new Set<Socket>();
@@ -85,20 +98,18 @@ export class DynamoDbFaultProxy {
   #handle(request: http.IncomingMessage, response: http.ServerResponse): void {
     const operation = String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? 'unknown';
     this.requests.set(operation, (this.requests.get(operation) ?? 0) + 1);
-    const mode = this.#mode;
-    if (mode.kind === 'hang') {
-      request.resume();
-      return;
-    }
-    if (mode.kind === 'deny' && mode.operations.includes(operation)) {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.once('end', () => {
-        const body = Buffer.concat(chunks);
-        if (mode.matching !== undefined && !body.toString('utf8').includes(mode.matching)) {
-          this.#forward(request, response, body);
-          return;
-        }
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.once('end', () => {
+      const body = Buffer.concat(chunks);
+      this.calls.push({ operation, tableName: tableNameOf(body) });
+      const mode = this.#mode;
+      if (mode.kind === 'hang') return;
+      if (
+        mode.kind === 'deny' &&
+        mode.operations.includes(operation) &&
+        (mode.matching === undefined || body.toString('utf8').includes(mode.matching))
+      ) {
         const denial = JSON.stringify({
           __type: 'com.amazon.coral.service#AccessDeniedException',
           message: `User is not authorized to perform: dynamodb:${operation}`,
@@ -108,15 +119,15 @@ export class DynamoDbFaultProxy {
           'content-length': Buffer.byteLength(denial),
         });
         response.end(denial);
-      });
-      return;
-    }
-    if (mode.kind === 'slow') setTimeout(() => this.#forward(request, response), mode.delayMs);
-    else this.#forward(request, response);
+        return;
+      }
+      if (mode.kind === 'slow') setTimeout(() => this.#forward(request, response, body), mode.delayMs);
+      else this.#forward(request, response, body);
+    });
   }
 
-  /** Forwards the request (its body streamed, or `body` when already read) and pipes the answer back. */
-  #forward(request: http.IncomingMessage, response: http.ServerResponse, body?: Buffer): void {
+  /** Forwards the request with its body and pipes the answer back. */
+  #forward(request: http.IncomingMessage, response: http.ServerResponse, body: Buffer): void {
     const upstream = http.request(
       {
         host: this.#target.hostname,
@@ -131,7 +142,6 @@ export class DynamoDbFaultProxy {
       },
     );
     upstream.once('error', () => response.destroy());
-    if (body === undefined) request.pipe(upstream);
-    else upstream.end(body);
+    upstream.end(body);
   }
 }

@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import { RequestError, StoreUnavailableError } from '../shared/errors.ts';
 import { type HealthPolicy, judgeEndpoint } from './health.ts';
 import { newestFirst } from './names.ts';
-import type { ModelPartition, ModelRegistration, ProbeRecord, RegistryStore } from './registry-store.ts';
+import type {
+  ModelPartition,
+  ModelRegistration,
+  ProbeRecord,
+  RegistryStore,
+  StoreOperation,
+} from './registry-store.ts';
 
 /** What the discovery API answers (design: "Discovery API"). */
 
@@ -37,8 +43,14 @@ export type Selector =
   | { readonly kind: 'version'; readonly version: string }
   | { readonly kind: 'label'; readonly label: string };
 
+/** What discovery asks of the store. */
+export const DISCOVERY_STORE_OPERATIONS = [
+  'readModel',
+  'listRunningTasks',
+] as const satisfies readonly StoreOperation[];
+
 export interface DiscoveryDeps {
-  readonly store: Pick<RegistryStore, 'readModel' | 'listRunningTasks'>;
+  readonly store: Pick<RegistryStore, (typeof DISCOVERY_STORE_OPERATIONS)[number]>;
   readonly policy: HealthPolicy;
   readonly now: () => number;
   /** This process's last answers, served (stale) when the store is unavailable. */

@@ -1,6 +1,12 @@
 import pMap from 'p-map';
 import { lastSuccessAt } from './health.ts';
-import type { ProbeRecord, RegistryStore, RoundMarker, TaskRecord } from './registry-store.ts';
+import type {
+  ProbeRecord,
+  RegistryStore,
+  RoundMarker,
+  StoreOperation,
+  TaskRecord,
+} from './registry-store.ts';
 import { type EndpointRegistration, isAddressable } from './task-endpoints.ts';
 import type { TfServingClient } from './tfserving-client.ts';
 import { runPooled } from './work-pool.ts';
@@ -10,14 +16,30 @@ import { runPooled } from './work-pool.ts';
  * endpoint at once), a round over every running task, and the loop a scheduled invocation runs.
  */
 
-export interface ProbeDeps {
-  readonly store: Pick<
-    RegistryStore,
-    'recordProbeSuccess' | 'recordProbeFailure' | 'listRunningTasks' | 'readProbeState' | 'recordRound'
-  >;
+/** What probing one endpoint asks of the store (a round's probes, and an event's probe of a new endpoint). */
+export const ENDPOINT_PROBE_STORE_OPERATIONS = [
+  'recordProbeSuccess',
+  'recordProbeFailure',
+] as const satisfies readonly StoreOperation[];
+
+/** What a probe round asks of the store. */
+export const PROBE_ROUND_STORE_OPERATIONS = [
+  ...ENDPOINT_PROBE_STORE_OPERATIONS,
+  'listRunningTasks',
+  'readProbeState',
+  'recordRound',
+] as const satisfies readonly StoreOperation[];
+
+/** Probing one endpoint: the TF Serving client, the clock and where outcomes are written. */
+export interface EndpointProbeDeps {
+  readonly store: Pick<RegistryStore, (typeof ENDPOINT_PROBE_STORE_OPERATIONS)[number]>;
   readonly tfserving: Pick<TfServingClient, 'modelStatus' | 'labelVersion'>;
   readonly now: () => number;
   readonly removeAfterSeconds: number;
+}
+
+export interface ProbeDeps extends EndpointProbeDeps {
+  readonly store: Pick<RegistryStore, (typeof PROBE_ROUND_STORE_OPERATIONS)[number]>;
   /** Probes doing work at once in a round (a probe waiting on a hung server stops counting after `slowAfterMs`). */
   readonly concurrency: number;
   readonly slowAfterMs: number;
@@ -93,7 +115,7 @@ function isUnchanged(
  * Without it (a newly registered endpoint), a success is always written.
  */
 export async function probeEndpointModel(
-  deps: ProbeDeps,
+  deps: EndpointProbeDeps,
   target: ProbeTarget,
   known?: KnownState,
 ): Promise<ProbeResult> {

@@ -2,7 +2,7 @@ import type { Task } from '@aws-sdk/client-ecs';
 import pMap from 'p-map';
 import { asError } from '../shared/errors.ts';
 import { parseTaskDetail, type TaskDetail } from './ecs-task-event.ts';
-import type { RegistryStore, TaskRecord } from './registry-store.ts';
+import type { RegistryStore, StoreOperation, TaskRecord } from './registry-store.ts';
 import type { TaskEventOutcome } from './task-events.ts';
 
 /**
@@ -28,9 +28,12 @@ export interface ReconcileLog {
   warn(message: string, attributes: Record<string, unknown>): void;
 }
 
+/** What reconciliation asks of the store itself (applying a task is an event's work). */
+export const RECONCILE_STORE_OPERATIONS = ['listRunningTasks'] as const satisfies readonly StoreOperation[];
+
 export interface ReconcileDeps {
   readonly ecs: EcsTaskReader;
-  readonly store: Pick<RegistryStore, 'listRunningTasks'>;
+  readonly store: Pick<RegistryStore, (typeof RECONCILE_STORE_OPERATIONS)[number]>;
   readonly apply: (detail: TaskDetail) => Promise<TaskEventOutcome>;
   /** Clusters to reconcile; every cluster of the account when empty. */
   readonly clusterArns: readonly string[];

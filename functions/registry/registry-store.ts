@@ -107,6 +107,28 @@ function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException;
 }
 
+/** A store operation: what the domain's ports pick from the store. */
+export type StoreOperation = Exclude<keyof RegistryStore, 'tableName' | 'close'>;
+
+/**
+ * The DynamoDB action each store operation sends: the one place grants are derived from
+ * (`FUNCTION_STORE_OPERATIONS` in `functions/shared/registry.ts`, `RegistryTable.grant…` in the
+ * CDK app). `test/infra/iam-proof.test.ts` runs each deployed bundle and proves every call it
+ * makes is allowed, so a wrong entry here fails there.
+ */
+export const STORE_OPERATION_ACTIONS = {
+  getTask: 'dynamodb:GetItem',
+  putTask: 'dynamodb:UpdateItem',
+  putRegistration: 'dynamodb:PutItem',
+  deleteProbe: 'dynamodb:DeleteItem',
+  listRunningTasks: 'dynamodb:Query',
+  recordProbeSuccess: 'dynamodb:UpdateItem',
+  recordProbeFailure: 'dynamodb:UpdateItem',
+  recordRound: 'dynamodb:PutItem',
+  readModel: 'dynamodb:Query',
+  readProbeState: 'dynamodb:Query',
+} as const satisfies Record<StoreOperation, `dynamodb:${string}`>;
+
 /** The default deadline of one store operation, retries included. */
 export const DEFAULT_STORE_DEADLINE_MS = 2_000;
 

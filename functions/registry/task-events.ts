@@ -1,8 +1,8 @@
 import type { EcsLookups } from './ecs-lookups.ts';
 import type { TaskDetail } from './ecs-task-event.ts';
 import { type Lifecycle, lifecycleOf } from './lifecycle.ts';
-import { type ProbeDeps, type ProbeResult, probeEndpointModel } from './probe.ts';
-import type { RegistryStore, TaskRecord } from './registry-store.ts';
+import { type EndpointProbeDeps, type ProbeResult, probeEndpointModel } from './probe.ts';
+import type { RegistryStore, StoreOperation, TaskRecord } from './registry-store.ts';
 import { deriveEndpoints, type EndpointRegistration, isAddressable } from './task-endpoints.ts';
 
 /**
@@ -12,10 +12,18 @@ import { deriveEndpoints, type EndpointRegistration, isAddressable } from './tas
  * writes carry the same guard, so duplicates and any delivery order end in the same state.
  */
 
+/** What applying an event asks of the store (its probe of a new endpoint aside). */
+export const TASK_EVENT_STORE_OPERATIONS = [
+  'getTask',
+  'putTask',
+  'putRegistration',
+  'deleteProbe',
+] as const satisfies readonly StoreOperation[];
+
 export interface TaskEventDeps {
-  readonly store: Pick<RegistryStore, 'getTask' | 'putTask' | 'putRegistration' | 'deleteProbe'>;
+  readonly store: Pick<RegistryStore, (typeof TASK_EVENT_STORE_OPERATIONS)[number]>;
   readonly lookups: EcsLookups;
-  readonly probe: ProbeDeps;
+  readonly probe: EndpointProbeDeps;
   readonly now: () => number;
   readonly tfservingContainerNames: readonly string[];
   /** How long a stopped task's tombstone blocks late events (longer than EventBridge's 24 h of retries). */

@@ -1,10 +1,19 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type DiscoveryDeps, LastKnownAnswers } from '../registry/discovery.ts';
+import { DISCOVERY_STORE_OPERATIONS, type DiscoveryDeps, LastKnownAnswers } from '../registry/discovery.ts';
 import type { EcsLookups } from '../registry/ecs-lookups.ts';
 import { healthPolicy } from '../registry/health.ts';
-import type { ProbeDeps } from '../registry/probe.ts';
-import { RegistryStore } from '../registry/registry-store.ts';
-import { DEFAULT_TOMBSTONE_SECONDS, type TaskEventDeps } from '../registry/task-events.ts';
+import {
+  ENDPOINT_PROBE_STORE_OPERATIONS,
+  PROBE_ROUND_STORE_OPERATIONS,
+  type ProbeDeps,
+} from '../registry/probe.ts';
+import { RECONCILE_STORE_OPERATIONS } from '../registry/reconcile.ts';
+import { RegistryStore, STORE_OPERATION_ACTIONS, type StoreOperation } from '../registry/registry-store.ts';
+import {
+  DEFAULT_TOMBSTONE_SECONDS,
+  TASK_EVENT_STORE_OPERATIONS,
+  type TaskEventDeps,
+} from '../registry/task-events.ts';
 import { TfServingClient } from '../registry/tfserving-client.ts';
 import { type CallBudget, createDynamoDbClient } from './aws-clients.ts';
 import type { RegistryConfig } from './config.ts';
@@ -21,6 +30,31 @@ export interface RegistryOptions {
   readonly isAllowedProbeHost?: (host: string) => boolean;
   /** Called with each DynamoDB client made (benchmarks count calls, tests record them). */
   readonly instrument?: (client: DynamoDBDocumentClient) => void;
+}
+
+/** The deployed functions, by the name their folder, bundle and construct carry. */
+export type FunctionName = 'ecs-events' | 'probe' | 'reconcile' | 'discovery';
+
+/**
+ * The store operations each function's code asks for: the domain ports it is wired with (each a
+ * typed list next to the code that calls it). The CDK app grants exactly their DynamoDB actions.
+ */
+export const FUNCTION_STORE_OPERATIONS: Readonly<Record<FunctionName, readonly StoreOperation[]>> = {
+  'ecs-events': [...TASK_EVENT_STORE_OPERATIONS, ...ENDPOINT_PROBE_STORE_OPERATIONS],
+  probe: PROBE_ROUND_STORE_OPERATIONS,
+  reconcile: [
+    ...RECONCILE_STORE_OPERATIONS,
+    ...TASK_EVENT_STORE_OPERATIONS,
+    ...ENDPOINT_PROBE_STORE_OPERATIONS,
+  ],
+  discovery: DISCOVERY_STORE_OPERATIONS,
+};
+
+/** The DynamoDB actions a function's role needs on the registry table, sorted, each once. */
+export function storeActionsOf(name: FunctionName): string[] {
+  return [
+    ...new Set(FUNCTION_STORE_OPERATIONS[name].map((operation) => STORE_OPERATION_ACTIONS[operation])),
+  ].sort();
 }
 
 /** Who uses the store, and so which budget its calls get. */

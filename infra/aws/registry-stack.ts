@@ -37,35 +37,24 @@ export class RegistryStack extends Stack {
       environment: context.settings,
       network,
     });
-    this.registryTable.grantTo(this.ecsEvents.appFunction.function, [
-      'GetItem',
-      'PutItem',
-      'UpdateItem',
-      'DeleteItem',
-    ]);
+    this.registryTable.grantStoreAccess(this.ecsEvents.appFunction.function, 'ecs-events');
 
     this.probe = new ScheduledProbe(this, 'Probe', { environment: context.settings, network });
-    this.registryTable.grantTo(this.probe.appFunction.function, ['Query', 'UpdateItem']);
+    this.registryTable.grantStoreAccess(this.probe.appFunction.function, 'probe');
 
     this.reconcile = new ScheduledReconcile(this, 'Reconcile', {
       clusterArns: context.clusterArns,
       environment: context.settings,
       network,
     });
-    this.registryTable.grantTo(this.reconcile.appFunction.function, [
-      'GetItem',
-      'PutItem',
-      'UpdateItem',
-      'DeleteItem',
-      'Query',
-    ]);
+    this.registryTable.grantStoreAccess(this.reconcile.appFunction.function, 'reconcile');
 
     this.discovery = new DiscoveryApi(this, 'DiscoveryApi', {
       environment: context.settings,
       auth: context.apiAuth,
       cloudWatchRole: context.apiCloudWatchRole,
     });
-    this.registryTable.grantTo(this.discovery.appFunction.function, ['Query']);
+    this.registryTable.grantStoreAccess(this.discovery.appFunction.function, 'discovery');
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.discovery.url,

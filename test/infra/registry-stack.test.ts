@@ -1,6 +1,7 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { storeActionsOf } from '../../functions/shared/registry.ts';
 import { ScheduledReconcile } from '../../infra/aws/constructs/scheduled-reconcile.ts';
 import {
   buildStack,
@@ -263,20 +264,24 @@ describe('RegistryStack', () => {
       ]);
     });
 
-    it('lets the probe only query and update the table', () => {
-      const actions = roleActions(template, functionId(template, 'probe'));
-      expect([...actions.keys()].sort()).toEqual(
-        ['dynamodb:Query', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents'].sort(),
-      );
-    });
+    it.each(FUNCTIONS)(
+      'grants %s exactly the table actions of the store operations its code is wired with, on the table only',
+      (name) => {
+        // (That those operations are all the calls the code makes is proven by iam-proof.test.ts.)
+        const actions = roleActions(template, functionId(template, name));
+        const dynamodb = [...actions.keys()].filter((action) => action.startsWith('dynamodb:')).sort();
+        expect(dynamodb).toEqual(storeActionsOf(name));
+        for (const action of dynamodb) {
+          expect(actions.get(action)).toEqual([
+            { 'Fn::GetAtt': [expect.stringMatching(/^RegistryTable/), 'Arn'] },
+          ]);
+        }
+      },
+    );
 
-    it('lets discovery only query the table', () => {
-      const actions = roleActions(template, functionId(template, 'discovery'));
-      expect([...actions.keys()].sort()).toEqual([
-        'dynamodb:Query',
-        'logs:CreateLogStream',
-        'logs:PutLogEvents',
-      ]);
+    it('lets the probe write its round markers (dynamodb:PutItem) and discovery only read', () => {
+      expect(storeActionsOf('probe')).toContain('dynamodb:PutItem');
+      expect(storeActionsOf('discovery')).toEqual(['dynamodb:Query']);
     });
 
     it('attaches no managed policy to the function roles', () => {

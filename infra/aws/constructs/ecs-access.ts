@@ -60,11 +60,13 @@ export function grantInClusters(
   clusterArns: readonly string[],
   type: 'task' | 'container-instance',
   actions: readonly string[],
-): void {
+): iam.Grant {
   const arns = clusterResourceArns(clusterArns, type);
-  appFunction.function.addToRolePolicy(
-    new iam.PolicyStatement({ actions: [...actions], resources: arns.map(({ arn }) => arn) }),
-  );
+  const grant = iam.Grant.addToPrincipal({
+    grantee: appFunction.function,
+    actions: [...actions],
+    resourceArns: arns.map(({ arn }) => arn),
+  });
   const what = type === 'task' ? 'Tasks' : 'Container instances';
   for (const { nagId } of arns) {
     Validations.of(appFunction.role).acknowledge({
@@ -74,6 +76,7 @@ export function grantInClusters(
         : `No CLUSTER_ARNS configured: ${what.toLowerCase()} of every cluster of the account (${actions.join(', ')}).`,
     });
   }
+  return grant;
 }
 
 /**
@@ -81,17 +84,18 @@ export function grantInClusters(
  * `AwsEcsLookups`): task definitions (environment, labels, ports) and, for bridge-mode tasks, the
  * container instance's private IP.
  */
-export function grantEcsLookups(appFunction: AppFunction, clusterArns: readonly string[]): void {
-  appFunction.function.addToRolePolicy(
-    new iam.PolicyStatement({
-      // No resource-level permissions for these two reads.
-      actions: ['ecs:DescribeTaskDefinition', 'ec2:DescribeInstances'],
-      resources: ['*'],
-    }),
-  );
+export function grantEcsLookups(appFunction: AppFunction, clusterArns: readonly string[]): iam.Grant {
+  const grant = iam.Grant.addToPrincipal({
+    grantee: appFunction.function,
+    // No resource-level permissions for these two reads.
+    actions: ['ecs:DescribeTaskDefinition', 'ec2:DescribeInstances'],
+    resourceArns: ['*'],
+  });
   Validations.of(appFunction.role).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason: 'ecs:DescribeTaskDefinition and ec2:DescribeInstances support no resource-level permissions.',
   });
-  grantInClusters(appFunction, clusterArns, 'container-instance', ['ecs:DescribeContainerInstances']);
+  return grant.combine(
+    grantInClusters(appFunction, clusterArns, 'container-instance', ['ecs:DescribeContainerInstances']),
+  );
 }

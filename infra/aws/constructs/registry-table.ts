@@ -1,11 +1,10 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { REGISTRY_TABLE } from '../../../functions/registry/table.ts';
-
-/** The DynamoDB actions the functions use on the registry table. */
-export type RegistryTableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query';
+import { type FunctionName, storeActionsOf } from '../../../functions/shared/registry.ts';
 
 export interface RegistryTableProps {
   /**
@@ -55,16 +54,12 @@ export class RegistryTable extends Construct {
   }
 
   /**
-   * Lets a function use the table: sets `TABLE_NAME` and grants exactly `actions` on it, together,
-   * so the configuration and the permission cannot drift apart.
+   * Lets the function `name` make exactly the store calls its code makes
+   * (`FUNCTION_STORE_OPERATIONS`, derived from the domain's ports) and sets its `TABLE_NAME`, in
+   * one place, so configuration and permission cannot drift apart.
    */
-  grantTo(fn: lambda.Function, actions: readonly RegistryTableAction[]): void {
-    if (actions.length === 0) {
-      throw new Error(
-        `RegistryTable.grantTo(${fn.node.path}) got no actions: name the DynamoDB actions it uses.`,
-      );
-    }
+  grantStoreAccess(fn: lambda.Function, name: FunctionName): iam.Grant {
     fn.addEnvironment('TABLE_NAME', this.table.tableName);
-    this.table.grant(fn, ...[...new Set(actions)].map((action) => `dynamodb:${action}`));
+    return this.table.grant(fn, ...storeActionsOf(name));
   }
 }

@@ -1,0 +1,371 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FunctionName } from '../../functions/shared/registry.ts';
+import { ensureTable } from '../../infra/local/dynamodb-engine.ts';
+import { startEngine } from '../../tools/dynamodb-engines.ts';
+import { DynamoDbFaultProxy } from '../../tools/dynamodb-fault-proxy.ts';
+import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
+import { loadEvent } from '../support/events.ts';
+import { loopbackEvent } from '../support/task-events.ts';
+import { AwsFake, type RecordedCall } from './support/aws-fakes.ts';
+import { bundleOutdir, type Invocation, invokeBundle, resolver } from './support/deployed-bundles.ts';
+import {
+  dynamoDbRequests,
+  ecsOrEc2Requests,
+  type IamRequest,
+  isAllowed,
+  type PolicyStatement,
+  REGION,
+} from './support/iam-evaluation.ts';
+import { buildStack, functionId, roleStatements } from './synth.ts';
+
+/**
+ * Every AWS call each function makes is allowed by its synthesized role. Each function's DEPLOYED
+ * bundle (cdk.out, house esbuild options) runs in a fresh `node` with the environment from the
+ * template, against a recording DynamoDB endpoint in front of a real engine and loopback fakes of
+ * ECS and EC2, over its real code paths; then every recorded call is evaluated against that
+ * function's role policies, resource ARN and condition keys included, by a real IAM policy
+ * evaluator. A missing action or a too-narrow resource fails here, not in production.
+ */
+
+const TABLE = 'iam-proof-registry';
+const CLUSTER = 'arn:aws:ecs:us-east-1:123456789012:cluster/ml';
+const HOSTS = { awsvpc: '127.0.96.1', bridge: '127.0.96.2', reconciled: '127.0.96.3' };
+const BRIDGE_REST_PORT = 49159;
+const RECONCILED_TASK = 'arn:aws:ecs:us-east-1:123456789012:task/ml/0123456789abcdef0123456789abcdef';
+
+interface FunctionCalls {
+  readonly dynamodb: { operation: string; tableName: string | undefined }[];
+  readonly aws: RecordedCall[];
+}
+
+const taskDefinitions = (() => {
+  const resnet = loadEvent<{ taskDefinition: Record<string, unknown> }>('task-definitions', 'tfs-resnet-7');
+  const bert = structuredClone(resnet);
+  const container = (bert.taskDefinition.containerDefinitions as Record<string, unknown>[])[0] as Record<
+    string,
+    unknown
+  >;
+  container.environment = [{ name: 'MODEL_NAME', value: 'bert' }];
+  bert.taskDefinition.taskDefinitionArn = 'arn:aws:ecs:us-east-1:123456789012:task-definition/tfs-bert-gpu:3';
+  bert.taskDefinition.networkMode = 'bridge';
+  return new Map([resnet, bert].map((td) => [String(td.taskDefinition.taskDefinitionArn), td] as const));
+})();
+
+/** The task ECS reports running to the reconciler, as `DescribeTasks` describes it. */
+const reconciledTask = {
+  taskArn: RECONCILED_TASK,
+  clusterArn: CLUSTER,
+  taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/tfs-resnet:7',
+  version: 3,
+  lastStatus: 'RUNNING',
+  desiredStatus: 'RUNNING',
+  availabilityZone: 'us-east-1a',
+  launchType: 'FARGATE',
+  containers: [
+    {
+      name: 'tfserving',
+      image: 'tensorflow/serving:2.15.0',
+      lastStatus: 'RUNNING',
+      networkInterfaces: [{ attachmentId: 'eni-attachment', privateIpv4Address: HOSTS.reconciled }],
+    },
+  ],
+};
+
+describe('IAM proof: each deployed function is allowed every AWS call it makes', () => {
+  let engine: Awaited<ReturnType<typeof startEngine>>;
+  let dynamodb: DynamoDbFaultProxy;
+  let ecs: AwsFake;
+  let ec2: AwsFake;
+  const stands: TfServingStandIn[] = [];
+  const outdir = bundleOutdir('iam-proof-');
+  const withClusters = buildStack(
+    { CLUSTER_ARNS: CLUSTER, 'aws:cdk:enable-asset-metadata': true },
+    { bundling: true, outdir },
+  );
+  const everyCluster = buildStack({ 'aws:cdk:enable-asset-metadata': true }, { bundling: true, outdir });
+  const calls = new Map<string, FunctionCalls>();
+
+  beforeAll(async () => {
+    engine = await startEngine('dynalite');
+    dynamodb = await DynamoDbFaultProxy.start(engine.endpoint);
+    const admin = new DynamoDBClient({ endpoint: engine.endpoint });
+    await ensureTable(admin, TABLE);
+    admin.destroy();
+    ecs = await AwsFake.ecs({
+      DescribeTaskDefinition: (input) =>
+        taskDefinitions.get(String(input.taskDefinition)) ?? { error: 'ClientException' },
+      DescribeContainerInstances: (input) => ({
+        containerInstances: (input.containerInstances as string[]).map((arn) => ({
+          containerInstanceArn: arn,
+          ec2InstanceId: 'i-0123456789abcdef0',
+        })),
+        failures: [],
+      }),
+      ListClusters: () => ({ clusterArns: [CLUSTER] }),
+      ListTasks: () => ({ taskArns: [RECONCILED_TASK] }),
+      DescribeTasks: (input) => {
+        const asked = input.tasks as string[];
+        return {
+          tasks: asked.includes(RECONCILED_TASK) ? [reconciledTask] : [],
+          // Tasks ECS no longer knows (stopped over an hour ago): the reconciler retires them.
+          failures: asked.filter((arn) => arn !== RECONCILED_TASK).map((arn) => ({ arn, reason: 'MISSING' })),
+        };
+      },
+    });
+    ec2 = await AwsFake.ec2(() => HOSTS.bridge);
+    stands.push(
+      await TfServingStandIn.start({
+        host: HOSTS.awsvpc,
+        models: { resnet: { available: ['7'], labels: { stable: '7' } } },
+      }),
+      await TfServingStandIn.start({
+        host: HOSTS.bridge,
+        port: BRIDGE_REST_PORT,
+        models: { bert: { available: ['3'] } },
+      }),
+      await TfServingStandIn.start({ host: HOSTS.reconciled, models: { resnet: { available: ['7'] } } }),
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    // The calls each function made, for the record (the tests above proved each allowed).
+    for (const [label, recorded] of calls) {
+      const lines = requestsOf(recorded).map(
+        (r) =>
+          `  ${r.action} ${r.resource}${r.context['ecs:cluster'] ? ` (ecs:cluster ${r.context['ecs:cluster']})` : ''}`,
+      );
+      console.info(`${label}:\n${[...new Set(lines)].sort().join('\n')}`);
+    }
+    await Promise.all(stands.map((s) => s.close()));
+    await ecs?.close();
+    await ec2?.close();
+    await dynamodb?.close();
+    await engine?.stop();
+    rmSync(outdir, { recursive: true, force: true });
+  });
+
+  /** Runs the function `name` of `built` over `invocations`; records what it called. */
+  async function run(
+    built: typeof withClusters,
+    name: FunctionName,
+    invocations: Invocation[],
+    label: string = name,
+  ) {
+    const { template } = built;
+    const id = functionId(template, name);
+    const { resources, resolve } = resolver(template, { [tableId(template)]: TABLE });
+    const fn = resources[id] as unknown as {
+      Properties: { Environment: { Variables: Record<string, unknown> } };
+      Metadata: Record<string, string>;
+    };
+    const environment = resolve(fn.Properties.Environment.Variables) as Record<string, string>;
+    const bundle = join(outdir, fn.Metadata['aws:asset:path'] as string, 'index.mjs');
+    const dynamoStart = dynamodb.calls.length;
+    const awsStart = ecs.calls.length + ec2.calls.length;
+    const ecsStart = ecs.calls.length;
+    const ec2Start = ec2.calls.length;
+    const results = await invokeBundle(
+      bundle,
+      {
+        ...environment,
+        AWS_REGION: REGION,
+        AWS_ACCESS_KEY_ID: 'proof',
+        AWS_SECRET_ACCESS_KEY: 'proof',
+        AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+        AWS_ENDPOINT_URL_ECS: ecs.endpoint,
+        AWS_ENDPOINT_URL_EC2: ec2.endpoint,
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+      invocations,
+    );
+    expect(awsStart).toBe(ecsStart + ec2Start);
+    const recorded = calls.get(label) ?? { dynamodb: [], aws: [] };
+    recorded.dynamodb.push(...dynamodb.calls.slice(dynamoStart));
+    recorded.aws.push(...ecs.calls.slice(ecsStart), ...ec2.calls.slice(ec2Start));
+    calls.set(label, recorded);
+    return results;
+  }
+
+  function tableId(template: (typeof withClusters)['template']): string {
+    const [id] = Object.keys(template.findResources('AWS::DynamoDB::Table'));
+    return id as string;
+  }
+
+  function requestsOf(recorded: FunctionCalls): IamRequest[] {
+    const unique = new Map<string, IamRequest>();
+    for (const request of [
+      ...recorded.dynamodb.flatMap(dynamoDbRequests),
+      ...recorded.aws.flatMap(ecsOrEc2Requests),
+    ]) {
+      unique.set(JSON.stringify(request), request);
+    }
+    return [...unique.values()];
+  }
+
+  /** Every request of `label`'s calls that the function's role (in `built`) does not allow. */
+  async function denials(
+    built: typeof withClusters,
+    name: FunctionName,
+    label: string = name,
+    edit = (s: PolicyStatement[]) => s,
+  ) {
+    const { template } = built;
+    const { resolve } = resolver(template, { [tableId(template)]: TABLE });
+    const statements = edit(
+      resolve(roleStatements(template, functionId(template, name))) as PolicyStatement[],
+    );
+    const denied: string[] = [];
+    for (const request of requestsOf(calls.get(label) ?? { dynamodb: [], aws: [] })) {
+      const decision = await isAllowed(statements, request);
+      if (decision !== 'Allowed') {
+        denied.push(
+          `${request.action} on ${request.resource} ${JSON.stringify(request.context)}: ${decision}`,
+        );
+      }
+    }
+    return denied;
+  }
+
+  const actionsOf = (label: string) =>
+    [...new Set(requestsOf(calls.get(label) ?? { dynamodb: [], aws: [] }).map((r) => r.action))].sort();
+
+  it('runs ecs-events over RUNNING (awsvpc and bridge): every call allowed', async () => {
+    // Act
+    const results = await run(withClusters, 'ecs-events', [
+      { event: loopbackEvent('running-awsvpc', HOSTS.awsvpc) },
+      { event: loopbackEvent('running-bridge', '127.0.0.1') },
+    ]);
+
+    // Assess
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    expect(JSON.stringify(results)).toContain('"applied":true');
+    expect(actionsOf('ecs-events')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'ec2:DescribeInstances',
+      'ecs:DescribeContainerInstances',
+      'ecs:DescribeTaskDefinition',
+    ]);
+    expect(await denials(withClusters, 'ecs-events')).toEqual([]);
+  });
+
+  it('runs a probe round that writes a changed row, records a failure and writes markers: every call allowed', async () => {
+    // Prepare: one endpoint has a new version (a row write), the bridge one stays unchanged (a marker).
+    const [awsvpc] = stands as [TfServingStandIn];
+    awsvpc.load('resnet', '8');
+
+    // Act
+    const results = await run(withClusters, 'probe', [
+      {
+        event: { ...loadEvent<Record<string, unknown>>('scheduled', 'base'), time: new Date().toISOString() },
+        remainingMs: 3_000,
+      },
+    ]);
+
+    // Assess
+    expect(results).toEqual([{ ok: true, result: { rounds: 1 } }]);
+    expect(actionsOf('probe')).toEqual(['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(await denials(withClusters, 'probe')).toEqual([]);
+  });
+
+  it('fails the proof when the probe role lacks dynamodb:PutItem (the outage this test exists for)', async () => {
+    // Prepare: the role as it was deployed before: Query and UpdateItem only.
+    const withoutPutItem = (statements: PolicyStatement[]) =>
+      statements.map((s) => ({
+        ...s,
+        Action: [s.Action].flat().filter((action) => action !== 'dynamodb:PutItem'),
+      }));
+
+    // Act
+    const denied = await denials(withClusters, 'probe', 'probe', withoutPutItem);
+
+    // Assess
+    expect(denied).toEqual([
+      `dynamodb:PutItem on arn:aws:dynamodb:us-east-1:123456789012:table/${TABLE} {}: ImplicitlyDenied`,
+    ]);
+  });
+
+  it('answers every discovery route: every call allowed', async () => {
+    // Act
+    const results = await run(
+      withClusters,
+      'discovery',
+      ['list-models', 'get-model', 'get-version', 'get-label'].map((name) => ({
+        event: loadEvent('apigw-rest', name),
+      })),
+    );
+
+    // Assess
+    expect(results.map((r) => (r.result as { statusCode: number }).statusCode)).toEqual([200, 200, 200, 200]);
+    expect(actionsOf('discovery')).toEqual(['dynamodb:Query']);
+    expect(await denials(withClusters, 'discovery')).toEqual([]);
+  });
+
+  it('reconciles the configured clusters (ListTasks, DescribeTasks, a forgotten task retired): every call allowed', async () => {
+    // Act
+    const results = await run(withClusters, 'reconcile', [{ event: loadEvent('scheduled', 'base') }]);
+
+    // Assess
+    expect(results).toEqual([
+      { ok: true, result: expect.objectContaining({ clusters: 1, applied: 1, forgotten: 2, errors: 0 }) },
+    ]);
+    expect(actionsOf('reconcile')).toEqual(
+      expect.arrayContaining(['dynamodb:Query', 'dynamodb:UpdateItem', 'ecs:DescribeTasks', 'ecs:ListTasks']),
+    );
+    expect(actionsOf('reconcile')).not.toContain('ecs:ListClusters');
+    expect(await denials(withClusters, 'reconcile')).toEqual([]);
+  });
+
+  it('reconciles every cluster of the account when none is configured (ListClusters): every call allowed', async () => {
+    // Act
+    const results = await run(
+      everyCluster,
+      'reconcile',
+      [{ event: loadEvent('scheduled', 'base') }],
+      'reconcile-all',
+    );
+
+    // Assess
+    expect(results).toEqual([{ ok: true, result: expect.objectContaining({ clusters: 1, errors: 0 }) }]);
+    expect(actionsOf('reconcile-all')).toEqual(expect.arrayContaining(['ecs:ListClusters', 'ecs:ListTasks']));
+    expect(await denials(everyCluster, 'reconcile', 'reconcile-all')).toEqual([]);
+  });
+
+  it('applies a drain and a stop of a registered task: every call allowed', async () => {
+    // Act
+    const results = await run(
+      withClusters,
+      'ecs-events',
+      [
+        { event: loopbackEvent('running-awsvpc', HOSTS.awsvpc, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa') },
+        ...['draining', 'stopped'].map((name) => ({
+          event: loopbackEvent(name, HOSTS.awsvpc, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'),
+        })),
+      ],
+      'ecs-events-stop',
+    );
+
+    // Assess
+    expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+    expect(actionsOf('ecs-events-stop')).toContain('dynamodb:DeleteItem');
+    expect(await denials(withClusters, 'ecs-events', 'ecs-events-stop')).toEqual([]);
+  });
+
+  it('reads the bundles it proves: the deployed assets of this synthesis', () => {
+    // Assess: the proof ran real bundles, not the sources.
+    const { template } = withClusters;
+    const { resources } = resolver(template, {});
+    const bundle = join(
+      outdir,
+      String(resources[functionId(template, 'probe')]?.Metadata?.['aws:asset:path']),
+      'index.mjs',
+    );
+    expect(readFileSync(bundle, 'utf8').length).toBeGreaterThan(100_000);
+  });
+});
