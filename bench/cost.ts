@@ -4,10 +4,10 @@
  * (nothing changing) and discovery calls; then the monthly DynamoDB + Lambda (+ API Gateway) cost of
  * that fleet at 100 discovery calls per second, beside AWS Cloud Map for the same fleet.
  */
-import { createDiscoveryHandler } from '../functions/discovery/discovery-handler.ts';
-import { handleEcsEvent } from '../functions/ecs-events/ecs-events-handler.ts';
-import { END_MARGIN_MS } from '../functions/probe/probe-handler.ts';
-import { runProbeRound } from '../functions/registry/probe.ts';
+import { createDiscoveryHandler } from '../functions/adapters/edges/discovery-api.ts';
+import { handleEcsEvent } from '../functions/adapters/edges/ecs-events.ts';
+import { END_MARGIN_MS } from '../functions/adapters/edges/scheduled-probe.ts';
+import { runProbeRound } from '../functions/domain/probe.ts';
 import { localContext } from '../infra/local/local-context.ts';
 import { type EngineKind, startEngine, useEndpoint } from '../tools/dynamodb-engines.ts';
 import { type BenchTask, taskEvent } from '../tools/fleet/task-events.ts';

@@ -9,8 +9,8 @@
  */
 import './support-quiet.ts';
 import { parseArgs } from 'node:util';
-import { isLoopback } from '../functions/registry/tfserving-client.ts';
-import { loadConfig } from '../functions/shared/config.ts';
+import { isLoopback } from '../functions/adapters/tfserving/tfserving-client.ts';
+import { loadConfig } from '../functions/domain/settings.ts';
 import { startLocalRegistry } from '../infra/local/local-registry.ts';
 import { type BenchLifecycle, type BenchTask, loopbackHost, taskEvent } from '../tools/fleet/task-events.ts';
 import { TfServingStandIn } from '../tools/tfserving-stand-in/stand-in.ts';

@@ -7,7 +7,7 @@
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import pMap from 'p-map';
-import { probeTargets, type RoundSummary, runProbeRound } from '../functions/registry/probe.ts';
+import { probeTargets, type RoundSummary, runProbeRound } from '../functions/domain/probe.ts';
 import { type EngineKind, startEngine, useEndpoint } from '../tools/dynamodb-engines.ts';
 import { startFleetRegistry } from './lib/harness.ts';
 import { median, ratio, round, rssSampler } from './lib/stats.ts';

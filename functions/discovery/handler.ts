@@ -1,6 +1,6 @@
-import { loadConfig } from '../shared/config.ts';
-import { createStore, discoveryDeps } from '../shared/registry.ts';
-import { createDiscoveryHandler } from './discovery-handler.ts';
+import { createDiscoveryHandler } from '../adapters/edges/discovery-api.ts';
+import { createStore, discoveryDeps } from '../composition/registry.ts';
+import { loadConfig } from '../domain/settings.ts';
 
 // Cold start: configuration checked and clients created once per container.
 const config = loadConfig();

@@ -1,9 +1,9 @@
-import { AwsEcsLookups } from '../registry/ecs-lookups.ts';
-import { createEcsClient, ec2PrivateIpLookup } from '../shared/aws-clients.ts';
-import { loadConfig } from '../shared/config.ts';
-import { logger } from '../shared/observability.ts';
-import { createStore, probeDeps, taskEventDeps } from '../shared/registry.ts';
-import { createEcsEventsHandler } from './ecs-events-handler.ts';
+import { createEcsClient, ec2PrivateIpLookup } from '../adapters/aws-clients.ts';
+import { AwsEcsLookups } from '../adapters/ecs/ecs-lookups.ts';
+import { createEcsEventsHandler } from '../adapters/edges/ecs-events.ts';
+import { logger } from '../adapters/observability.ts';
+import { createStore, probeDeps, taskEventDeps } from '../composition/registry.ts';
+import { loadConfig } from '../domain/settings.ts';
 
 // Cold start: configuration checked and clients created once per container.
 const config = loadConfig();

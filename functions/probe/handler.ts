@@ -1,6 +1,6 @@
-import { loadConfig } from '../shared/config.ts';
-import { createStore, probeDeps } from '../shared/registry.ts';
-import { createProbeHandler } from './probe-handler.ts';
+import { createProbeHandler } from '../adapters/edges/scheduled-probe.ts';
+import { createStore, probeDeps } from '../composition/registry.ts';
+import { loadConfig } from '../domain/settings.ts';
 
 // Cold start: configuration checked and clients created once per container.
 const config = loadConfig();

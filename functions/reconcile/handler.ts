@@ -1,10 +1,10 @@
-import { AwsEcsLookups, AwsEcsTaskReader } from '../registry/ecs-lookups.ts';
-import { applyTaskEvent } from '../registry/task-events.ts';
-import { createEcsClient, ec2PrivateIpLookup } from '../shared/aws-clients.ts';
-import { loadConfig } from '../shared/config.ts';
-import { logger } from '../shared/observability.ts';
-import { createStore, probeDeps, taskEventDeps } from '../shared/registry.ts';
-import { createReconcileHandler } from './reconcile-handler.ts';
+import { createEcsClient, ec2PrivateIpLookup } from '../adapters/aws-clients.ts';
+import { AwsEcsLookups, AwsEcsTaskReader } from '../adapters/ecs/ecs-lookups.ts';
+import { createReconcileHandler } from '../adapters/edges/scheduled-reconcile.ts';
+import { logger } from '../adapters/observability.ts';
+import { createStore, probeDeps, taskEventDeps } from '../composition/registry.ts';
+import { loadConfig } from '../domain/settings.ts';
+import { applyTaskEvent } from '../domain/task-events.ts';
 
 // Cold start: configuration checked and clients created once per container.
 const config = loadConfig();

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
-import { loadConfig } from '../../functions/shared/config.ts';
-import { ConfigError } from '../../functions/shared/errors.ts';
+import { ConfigError } from '../../functions/domain/errors.ts';
+import { loadConfig } from '../../functions/domain/settings.ts';
 
 /**
  * The CDK context keys this app reads (`-c KEY=VALUE` or `"context"` in `cdk.json`).

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import { createTableInput, REGISTRY_TABLE } from '../../functions/registry/table.ts';
+import { createTableInput, REGISTRY_TABLE } from '../../functions/adapters/dynamodb/table.ts';
 
 /** The embedded DynamoDB engine of local mode (dynalite, in this process, in memory). */
 export interface EmbeddedEngine {

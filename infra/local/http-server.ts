@@ -1,9 +1,9 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { parseEventBatch } from '../../functions/registry/ecs-task-event.ts';
-import { RequestError, StoreUnavailableError } from '../../functions/shared/errors.ts';
-import { errorResponse, type HttpResponse, jsonResponse } from '../../functions/shared/http.ts';
-import { logger } from '../../functions/shared/observability.ts';
+import { errorResponse, type HttpResponse, jsonResponse } from '../../functions/adapters/http.ts';
+import { logger } from '../../functions/adapters/observability.ts';
+import { parseEventBatch } from '../../functions/domain/ecs-task-event.ts';
+import { RequestError, StoreUnavailableError } from '../../functions/domain/errors.ts';
 import { localContext } from './local-context.ts';
 
 /**

@@ -1,22 +1,26 @@
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDiscoveryHandler } from '../../functions/discovery/discovery-handler.ts';
-import { createEcsEventsHandler } from '../../functions/ecs-events/ecs-events-handler.ts';
-import { loggedProbeRound } from '../../functions/probe/probe-handler.ts';
-import { runReconcile } from '../../functions/reconcile/reconcile-handler.ts';
-import { AwsEcsLookups, AwsEcsTaskReader, eventOnlyLookups } from '../../functions/registry/ecs-lookups.ts';
-import { runProbeLoop } from '../../functions/registry/probe.ts';
-import { applyTaskEvent } from '../../functions/registry/task-events.ts';
 import {
   createDynamoDbClient,
   createEcsClient,
   ec2PrivateIpLookup,
-} from '../../functions/shared/aws-clients.ts';
-import type { RegistryConfig } from '../../functions/shared/config.ts';
-import { asError } from '../../functions/shared/errors.ts';
-import { logger } from '../../functions/shared/observability.ts';
-import { createRegistry, STORE_BUDGETS } from '../../functions/shared/registry.ts';
+} from '../../functions/adapters/aws-clients.ts';
+import {
+  AwsEcsLookups,
+  AwsEcsTaskReader,
+  eventOnlyLookups,
+} from '../../functions/adapters/ecs/ecs-lookups.ts';
+import { createDiscoveryHandler } from '../../functions/adapters/edges/discovery-api.ts';
+import { createEcsEventsHandler } from '../../functions/adapters/edges/ecs-events.ts';
+import { loggedProbeRound } from '../../functions/adapters/edges/scheduled-probe.ts';
+import { runReconcile } from '../../functions/adapters/edges/scheduled-reconcile.ts';
+import { logger } from '../../functions/adapters/observability.ts';
+import { createRegistry, STORE_BUDGETS } from '../../functions/composition/registry.ts';
+import { asError } from '../../functions/domain/errors.ts';
+import { runProbeLoop } from '../../functions/domain/probe.ts';
+import type { RegistryConfig } from '../../functions/domain/settings.ts';
+import { applyTaskEvent } from '../../functions/domain/task-events.ts';
 import { type EmbeddedEngine, ensureTable, startDynalite, sweepExpired } from './dynamodb-engine.ts';
 import { createLocalServer } from './http-server.ts';
 

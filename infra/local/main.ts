@@ -8,8 +8,8 @@
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const { loadConfig } = await import('../../functions/shared/config.ts');
-const { ConfigError } = await import('../../functions/shared/errors.ts');
+const { loadConfig } = await import('../../functions/domain/settings.ts');
+const { ConfigError } = await import('../../functions/domain/errors.ts');
 const { startLocalRegistry } = await import('./local-registry.ts');
 
 function readPort(): number {

@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FunctionName } from '../../functions/shared/registry.ts';
+import type { FunctionName } from '../../functions/composition/registry.ts';
 import { ensureTable } from '../../infra/local/dynamodb-engine.ts';
 import { startEngine } from '../../tools/dynamodb-engines.ts';
 import { DynamoDbFaultProxy } from '../../tools/dynamodb-fault-proxy.ts';

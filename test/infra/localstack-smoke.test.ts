@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseEvent } from '../../functions/registry/ecs-task-event.ts';
-import { lifecycleOf } from '../../functions/registry/lifecycle.ts';
-import { deriveEndpoints } from '../../functions/registry/task-endpoints.ts';
+import { parseEvent } from '../../functions/domain/ecs-task-event.ts';
+import { lifecycleOf } from '../../functions/domain/lifecycle.ts';
+import { deriveEndpoints } from '../../functions/domain/task-endpoints.ts';
 import { STACK_ID } from '../../infra/aws/registry-app.ts';
 import { bootstrapArgs, cdklocalEnv, deployArgs } from '../../localstack/cdklocal.ts';
 import {

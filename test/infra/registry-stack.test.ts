@@ -1,7 +1,7 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { storeActionsOf } from '../../functions/shared/registry.ts';
+import { storeActionsOf } from '../../functions/composition/registry.ts';
 import { ScheduledReconcile } from '../../infra/aws/constructs/scheduled-reconcile.ts';
 import {
   buildStack,

@@ -1,9 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
-import { eventOnlyLookups } from '../../functions/registry/ecs-lookups.ts';
-import { isLoopback } from '../../functions/registry/tfserving-client.ts';
-import { loadConfig } from '../../functions/shared/config.ts';
-import { createRegistry, type Registry } from '../../functions/shared/registry.ts';
+import { eventOnlyLookups } from '../../functions/adapters/ecs/ecs-lookups.ts';
+import { isLoopback } from '../../functions/adapters/tfserving/tfserving-client.ts';
+import { createRegistry, type Registry } from '../../functions/composition/registry.ts';
+import { loadConfig } from '../../functions/domain/settings.ts';
 import { ensureTable } from '../../infra/local/dynamodb-engine.ts';
 import { uniqueTableName } from './dynamodb-engines.ts';
 

@@ -2,7 +2,7 @@
  * Child process holding many TF Serving stand-ins (one per loopback host, port 8501), so that
  * their CPU time is not counted on the event loop of the registry being measured. Driven over IPC.
  */
-import { isLoopback } from '../../functions/registry/tfserving-client.ts';
+import { isLoopback } from '../../functions/adapters/tfserving/tfserving-client.ts';
 import { type Misbehaviour, type ModelSeed, TfServingStandIn } from '../tfserving-stand-in/stand-in.ts';
 
 interface StartMessage {

@@ -1,4 +1,4 @@
-import { isLoopback } from '../../functions/registry/tfserving-client.ts';
+import { isLoopback } from '../../functions/adapters/tfserving/tfserving-client.ts';
 
 /**
  * ECS "Task State Change" events (awsvpc, as EventBridge delivers them) for tasks on loopback

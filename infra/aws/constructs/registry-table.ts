@@ -3,8 +3,8 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { REGISTRY_TABLE } from '../../../functions/registry/table.ts';
-import { type FunctionName, storeActionsOf } from '../../../functions/shared/registry.ts';
+import { REGISTRY_TABLE } from '../../../functions/adapters/dynamodb/table.ts';
+import { type FunctionName, storeActionsOf } from '../../../functions/composition/registry.ts';
 
 export interface RegistryTableProps {
   /**

@@ -1,9 +1,9 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handleEcsEvent } from '../../../functions/ecs-events/ecs-events-handler.ts';
-import { createDynamoDbClient } from '../../../functions/shared/aws-clients.ts';
-import { STORE_BUDGETS } from '../../../functions/shared/registry.ts';
+import { createDynamoDbClient } from '../../../functions/adapters/aws-clients.ts';
+import { handleEcsEvent } from '../../../functions/adapters/edges/ecs-events.ts';
+import { STORE_BUDGETS } from '../../../functions/composition/registry.ts';
 import { TfServingStandIn } from '../../../tools/tfserving-stand-in/stand-in.ts';
 import { loopbackEvent } from '../../support/task-events.ts';
 import { createTestRegistry, standInHost, type TestRegistry } from '../../support/test-registry.ts';

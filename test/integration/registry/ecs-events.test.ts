@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { answerDiscovery } from '../../../functions/discovery/discovery-handler.ts';
-import { handleEcsEvent } from '../../../functions/ecs-events/ecs-events-handler.ts';
-import { probeEndpointModel } from '../../../functions/registry/probe.ts';
-import { isAddressable } from '../../../functions/registry/task-endpoints.ts';
-import type { TaskEventOutcome } from '../../../functions/registry/task-events.ts';
-import { InvalidEventError } from '../../../functions/shared/errors.ts';
+import { answerDiscovery } from '../../../functions/adapters/edges/discovery-api.ts';
+import { handleEcsEvent } from '../../../functions/adapters/edges/ecs-events.ts';
+import { InvalidEventError } from '../../../functions/domain/errors.ts';
+import { probeEndpointModel } from '../../../functions/domain/probe.ts';
+import { isAddressable } from '../../../functions/domain/task-endpoints.ts';
+import type { TaskEventOutcome } from '../../../functions/domain/task-events.ts';
 import { TfServingStandIn } from '../../../tools/tfserving-stand-in/stand-in.ts';
 import { loadEvent } from '../../support/events.ts';
 import { loopbackEvent } from '../../support/task-events.ts';

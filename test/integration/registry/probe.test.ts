@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { handleEcsEvent } from '../../../functions/ecs-events/ecs-events-handler.ts';
-import { findEndpoints } from '../../../functions/registry/discovery.ts';
-import { runProbeRound } from '../../../functions/registry/probe.ts';
+import { handleEcsEvent } from '../../../functions/adapters/edges/ecs-events.ts';
+import { findEndpoints } from '../../../functions/domain/discovery.ts';
+import { runProbeRound } from '../../../functions/domain/probe.ts';
 import type { Misbehaviour } from '../../../tools/tfserving-stand-in/stand-in.ts';
 import { TfServingStandIn } from '../../../tools/tfserving-stand-in/stand-in.ts';
 import { loopbackEvent } from '../../support/task-events.ts';

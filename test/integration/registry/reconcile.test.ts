@@ -8,12 +8,12 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { handleEcsEvent } from '../../../functions/ecs-events/ecs-events-handler.ts';
-import { findEndpoints } from '../../../functions/registry/discovery.ts';
-import { AwsEcsTaskReader } from '../../../functions/registry/ecs-lookups.ts';
-import { type ReconcileDeps, reconcile } from '../../../functions/registry/reconcile.ts';
-import { applyTaskEvent } from '../../../functions/registry/task-events.ts';
-import { RequestError } from '../../../functions/shared/errors.ts';
+import { AwsEcsTaskReader } from '../../../functions/adapters/ecs/ecs-lookups.ts';
+import { handleEcsEvent } from '../../../functions/adapters/edges/ecs-events.ts';
+import { findEndpoints } from '../../../functions/domain/discovery.ts';
+import { RequestError } from '../../../functions/domain/errors.ts';
+import { type ReconcileDeps, reconcile } from '../../../functions/domain/reconcile.ts';
+import { applyTaskEvent } from '../../../functions/domain/task-events.ts';
 import { TfServingStandIn } from '../../../tools/tfserving-stand-in/stand-in.ts';
 import { loopbackEvent } from '../../support/task-events.ts';
 import { createTestRegistry, standInHost, type TestRegistry } from '../../support/test-registry.ts';

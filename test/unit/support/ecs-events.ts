@@ -1,4 +1,4 @@
-import { parseEvent, type TaskDetail } from '../../../functions/registry/ecs-task-event.ts';
+import { parseEvent, type TaskDetail } from '../../../functions/domain/ecs-task-event.ts';
 import { loadEvent, withDetail } from '../../support/events.ts';
 
 /** The ECS task event fixtures under `test/fixtures/events/ecs/`. */

@@ -1,5 +1,5 @@
-import type { TfServingEndpoint } from '../../../functions/registry/tfserving-client.ts';
-import type { StatusVerdict } from '../../../functions/registry/tfserving-status.ts';
+import type { TfServingEndpoint } from '../../../functions/adapters/tfserving/tfserving-client.ts';
+import type { StatusVerdict } from '../../../functions/domain/tfserving-status.ts';
 
 /**
  * A TF Serving client stand-in that never does I/O: answers come from tables keyed by

@@ -4,8 +4,8 @@ import type {
   ProbeRecord,
   RoundMarker,
   TaskRecord,
-} from '../../../functions/registry/registry-store.ts';
-import type { EndpointRegistration } from '../../../functions/registry/task-endpoints.ts';
+} from '../../../functions/adapters/dynamodb/registry-store.ts';
+import type { EndpointRegistration } from '../../../functions/domain/task-endpoints.ts';
 
 /** Builders for registry records, and a read-only fake of the store's discovery reads. */
 

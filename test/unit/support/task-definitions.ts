@@ -1,5 +1,5 @@
 import type { DescribeTaskDefinitionCommandOutput } from '@aws-sdk/client-ecs';
-import type { ContainerDefinition, TaskDefinition } from '../../../functions/registry/task-endpoints.ts';
+import type { ContainerDefinition, TaskDefinition } from '../../../functions/domain/task-endpoints.ts';
 import { loadEvent } from '../../support/events.ts';
 
 /** The fixtures under `test/fixtures/events/task-definitions/`. */

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { answerDiscovery } from '../../../../functions/discovery/discovery-handler.ts';
-import { type DiscoveryDeps, LastKnownAnswers } from '../../../../functions/registry/discovery.ts';
-import { StoreUnavailableError } from '../../../../functions/shared/errors.ts';
+import { answerDiscovery } from '../../../../functions/adapters/edges/discovery-api.ts';
+import { type DiscoveryDeps, LastKnownAnswers } from '../../../../functions/domain/discovery.ts';
+import { StoreUnavailableError } from '../../../../functions/domain/errors.ts';
 import { loadEvent } from '../../../support/events.ts';
 import { fakeDiscoveryStore, probeRecord, registration, taskRecord } from '../../support/records.ts';
 

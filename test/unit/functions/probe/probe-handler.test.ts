@@ -4,7 +4,7 @@ import {
   loggedProbeRound,
   loopDeadline,
   runScheduledProbe,
-} from '../../../../functions/probe/probe-handler.ts';
+} from '../../../../functions/adapters/edges/scheduled-probe.ts';
 import { loadEvent } from '../../../support/events.ts';
 import { FakeTfServing } from '../../support/fake-tfserving.ts';
 import { InMemoryRegistryStore } from '../../support/in-memory-store.ts';

@@ -1,4 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type {
+  ModelRegistration,
+  ProbeRecord,
+  RoundMarker,
+  TaskRecord,
+} from '../../../../functions/adapters/dynamodb/registry-store.ts';
 import {
   type DiscoveryDeps,
   type Endpoint,
@@ -7,14 +13,8 @@ import {
   listModels,
   type ModelEndpoints,
   routingEtag,
-} from '../../../../functions/registry/discovery.ts';
-import type {
-  ModelRegistration,
-  ProbeRecord,
-  RoundMarker,
-  TaskRecord,
-} from '../../../../functions/registry/registry-store.ts';
-import { RequestError } from '../../../../functions/shared/errors.ts';
+} from '../../../../functions/domain/discovery.ts';
+import { RequestError } from '../../../../functions/domain/errors.ts';
 import {
   CLUSTER_ARN,
   fakeDiscoveryStore,

@@ -8,12 +8,12 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher, type CustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { ec2PrivateIpLookup } from '../../../../functions/adapters/aws-clients.ts';
 import {
   AwsEcsLookups,
   eventOnlyLookups,
   type LookupLog,
-} from '../../../../functions/registry/ecs-lookups.ts';
-import { ec2PrivateIpLookup } from '../../../../functions/shared/aws-clients.ts';
+} from '../../../../functions/adapters/ecs/ecs-lookups.ts';
 import { describeTaskDefinitionOutput, taskDefinition } from '../../support/task-definitions.ts';
 
 expect.extend(allCustomMatcher);

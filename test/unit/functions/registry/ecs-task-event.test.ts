@@ -3,9 +3,9 @@ import {
   ECS_TASK_STATE_CHANGE,
   parseEvent,
   parseEventBatch,
-} from '../../../../functions/registry/ecs-task-event.ts';
-import { LIFECYCLE_RANK, lifecycleOf } from '../../../../functions/registry/lifecycle.ts';
-import { InvalidEventError } from '../../../../functions/shared/errors.ts';
+} from '../../../../functions/domain/ecs-task-event.ts';
+import { InvalidEventError } from '../../../../functions/domain/errors.ts';
+import { LIFECYCLE_RANK, lifecycleOf } from '../../../../functions/domain/lifecycle.ts';
 import { loadEvent, withDetail } from '../../../support/events.ts';
 
 function thrown(act: () => unknown): Error {

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import type {
+  ModelRegistration,
+  ProbeRecord,
+  RoundMarker,
+} from '../../../../functions/adapters/dynamodb/registry-store.ts';
 import {
   exclusionReason,
   type HealthPolicy,
   judgeEndpoint,
   lastSuccessAt,
-} from '../../../../functions/registry/health.ts';
-import type {
-  ModelRegistration,
-  ProbeRecord,
-  RoundMarker,
-} from '../../../../functions/registry/registry-store.ts';
+} from '../../../../functions/domain/health.ts';
 
 const NOW = Date.parse('2026-05-04T10:05:00.000Z');
 const VERY_LARGE_SECONDS = 86_400;

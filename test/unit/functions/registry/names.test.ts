@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RequestError } from '../../../../functions/domain/errors.ts';
 import {
   canonicalVersion,
   isValidName,
@@ -6,8 +7,7 @@ import {
   newestFirst,
   requireName,
   requireVersion,
-} from '../../../../functions/registry/names.ts';
-import { RequestError } from '../../../../functions/shared/errors.ts';
+} from '../../../../functions/domain/names.ts';
 import { thrown } from '../../support/thrown.ts';
 
 describe('nameProblem', () => {

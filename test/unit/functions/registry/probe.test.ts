@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { TaskRecord } from '../../../../functions/adapters/dynamodb/registry-store.ts';
 import {
   type LoopOptions,
   type ProbeDeps,
@@ -7,10 +8,9 @@ import {
   probeTargets,
   runProbeLoop,
   runProbeRound,
-} from '../../../../functions/registry/probe.ts';
-import type { TaskRecord } from '../../../../functions/registry/registry-store.ts';
-import type { EndpointRegistration } from '../../../../functions/registry/task-endpoints.ts';
-import type { StatusVerdict } from '../../../../functions/registry/tfserving-status.ts';
+} from '../../../../functions/domain/probe.ts';
+import type { EndpointRegistration } from '../../../../functions/domain/task-endpoints.ts';
+import type { StatusVerdict } from '../../../../functions/domain/tfserving-status.ts';
 import { FakeTfServing } from '../../support/fake-tfserving.ts';
 import { InMemoryRegistryStore } from '../../support/in-memory-store.ts';
 import { POOL, taskRecord } from '../../support/records.ts';

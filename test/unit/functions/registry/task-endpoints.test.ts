@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TaskDetail } from '../../../../functions/registry/ecs-task-event.ts';
+import type { TaskDetail } from '../../../../functions/domain/ecs-task-event.ts';
 import {
   type DeriveOptions,
   deriveEndpoints,
@@ -7,7 +7,7 @@ import {
   endpointId,
   isAddressable,
   resourceName,
-} from '../../../../functions/registry/task-endpoints.ts';
+} from '../../../../functions/domain/task-endpoints.ts';
 import { taskDetail } from '../../support/ecs-events.ts';
 import { singleContainerDefinition, taskDefinition } from '../../support/task-definitions.ts';
 

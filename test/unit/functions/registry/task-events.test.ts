@@ -1,14 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
-import { findEndpoints, LastKnownAnswers } from '../../../../functions/registry/discovery.ts';
-import type { EcsLookups } from '../../../../functions/registry/ecs-lookups.ts';
-import type { TaskDetail } from '../../../../functions/registry/ecs-task-event.ts';
-import type { ProbeDeps } from '../../../../functions/registry/probe.ts';
-import type { TaskDefinition } from '../../../../functions/registry/task-endpoints.ts';
+import type { EcsLookups } from '../../../../functions/adapters/ecs/ecs-lookups.ts';
+import { findEndpoints, LastKnownAnswers } from '../../../../functions/domain/discovery.ts';
+import type { TaskDetail } from '../../../../functions/domain/ecs-task-event.ts';
+import type { ProbeDeps } from '../../../../functions/domain/probe.ts';
+import type { TaskDefinition } from '../../../../functions/domain/task-endpoints.ts';
 import {
   applyTaskEvent,
   DEFAULT_TOMBSTONE_SECONDS,
   type TaskEventDeps,
-} from '../../../../functions/registry/task-events.ts';
+} from '../../../../functions/domain/task-events.ts';
 import { type TaskEventFixture, taskDetail } from '../../support/ecs-events.ts';
 import { FakeTfServing } from '../../support/fake-tfserving.ts';
 import { InMemoryRegistryStore } from '../../support/in-memory-store.ts';

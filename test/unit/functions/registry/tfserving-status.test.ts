@@ -7,7 +7,7 @@ import {
   MAX_STATUS_BYTES,
   modelStatusJudge,
   type StatusVerdict,
-} from '../../../../functions/registry/tfserving-status.ts';
+} from '../../../../functions/domain/tfserving-status.ts';
 
 const JSON_TYPE = 'application/json';
 

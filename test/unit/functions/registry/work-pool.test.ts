@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runPooled } from '../../../../functions/registry/work-pool.ts';
+import { runPooled } from '../../../../functions/domain/work-pool.ts';
 
 /** A task that settles when told to, recording when it started. */
 function gate<T>() {

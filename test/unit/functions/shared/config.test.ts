@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../../../functions/shared/config.ts';
-import { ConfigError } from '../../../../functions/shared/errors.ts';
+import { ConfigError } from '../../../../functions/domain/errors.ts';
+import { loadConfig } from '../../../../functions/domain/settings.ts';
 
 function configError(env: Record<string, string>): ConfigError {
   try {

@@ -4,7 +4,7 @@ import {
   ConfigError,
   InvalidEventError,
   RequestError,
-} from '../../../../functions/shared/errors.ts';
+} from '../../../../functions/domain/errors.ts';
 
 describe('ConfigError', () => {
   it('names the variable, the value and what is allowed in its message', () => {

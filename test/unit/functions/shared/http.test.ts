@@ -1,5 +1,4 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ConfigError, RequestError, StoreUnavailableError } from '../../../../functions/shared/errors.ts';
 import {
   type ErrorLog,
   errorBody,
@@ -7,7 +6,8 @@ import {
   etagMatches,
   headerValue,
   jsonResponse,
-} from '../../../../functions/shared/http.ts';
+} from '../../../../functions/adapters/http.ts';
+import { ConfigError, RequestError, StoreUnavailableError } from '../../../../functions/domain/errors.ts';
 
 function fakeLog() {
   return { error: vi.fn<ErrorLog['error']>(), warn: vi.fn<ErrorLog['warn']>() };

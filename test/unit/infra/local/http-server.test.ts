@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RequestError } from '../../../../functions/shared/errors.ts';
+import { RequestError } from '../../../../functions/domain/errors.ts';
 import { matchRoute } from '../../../../infra/local/http-server.ts';
 import { thrown } from '../../support/thrown.ts';
 

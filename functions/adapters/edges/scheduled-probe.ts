@@ -3,9 +3,9 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { type ProbeDeps, type RoundSummary, runProbeLoop, runProbeRound } from '../registry/probe.ts';
-import { asError } from '../shared/errors.ts';
-import { logger, metrics } from '../shared/observability.ts';
+import { asError } from '../../domain/errors.ts';
+import { type ProbeDeps, type RoundSummary, runProbeLoop, runProbeRound } from '../../domain/probe.ts';
+import { logger, metrics } from '../observability.ts';
 
 /**
  * Scheduled probe: a rule fires once a minute and this invocation probes every

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
-import { InvalidEventError } from '../shared/errors.ts';
-import { describeIssues } from '../shared/zod.ts';
+import { InvalidEventError } from './errors.ts';
+import { describeIssues } from './zod.ts';
 
 /**
  * The parts of an EventBridge "ECS Task State Change" event the registry uses. Unknown fields are

@@ -1,4 +1,4 @@
-import { RequestError } from '../shared/errors.ts';
+import { RequestError } from './errors.ts';
 
 /**
  * Model names, labels and versions as TF Serving accepts them in REST paths: a name or label is

@@ -1,4 +1,4 @@
-import { asError, RequestError, StoreUnavailableError } from './errors.ts';
+import { asError, RequestError, StoreUnavailableError } from '../domain/errors.ts';
 
 /**
  * The one place that turns outcomes and errors into HTTP responses: a {@link RequestError} is

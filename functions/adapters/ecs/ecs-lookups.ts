@@ -6,9 +6,9 @@ import {
   paginateListClusters,
   paginateListTasks,
 } from '@aws-sdk/client-ecs';
-import { asError } from '../shared/errors.ts';
-import type { EcsTaskReader } from './reconcile.ts';
-import type { ContainerDefinition, TaskDefinition } from './task-endpoints.ts';
+import { asError } from '../../domain/errors.ts';
+import type { EcsTaskReader } from '../../domain/reconcile.ts';
+import type { ContainerDefinition, TaskDefinition } from '../../domain/task-endpoints.ts';
 
 /**
  * What the ECS and EC2 APIs add to an event: the task definition (environment, Docker labels,

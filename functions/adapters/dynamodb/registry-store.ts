@@ -8,9 +8,9 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { StoreUnavailableError } from '../shared/errors.ts';
-import { LIFECYCLE_RANK, type Lifecycle } from './lifecycle.ts';
-import type { EndpointRegistration } from './task-endpoints.ts';
+import { StoreUnavailableError } from '../../domain/errors.ts';
+import { LIFECYCLE_RANK, type Lifecycle } from '../../domain/lifecycle.ts';
+import type { EndpointRegistration } from '../../domain/task-endpoints.ts';
 
 /**
  * The registry table (layout in `table.ts`). Every write that can race another (two events of one

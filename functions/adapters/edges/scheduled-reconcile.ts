@@ -2,8 +2,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { type ReconcileDeps, type ReconcileSummary, reconcile } from '../registry/reconcile.ts';
-import { logger, metrics } from '../shared/observability.ts';
+import { type ReconcileDeps, type ReconcileSummary, reconcile } from '../../domain/reconcile.ts';
+import { logger, metrics } from '../observability.ts';
 
 /** Scheduled reconciliation: ECS's view of the tasks, applied like events (a rule, once a minute). */
 export async function runReconcile(deps: ReconcileDeps): Promise<ReconcileSummary> {

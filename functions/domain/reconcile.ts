@@ -1,8 +1,8 @@
 import type { Task } from '@aws-sdk/client-ecs';
 import pMap from 'p-map';
-import { asError } from '../shared/errors.ts';
+import type { RegistryStore, StoreOperation, TaskRecord } from '../adapters/dynamodb/registry-store.ts';
 import { parseTaskDetail, type TaskDetail } from './ecs-task-event.ts';
-import type { RegistryStore, StoreOperation, TaskRecord } from './registry-store.ts';
+import { asError } from './errors.ts';
 import type { TaskEventOutcome } from './task-events.ts';
 
 /**

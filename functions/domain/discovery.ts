@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
-import { RequestError, StoreUnavailableError } from '../shared/errors.ts';
-import { type HealthPolicy, judgeEndpoint } from './health.ts';
-import { newestFirst } from './names.ts';
 import type {
   ModelPartition,
   ModelRegistration,
   ProbeRecord,
   RegistryStore,
   StoreOperation,
-} from './registry-store.ts';
+} from '../adapters/dynamodb/registry-store.ts';
+import { RequestError, StoreUnavailableError } from './errors.ts';
+import { type HealthPolicy, judgeEndpoint } from './health.ts';
+import { newestFirst } from './names.ts';
 
 /** What the discovery API answers (design: "Discovery API"). */
 

@@ -1,22 +1,26 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DISCOVERY_STORE_OPERATIONS, type DiscoveryDeps, LastKnownAnswers } from '../registry/discovery.ts';
-import type { EcsLookups } from '../registry/ecs-lookups.ts';
-import { healthPolicy } from '../registry/health.ts';
+import { type CallBudget, createDynamoDbClient } from '../adapters/aws-clients.ts';
+import {
+  RegistryStore,
+  STORE_OPERATION_ACTIONS,
+  type StoreOperation,
+} from '../adapters/dynamodb/registry-store.ts';
+import type { EcsLookups } from '../adapters/ecs/ecs-lookups.ts';
+import { TfServingClient } from '../adapters/tfserving/tfserving-client.ts';
+import { DISCOVERY_STORE_OPERATIONS, type DiscoveryDeps, LastKnownAnswers } from '../domain/discovery.ts';
+import { healthPolicy } from '../domain/health.ts';
 import {
   ENDPOINT_PROBE_STORE_OPERATIONS,
   PROBE_ROUND_STORE_OPERATIONS,
   type ProbeDeps,
-} from '../registry/probe.ts';
-import { RECONCILE_STORE_OPERATIONS } from '../registry/reconcile.ts';
-import { RegistryStore, STORE_OPERATION_ACTIONS, type StoreOperation } from '../registry/registry-store.ts';
+} from '../domain/probe.ts';
+import { RECONCILE_STORE_OPERATIONS } from '../domain/reconcile.ts';
+import type { RegistryConfig } from '../domain/settings.ts';
 import {
   DEFAULT_TOMBSTONE_SECONDS,
   TASK_EVENT_STORE_OPERATIONS,
   type TaskEventDeps,
-} from '../registry/task-events.ts';
-import { TfServingClient } from '../registry/tfserving-client.ts';
-import { type CallBudget, createDynamoDbClient } from './aws-clients.ts';
-import type { RegistryConfig } from './config.ts';
+} from '../domain/task-events.ts';
 
 /**
  * Wiring: what each handler's domain call needs, built from the configuration. The Lambda entry

@@ -13,11 +13,11 @@ import {
   routingEtag,
   type Selector,
   withLastKnown,
-} from '../registry/discovery.ts';
-import { requireName, requireVersion } from '../registry/names.ts';
-import { RequestError, StoreUnavailableError } from '../shared/errors.ts';
-import { errorResponse, etagMatches, type HttpResponse, headerValue, jsonResponse } from '../shared/http.ts';
-import { logger, metrics } from '../shared/observability.ts';
+} from '../../domain/discovery.ts';
+import { RequestError, StoreUnavailableError } from '../../domain/errors.ts';
+import { requireName, requireVersion } from '../../domain/names.ts';
+import { errorResponse, etagMatches, type HttpResponse, headerValue, jsonResponse } from '../http.ts';
+import { logger, metrics } from '../observability.ts';
 
 /**
  * API Gateway REST API (v1) proxy handler: the discovery routes of the design. It fails open:

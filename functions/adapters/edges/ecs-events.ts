@@ -2,10 +2,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { parseEvent } from '../registry/ecs-task-event.ts';
-import { applyTaskEvent, type TaskEventDeps, type TaskEventOutcome } from '../registry/task-events.ts';
-import { InvalidEventError, StoreUnavailableError } from '../shared/errors.ts';
-import { logger, metrics } from '../shared/observability.ts';
+import { parseEvent } from '../../domain/ecs-task-event.ts';
+import { InvalidEventError, StoreUnavailableError } from '../../domain/errors.ts';
+import { applyTaskEvent, type TaskEventDeps, type TaskEventOutcome } from '../../domain/task-events.ts';
+import { logger, metrics } from '../observability.ts';
 
 /**
  * EventBridge target for "ECS Task State Change". A malformed event is logged and thrown, so

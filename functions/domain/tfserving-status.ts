@@ -1,7 +1,7 @@
 import { JSONParser } from '@streamparser/json';
 import * as z from 'zod/mini';
-import { describeIssues } from '../shared/zod.ts';
 import { canonicalVersion, newestFirst } from './names.ts';
+import { describeIssues } from './zod.ts';
 
 /**
  * TF Serving's model status and metadata answers (`shared/reference/tfserving-rest-api.md` §1–2).

@@ -1,14 +1,14 @@
 import pMap from 'p-map';
-import { lastSuccessAt } from './health.ts';
 import type {
   ProbeRecord,
   RegistryStore,
   RoundMarker,
   StoreOperation,
   TaskRecord,
-} from './registry-store.ts';
+} from '../adapters/dynamodb/registry-store.ts';
+import type { TfServingClient } from '../adapters/tfserving/tfserving-client.ts';
+import { lastSuccessAt } from './health.ts';
 import { type EndpointRegistration, isAddressable } from './task-endpoints.ts';
-import type { TfServingClient } from './tfserving-client.ts';
 import { runPooled } from './work-pool.ts';
 
 /**

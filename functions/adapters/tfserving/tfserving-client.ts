@@ -1,11 +1,11 @@
 import http from 'node:http';
-import { asError } from '../shared/errors.ts';
+import { asError } from '../../domain/errors.ts';
 import {
   type BodyJudge,
   labelMetadataJudge,
   modelStatusJudge,
   type StatusVerdict,
-} from './tfserving-status.ts';
+} from '../../domain/tfserving-status.ts';
 
 /**
  * A small HTTP client for TF Serving's REST status and metadata APIs: one keep-alive agent (probes
