@@ -20,7 +20,7 @@ import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@a
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import pMap from 'p-map';
 import { createDynamoDbClient } from '../functions/adapters/aws-clients.ts';
-import { RegistryStore } from '../functions/adapters/dynamodb/registry-store.ts';
+import { DynamoDbRegistryStore } from '../functions/adapters/dynamodb/registry-store.ts';
 import { eventOnlyLookups } from '../functions/adapters/ecs/ecs-lookups.ts';
 import { createDiscoveryHandler } from '../functions/adapters/edges/discovery-api.ts';
 import { handleEcsEvent } from '../functions/adapters/edges/ecs-events.ts';
@@ -241,7 +241,7 @@ async function benchSize(
     const counter = new DdbCounter().attach(db);
     // The handler's own store, over the counted client, with discovery's deadline.
     const handler = createDiscoveryHandler({
-      ...discoveryDeps(config, new RegistryStore(db, table, STORE_BUDGETS.discovery.deadlineMs)),
+      ...discoveryDeps(config, new DynamoDbRegistryStore(db, table, STORE_BUDGETS.discovery.deadlineMs)),
     });
     const query = {
       TableName: table,

@@ -1,14 +1,10 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type CallBudget, createDynamoDbClient } from '../adapters/aws-clients.ts';
-import {
-  RegistryStore,
-  STORE_OPERATION_ACTIONS,
-  type StoreOperation,
-} from '../adapters/dynamodb/registry-store.ts';
-import type { EcsLookups } from '../adapters/ecs/ecs-lookups.ts';
+import { DynamoDbRegistryStore, STORE_OPERATION_ACTIONS } from '../adapters/dynamodb/registry-store.ts';
 import { TfServingClient } from '../adapters/tfserving/tfserving-client.ts';
 import { DISCOVERY_STORE_OPERATIONS, type DiscoveryDeps, LastKnownAnswers } from '../domain/discovery.ts';
 import { healthPolicy } from '../domain/health.ts';
+import type { EcsLookups, RegistryStore, StoreOperation } from '../domain/ports.ts';
 import {
   ENDPOINT_PROBE_STORE_OPERATIONS,
   PROBE_ROUND_STORE_OPERATIONS,
@@ -23,9 +19,10 @@ import {
 } from '../domain/task-events.ts';
 
 /**
- * Wiring: what each handler's domain call needs, built from the configuration. The Lambda entry
- * points build only their own function's part (so a bundle carries only what it uses); the local
- * runtime and the tests build the whole registry with {@link createRegistry}.
+ * The composition root: the one place where adapters meet the domain. It builds what each
+ * function's domain calls need from the configuration. The Lambda entry points build only their
+ * own function's part (so a bundle carries only what it uses); the local runtime and the tests
+ * build the whole registry with {@link createRegistry}.
  */
 
 export interface RegistryOptions {
@@ -92,11 +89,11 @@ export function createStore(
   config: RegistryConfig,
   user: StoreUser,
   options: RegistryOptions = {},
-): RegistryStore {
+): DynamoDbRegistryStore {
   const budget = STORE_BUDGETS[user];
   const client = createDynamoDbClient(budget.client);
   options.instrument?.(client);
-  return new RegistryStore(client, config.tableName, budget.deadlineMs);
+  return new DynamoDbRegistryStore(client, config.tableName, budget.deadlineMs);
 }
 
 /** A probe that has waited this long for an answer gives its slot up (it goes on waiting). */
@@ -157,9 +154,9 @@ export function discoveryDeps(
 /** The whole registry over one table: every handler's dependencies, each over its own store budget. */
 export interface Registry {
   readonly config: RegistryConfig;
-  readonly stores: Readonly<Record<StoreUser, RegistryStore>>;
+  readonly stores: Readonly<Record<StoreUser, DynamoDbRegistryStore>>;
   /** The task events' store: what reconciliation, expiry sweeps and tests use. */
-  readonly store: RegistryStore;
+  readonly store: DynamoDbRegistryStore;
   readonly tfserving: TfServingClient;
   readonly probe: ProbeDeps;
   readonly taskEvents: TaskEventDeps;

@@ -1,14 +1,9 @@
 import { createHash } from 'node:crypto';
-import type {
-  ModelPartition,
-  ModelRegistration,
-  ProbeRecord,
-  RegistryStore,
-  StoreOperation,
-} from '../adapters/dynamodb/registry-store.ts';
 import { RequestError, StoreUnavailableError } from './errors.ts';
 import { type HealthPolicy, judgeEndpoint } from './health.ts';
 import { newestFirst } from './names.ts';
+import type { RegistryStore, StoreOperation } from './ports.ts';
+import type { ModelPartition, ModelRegistration, ProbeRecord } from './records.ts';
 
 /** What the discovery API answers (design: "Discovery API"). */
 

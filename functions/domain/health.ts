@@ -1,4 +1,4 @@
-import type { ModelRegistration, ProbeRecord, RoundMarker } from '../adapters/dynamodb/registry-store.ts';
+import type { ModelRegistration, ProbeRecord, RoundMarker } from './records.ts';
 
 /**
  * The serving rules of the design's Health section. Each holds on its own: with the others set

@@ -1,13 +1,7 @@
 import pMap from 'p-map';
-import type {
-  ProbeRecord,
-  RegistryStore,
-  RoundMarker,
-  StoreOperation,
-  TaskRecord,
-} from '../adapters/dynamodb/registry-store.ts';
-import type { TfServingClient } from '../adapters/tfserving/tfserving-client.ts';
 import { lastSuccessAt } from './health.ts';
+import type { RegistryStore, StoreOperation, TfServingProber } from './ports.ts';
+import type { ProbeRecord, RoundMarker, TaskRecord } from './records.ts';
 import { type EndpointRegistration, isAddressable } from './task-endpoints.ts';
 import { runPooled } from './work-pool.ts';
 
@@ -33,7 +27,7 @@ export const PROBE_ROUND_STORE_OPERATIONS = [
 /** Probing one endpoint: the TF Serving client, the clock and where outcomes are written. */
 export interface EndpointProbeDeps {
   readonly store: Pick<RegistryStore, (typeof ENDPOINT_PROBE_STORE_OPERATIONS)[number]>;
-  readonly tfserving: Pick<TfServingClient, 'modelStatus' | 'labelVersion'>;
+  readonly tfserving: TfServingProber;
   readonly now: () => number;
   readonly removeAfterSeconds: number;
 }

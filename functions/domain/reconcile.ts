@@ -1,8 +1,8 @@
-import type { Task } from '@aws-sdk/client-ecs';
 import pMap from 'p-map';
-import type { RegistryStore, StoreOperation, TaskRecord } from '../adapters/dynamodb/registry-store.ts';
-import { parseTaskDetail, type TaskDetail } from './ecs-task-event.ts';
+import type { TaskDetail } from './ecs-task-event.ts';
 import { asError } from './errors.ts';
+import type { EcsTaskReader, RegistryStore, StoreOperation, WarnLog } from './ports.ts';
+import type { TaskRecord } from './records.ts';
 import type { TaskEventOutcome } from './task-events.ts';
 
 /**
@@ -13,21 +13,6 @@ import type { TaskEventOutcome } from './task-events.ts';
  * retired. Every write goes through the same forward-only conditions as events.
  */
 
-/** The ECS reads reconciliation needs (`ecs:ListClusters`, `ecs:ListTasks`, `ecs:DescribeTasks`). */
-export interface EcsTaskReader {
-  listClusters(): Promise<string[]>;
-  listRunningTaskArns(clusterArn: string): Promise<string[]>;
-  /** At most 100 ARNs; `missing` lists those ECS no longer knows (stopped over an hour ago). */
-  describeTasks(
-    clusterArn: string,
-    taskArns: readonly string[],
-  ): Promise<{ tasks: Task[]; missing: string[] }>;
-}
-
-export interface ReconcileLog {
-  warn(message: string, attributes: Record<string, unknown>): void;
-}
-
 /** What reconciliation asks of the store itself (applying a task is an event's work). */
 export const RECONCILE_STORE_OPERATIONS = ['listRunningTasks'] as const satisfies readonly StoreOperation[];
 
@@ -37,7 +22,7 @@ export interface ReconcileDeps {
   readonly apply: (detail: TaskDetail) => Promise<TaskEventOutcome>;
   /** Clusters to reconcile; every cluster of the account when empty. */
   readonly clusterArns: readonly string[];
-  readonly log: ReconcileLog;
+  readonly log: WarnLog;
 }
 
 export interface ReconcileSummary {
@@ -52,44 +37,6 @@ export interface ReconcileSummary {
 }
 
 const DESCRIBE_BATCH = 100;
-
-/** A `DescribeTasks` task as the detail of a task event (timestamps aside, the same shape). */
-export function taskAsDetail(task: Task): TaskDetail {
-  return parseTaskDetail({
-    taskArn: task.taskArn,
-    clusterArn: task.clusterArn,
-    version: task.version,
-    lastStatus: task.lastStatus,
-    desiredStatus: task.desiredStatus,
-    taskDefinitionArn: task.taskDefinitionArn,
-    availabilityZone: task.availabilityZone,
-    launchType: task.launchType,
-    containerInstanceArn: task.containerInstanceArn,
-    attachments: task.attachments?.map((a) => ({
-      type: a.type,
-      status: a.status,
-      details: a.details?.map((d) => ({ name: d.name ?? '', value: d.value })),
-    })),
-    containers: (task.containers ?? []).map((c) => ({
-      name: c.name,
-      image: c.image,
-      lastStatus: c.lastStatus,
-      networkInterfaces: c.networkInterfaces?.map((n) => ({ privateIpv4Address: n.privateIpv4Address })),
-      networkBindings: c.networkBindings?.map((b) => ({
-        bindIP: b.bindIP,
-        containerPort: b.containerPort,
-        hostPort: b.hostPort,
-        protocol: b.protocol,
-      })),
-    })),
-    overrides: {
-      containerOverrides: task.overrides?.containerOverrides?.map((o) => ({
-        name: o.name ?? '',
-        environment: o.environment?.map((e) => ({ name: e.name ?? '', value: e.value })),
-      })),
-    },
-  });
-}
 
 /** A stop for a task ECS has forgotten: one version past the registry's, so it wins. */
 function forgottenStop(task: TaskRecord): TaskDetail {
@@ -147,15 +94,17 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
           continue;
         }
         described += answer.tasks.length;
+        for (const reason of answer.invalid)
+          fail('reconcile: ECS described a task that is not valid', {}, new Error(reason));
         for (const task of answer.tasks) {
-          const known = registered.get(task.taskArn ?? '');
+          const known = registered.get(task.taskArn);
           const isRunning = task.lastStatus === 'RUNNING' && task.desiredStatus === 'RUNNING';
           // Already applied: the registry holds this version (or a newer one) as running.
-          if (known !== undefined && isRunning && known.taskVersion >= (task.version ?? 0)) continue;
+          if (known !== undefined && isRunning && known.taskVersion >= task.version) continue;
           // Not running and not registered: nothing to heal (pending, or already retired).
           if (known === undefined && !isRunning && task.lastStatus !== 'RUNNING') continue;
           try {
-            const outcome = await deps.apply(taskAsDetail(task));
+            const outcome = await deps.apply(task);
             if (outcome.applied) applied += 1;
           } catch (error) {
             fail('reconcile: applying a task failed', { taskArn: task.taskArn }, error);

@@ -1,8 +1,8 @@
-import type { RegistryStore, StoreOperation, TaskRecord } from '../adapters/dynamodb/registry-store.ts';
-import type { EcsLookups } from '../adapters/ecs/ecs-lookups.ts';
 import type { TaskDetail } from './ecs-task-event.ts';
 import { type Lifecycle, lifecycleOf } from './lifecycle.ts';
+import type { EcsLookups, RegistryStore, StoreOperation } from './ports.ts';
 import { type EndpointProbeDeps, type ProbeResult, probeEndpointModel } from './probe.ts';
+import type { TaskRecord } from './records.ts';
 import { deriveEndpoints, type EndpointRegistration, isAddressable } from './task-endpoints.ts';
 
 /**

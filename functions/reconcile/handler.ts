@@ -1,5 +1,6 @@
 import { createEcsClient, ec2PrivateIpLookup } from '../adapters/aws-clients.ts';
-import { AwsEcsLookups, AwsEcsTaskReader } from '../adapters/ecs/ecs-lookups.ts';
+import { AwsEcsLookups } from '../adapters/ecs/ecs-lookups.ts';
+import { AwsEcsTaskReader } from '../adapters/ecs/ecs-task-reader.ts';
 import { createReconcileHandler } from '../adapters/edges/scheduled-reconcile.ts';
 import { logger } from '../adapters/observability.ts';
 import { createStore, probeDeps, taskEventDeps } from '../composition/registry.ts';

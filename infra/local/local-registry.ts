@@ -6,11 +6,8 @@ import {
   createEcsClient,
   ec2PrivateIpLookup,
 } from '../../functions/adapters/aws-clients.ts';
-import {
-  AwsEcsLookups,
-  AwsEcsTaskReader,
-  eventOnlyLookups,
-} from '../../functions/adapters/ecs/ecs-lookups.ts';
+import { AwsEcsLookups, eventOnlyLookups } from '../../functions/adapters/ecs/ecs-lookups.ts';
+import { AwsEcsTaskReader } from '../../functions/adapters/ecs/ecs-task-reader.ts';
 import { createDiscoveryHandler } from '../../functions/adapters/edges/discovery-api.ts';
 import { createEcsEventsHandler } from '../../functions/adapters/edges/ecs-events.ts';
 import { loggedProbeRound } from '../../functions/adapters/edges/scheduled-probe.ts';

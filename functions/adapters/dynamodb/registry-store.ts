@@ -10,6 +10,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { StoreUnavailableError } from '../../domain/errors.ts';
 import { LIFECYCLE_RANK, type Lifecycle } from '../../domain/lifecycle.ts';
+import type { RegistryStore, StoreOperation } from '../../domain/ports.ts';
+import type {
+  ModelPartition,
+  ModelRegistration,
+  ProbeRecord,
+  RoundMarker,
+  TaskRecord,
+} from '../../domain/records.ts';
 import type { EndpointRegistration } from '../../domain/task-endpoints.ts';
 
 /**
@@ -30,74 +38,8 @@ const probeKey = (endpointId: string) => `EP#${endpointId}`;
 const ROUND_KEY = 'EP!ROUND';
 const MARKER_TTL_SECONDS = 24 * 3600;
 
-/** One ECS task as the registry last applied it. */
-export interface TaskRecord {
-  readonly taskArn: string;
-  readonly clusterArn: string;
-  readonly taskVersion: number;
-  readonly lifecycle: Lifecycle;
-  readonly availabilityZone: string | undefined;
-  readonly endpoints: readonly EndpointRegistration[];
-  /** Epoch seconds; set on stopping/stopped tombstones only. */
-  readonly expiresAt?: number;
-  /** Every (endpoint id, model) any applied event of the task registered; read back only. */
-  readonly registeredModels?: readonly (readonly [endpointId: string, model: string])[];
-}
-
 /** One member of a task's `registeredModels` string set. */
 const registeredModelKey = (endpointId: string, model: string) => JSON.stringify([endpointId, model]);
-
-/** An endpoint registered for one model (`REG#` item). */
-export interface ModelRegistration {
-  readonly endpointId: string;
-  readonly model: string;
-  readonly taskArn: string;
-  readonly clusterArn: string;
-  readonly availabilityZone: string | undefined;
-  readonly host: string | undefined;
-  readonly restPort: number | undefined;
-  readonly grpcPort: number | null;
-  readonly taskVersion: number;
-  readonly lifecycle: Lifecycle;
-}
-
-/** The latest probe results of one endpoint for one model (`EP#` item). */
-export interface ProbeRecord {
-  readonly endpointId: string;
-  readonly model: string;
-  /** AVAILABLE versions seen by the last successful probe, newest first. */
-  readonly versions: readonly string[];
-  /** Declared labels resolved by the last successful probe: label → version. */
-  readonly labels: Readonly<Record<string, string>>;
-  /** Epoch milliseconds of the last successful probe. */
-  readonly lastSuccessAt: number | undefined;
-  /** Epoch milliseconds of the latest probe (success or failure): orders concurrent probe writes. */
-  readonly probedAt: number;
-  readonly consecutiveFailures: number;
-  readonly lastError: string | undefined;
-  /** Epoch seconds; renewed by each successful probe. */
-  readonly expiresAt: number | undefined;
-}
-
-/**
- * What the probe rounds saw of a model (`ROUND` item): when each endpoint was last seen serving
- * exactly what its row already says. It stands in for one write per unchanged endpoint, and its
- * `recordedAt` is the prober's heartbeat for the model.
- */
-export interface RoundMarker {
-  /** Epoch milliseconds at which the writing round started: orders markers between rounds. */
-  readonly startedAt: number;
-  /** Epoch milliseconds of this write: the prober's last record for the model. */
-  readonly recordedAt: number;
-  /** Endpoint id → epoch milliseconds of the probe that last saw it unchanged. */
-  readonly seen: ReadonlyMap<string, number>;
-}
-
-export interface ModelPartition {
-  readonly registrations: ModelRegistration[];
-  readonly probes: ProbeRecord[];
-  readonly round: RoundMarker | undefined;
-}
 
 /** Conditional-write guard shared by task and registration items: versions and lifecycles only move forward. */
 const FORWARD_ONLY =
@@ -106,9 +48,6 @@ const FORWARD_ONLY =
 function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException;
 }
-
-/** A store operation: what the domain's ports pick from the store. */
-export type StoreOperation = Exclude<keyof RegistryStore, 'tableName' | 'close'>;
 
 /**
  * The DynamoDB action each store operation sends: the one place grants are derived from
@@ -132,7 +71,7 @@ export const STORE_OPERATION_ACTIONS = {
 /** The default deadline of one store operation, retries included. */
 export const DEFAULT_STORE_DEADLINE_MS = 2_000;
 
-export class RegistryStore {
+export class DynamoDbRegistryStore implements RegistryStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     readonly tableName: string,

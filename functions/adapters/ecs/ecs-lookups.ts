@@ -1,29 +1,17 @@
 import {
   DescribeContainerInstancesCommand,
   DescribeTaskDefinitionCommand,
-  DescribeTasksCommand,
   type ECSClient,
-  paginateListClusters,
-  paginateListTasks,
 } from '@aws-sdk/client-ecs';
 import { asError } from '../../domain/errors.ts';
-import type { EcsTaskReader } from '../../domain/reconcile.ts';
+import type { EcsLookups, WarnLog } from '../../domain/ports.ts';
 import type { ContainerDefinition, TaskDefinition } from '../../domain/task-endpoints.ts';
 
 /**
- * What the ECS and EC2 APIs add to an event: the task definition (environment, Docker labels,
- * port mappings: never in events) and, in bridge mode, the container instance's private IP.
- * Both fail soft: where the API is unavailable (LocalStack's free edition answers 501, a missing
- * grant, a throttle) the event alone is used and the failure is logged.
+ * The ECS and EC2 lookups that complete an event (`EcsLookups`). Both fail soft: where the API is
+ * unavailable (LocalStack's free edition answers 501, a missing grant, a throttle) the event
+ * alone is used and the failure is logged.
  */
-export interface EcsLookups {
-  taskDefinition(arn: string): Promise<TaskDefinition | undefined>;
-  containerInstanceHost(clusterArn: string, containerInstanceArn: string): Promise<string | undefined>;
-}
-
-export interface LookupLog {
-  warn(message: string, attributes: Record<string, unknown>): void;
-}
 
 /** Lookups for a runtime that has no ECS API (local mode by default). */
 export const eventOnlyLookups = (containerInstanceHost: string | undefined): EcsLookups => ({
@@ -43,7 +31,7 @@ export class AwsEcsLookups implements EcsLookups {
   constructor(
     private readonly ecs: ECSClient,
     private readonly privateIpOf: (ec2InstanceId: string) => Promise<string | undefined>,
-    private readonly log: LookupLog,
+    private readonly log: WarnLog,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -123,37 +111,5 @@ export class AwsEcsLookups implements EcsLookups {
     this.failures.set(key, this.now());
     const cause = asError(error);
     this.log.warn(message, { resource: key, error: `${cause.name}: ${cause.message}` });
-  }
-}
-
-/** The ECS reads of reconciliation, through the ECS API. */
-export class AwsEcsTaskReader implements EcsTaskReader {
-  constructor(private readonly ecs: ECSClient) {}
-
-  async listClusters(): Promise<string[]> {
-    const clusters: string[] = [];
-    for await (const page of paginateListClusters({ client: this.ecs }, {}))
-      clusters.push(...(page.clusterArns ?? []));
-    return clusters;
-  }
-
-  async listRunningTaskArns(clusterArn: string): Promise<string[]> {
-    const arns: string[] = [];
-    const pages = paginateListTasks(
-      { client: this.ecs, pageSize: 100 },
-      { cluster: clusterArn, desiredStatus: 'RUNNING' },
-    );
-    for await (const page of pages) arns.push(...(page.taskArns ?? []));
-    return arns;
-  }
-
-  async describeTasks(clusterArn: string, taskArns: readonly string[]) {
-    const { tasks = [], failures = [] } = await this.ecs.send(
-      new DescribeTasksCommand({ cluster: clusterArn, tasks: [...taskArns] }),
-    );
-    const missing = failures
-      .filter((f) => f.reason === 'MISSING' && f.arn !== undefined)
-      .map((f) => f.arn as string);
-    return { tasks, missing };
   }
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { asError } from '../../domain/errors.ts';
+import type { TfServingEndpoint, TfServingProber } from '../../domain/ports.ts';
 import {
   type BodyJudge,
   labelMetadataJudge,
@@ -28,12 +29,7 @@ const isLinkLocal = (host: string) => /^169\.254\./.test(host);
 export const isLoopback = (host: string) =>
   /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === 'localhost';
 
-export interface TfServingEndpoint {
-  readonly host: string;
-  readonly restPort: number;
-}
-
-export class TfServingClient {
+export class TfServingClient implements TfServingProber {
   private readonly agent: http.Agent;
   private readonly timeoutMs: number;
   private readonly isAllowedHost: (host: string) => boolean;

@@ -8,7 +8,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AwsEcsTaskReader } from '../../../functions/adapters/ecs/ecs-lookups.ts';
+import { AwsEcsTaskReader } from '../../../functions/adapters/ecs/ecs-task-reader.ts';
 import { handleEcsEvent } from '../../../functions/adapters/edges/ecs-events.ts';
 import { findEndpoints } from '../../../functions/domain/discovery.ts';
 import { RequestError } from '../../../functions/domain/errors.ts';

@@ -1,6 +1,6 @@
 import pMap from 'p-map';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ModelRegistration, TaskRecord } from '../../../functions/adapters/dynamodb/registry-store.ts';
+import type { ModelRegistration, TaskRecord } from '../../../functions/domain/records.ts';
 import { createTestRegistry, type TestRegistry } from '../../support/test-registry.ts';
 
 const TASK_ARN = 'arn:aws:ecs:us-east-1:123456789012:task/ml/0123456789abcdef0123456789abcdef';

@@ -1,4 +1,4 @@
-import type { TfServingEndpoint } from '../../../functions/adapters/tfserving/tfserving-client.ts';
+import type { TfServingEndpoint } from '../../../functions/domain/ports.ts';
 import type { StatusVerdict } from '../../../functions/domain/tfserving-status.ts';
 
 /**

@@ -1,11 +1,11 @@
+import { LIFECYCLE_RANK } from '../../../functions/domain/lifecycle.ts';
 import type {
   ModelPartition,
   ModelRegistration,
   ProbeRecord,
   RoundMarker,
   TaskRecord,
-} from '../../../functions/adapters/dynamodb/registry-store.ts';
-import { LIFECYCLE_RANK } from '../../../functions/domain/lifecycle.ts';
+} from '../../../functions/domain/records.ts';
 
 /**
  * An in-memory stand-in for `RegistryStore` with the same conditional-write semantics as its

@@ -4,7 +4,7 @@ import type {
   ProbeRecord,
   RoundMarker,
   TaskRecord,
-} from '../../../functions/adapters/dynamodb/registry-store.ts';
+} from '../../../functions/domain/records.ts';
 import type { EndpointRegistration } from '../../../functions/domain/task-endpoints.ts';
 
 /** Builders for registry records, and a read-only fake of the store's discovery reads. */

@@ -1,10 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type {
-  ModelRegistration,
-  ProbeRecord,
-  RoundMarker,
-  TaskRecord,
-} from '../../../../functions/adapters/dynamodb/registry-store.ts';
 import {
   type DiscoveryDeps,
   type Endpoint,
@@ -15,6 +9,12 @@ import {
   routingEtag,
 } from '../../../../functions/domain/discovery.ts';
 import { RequestError } from '../../../../functions/domain/errors.ts';
+import type {
+  ModelRegistration,
+  ProbeRecord,
+  RoundMarker,
+  TaskRecord,
+} from '../../../../functions/domain/records.ts';
 import {
   CLUSTER_ARN,
   fakeDiscoveryStore,

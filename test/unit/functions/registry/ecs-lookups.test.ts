@@ -9,11 +9,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher, type CustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ec2PrivateIpLookup } from '../../../../functions/adapters/aws-clients.ts';
-import {
-  AwsEcsLookups,
-  eventOnlyLookups,
-  type LookupLog,
-} from '../../../../functions/adapters/ecs/ecs-lookups.ts';
+import { AwsEcsLookups, eventOnlyLookups } from '../../../../functions/adapters/ecs/ecs-lookups.ts';
+import type { WarnLog } from '../../../../functions/domain/ports.ts';
 import { describeTaskDefinitionOutput, taskDefinition } from '../../support/task-definitions.ts';
 
 expect.extend(allCustomMatcher);
@@ -37,7 +34,7 @@ const BACKOFF_MS = 60_000;
 
 function lookups() {
   let now = Date.parse('2026-05-04T10:00:00.000Z');
-  const log = { warn: vi.fn<LookupLog['warn']>() };
+  const log = { warn: vi.fn<WarnLog['warn']>() };
   const subject = new AwsEcsLookups(new ECSClient({}), ec2PrivateIpLookup(), log, () => now);
   return {
     subject,

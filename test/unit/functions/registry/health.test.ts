@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type {
-  ModelRegistration,
-  ProbeRecord,
-  RoundMarker,
-} from '../../../../functions/adapters/dynamodb/registry-store.ts';
 import {
   exclusionReason,
   type HealthPolicy,
   judgeEndpoint,
   lastSuccessAt,
 } from '../../../../functions/domain/health.ts';
+import type { ModelRegistration, ProbeRecord, RoundMarker } from '../../../../functions/domain/records.ts';
 
 const NOW = Date.parse('2026-05-04T10:05:00.000Z');
 const VERY_LARGE_SECONDS = 86_400;

@@ -1,5 +1,4 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { TaskRecord } from '../../../../functions/adapters/dynamodb/registry-store.ts';
 import {
   type LoopOptions,
   type ProbeDeps,
@@ -9,6 +8,7 @@ import {
   runProbeLoop,
   runProbeRound,
 } from '../../../../functions/domain/probe.ts';
+import type { TaskRecord } from '../../../../functions/domain/records.ts';
 import type { EndpointRegistration } from '../../../../functions/domain/task-endpoints.ts';
 import type { StatusVerdict } from '../../../../functions/domain/tfserving-status.ts';
 import { FakeTfServing } from '../../support/fake-tfserving.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { EcsLookups } from '../../../../functions/adapters/ecs/ecs-lookups.ts';
 import { findEndpoints, LastKnownAnswers } from '../../../../functions/domain/discovery.ts';
 import type { TaskDetail } from '../../../../functions/domain/ecs-task-event.ts';
+import type { EcsLookups } from '../../../../functions/domain/ports.ts';
 import type { ProbeDeps } from '../../../../functions/domain/probe.ts';
 import type { TaskDefinition } from '../../../../functions/domain/task-endpoints.ts';
 import {

@@ -1,0 +1,96 @@
+import type { TaskDetail } from './ecs-task-event.ts';
+import type { ModelPartition, ModelRegistration, RoundMarker, TaskRecord } from './records.ts';
+import type { TaskDefinition } from './task-endpoints.ts';
+import type { StatusVerdict } from './tfserving-status.ts';
+
+/**
+ * What the domain needs from the world, as interfaces the adapters implement
+ * (`functions/adapters/`). Each use case takes only the part it calls (a `Pick` of a port,
+ * named by a typed list of operations), and the composition root wires the rest.
+ */
+
+/**
+ * The registry's store. Every write that can race another is conditional: losing the race returns
+ * `false`, a normal outcome. Any other failure (the store slow, down, throttling) rejects with a
+ * `StoreUnavailableError`, within the store's deadline.
+ */
+export interface RegistryStore {
+  /** The task, or undefined. Strongly consistent: it decides what a stop retires. */
+  getTask(taskArn: string): Promise<TaskRecord | undefined>;
+  /** Writes the task unless a newer version or a later lifecycle is stored; equal versions apply again. */
+  putTask(task: TaskRecord): Promise<boolean>;
+  /** Writes an endpoint's registration for one model, with the same forward-only guard as its task. */
+  putRegistration(registration: ModelRegistration, expiresAt?: number): Promise<boolean>;
+  /** Deletes an endpoint's probe results for a model (on drain and stop). */
+  deleteProbe(endpointId: string, model: string): Promise<void>;
+  /** Every task whose latest applied state is RUNNING. */
+  listRunningTasks(): Promise<TaskRecord[]>;
+  /** Records a successful probe (creating the row if needed); loses to a newer probe. */
+  recordProbeSuccess(input: {
+    endpointId: string;
+    model: string;
+    versions: readonly string[];
+    labels: Readonly<Record<string, string>>;
+    probedAt: number;
+    expiresAt: number;
+  }): Promise<boolean>;
+  /** Counts a failed probe on an existing row (never creates one); `lastSuccessAt` carries a vouched success. */
+  recordProbeFailure(input: {
+    endpointId: string;
+    model: string;
+    probedAt: number;
+    error: string;
+    lastSuccessAt?: number;
+  }): Promise<boolean>;
+  /** Writes a model's round marker unless a round that started later already wrote one. */
+  recordRound(model: string, marker: RoundMarker): Promise<boolean>;
+  /** Everything known about one model. */
+  readModel(model: string): Promise<ModelPartition>;
+  /** A model's probe rows and marker, without its registrations (what a probe round needs). */
+  readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'round'>>;
+}
+
+/** One operation of the store: what use cases list to say what they ask of it. */
+export type StoreOperation = keyof RegistryStore;
+
+/**
+ * What the ECS and EC2 APIs add to an event: the task definition (environment, Docker labels,
+ * port mappings: never in events) and, in bridge mode, the container instance's private IP. Both
+ * fail soft: undefined when the API is unavailable, and the event alone is used.
+ */
+export interface EcsLookups {
+  taskDefinition(arn: string): Promise<TaskDefinition | undefined>;
+  containerInstanceHost(clusterArn: string, containerInstanceArn: string): Promise<string | undefined>;
+}
+
+/** ECS's own view of the tasks, for reconciliation. */
+export interface EcsTaskReader {
+  listClusters(): Promise<string[]>;
+  listRunningTaskArns(clusterArn: string): Promise<string[]>;
+  /**
+   * At most 100 ARNs, as task event details; `missing` lists those ECS no longer knows (stopped
+   * over an hour ago), `invalid` why a described task could not be read as one.
+   */
+  describeTasks(
+    clusterArn: string,
+    taskArns: readonly string[],
+  ): Promise<{ tasks: TaskDetail[]; missing: string[]; invalid: string[] }>;
+}
+
+/** Where a TF Serving REST API listens. */
+export interface TfServingEndpoint {
+  readonly host: string;
+  readonly restPort: number;
+}
+
+/** TF Serving's status and metadata APIs, judged. Never rejects: a failure is a verdict. */
+export interface TfServingProber {
+  modelStatus(endpoint: TfServingEndpoint, model: string): Promise<StatusVerdict>;
+  /** The version a label resolves to, or undefined when it does not resolve. */
+  labelVersion(endpoint: TfServingEndpoint, model: string, label: string): Promise<string | undefined>;
+}
+
+/** A log that takes warnings (the domain reports what it skipped, never how it is shipped). */
+export interface WarnLog {
+  warn(message: string, attributes: Record<string, unknown>): void;
+}
