@@ -6,8 +6,8 @@
  * Shapes: shared/reference/ecs-task-events.md §A.
  */
 
-export const ECS_SOURCE = 'aws.ecs';
-export const ECS_TASK_STATE_CHANGE = 'ECS Task State Change';
+import { ECS_EVENT_SOURCE, ECS_TASK_STATE_CHANGE } from '../functions/domain/ecs-task-event.ts';
+import { ECS_CLUSTER_ARN } from '../functions/domain/names.ts';
 
 export interface SmokeTask {
   readonly clusterArn: string;
@@ -36,7 +36,6 @@ export interface PutEventsEntry {
   readonly EventBusName: string;
 }
 
-const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:([a-z0-9-]+):(\d{12}):cluster\/([A-Za-z0-9_-]+)$/;
 const TASK_ID = /^[0-9a-f]{32}$/;
 
 interface ClusterParts {
@@ -46,10 +45,18 @@ interface ClusterParts {
 }
 
 function clusterParts(clusterArn: string): ClusterParts {
-  const match = CLUSTER_ARN.exec(clusterArn);
-  if (!match) throw new Error(`clusterArn ${JSON.stringify(clusterArn)} is not an ECS cluster ARN`);
-  const [, region, account, name] = match as unknown as [string, string, string, string];
-  return { region, account, name };
+  if (!ECS_CLUSTER_ARN.test(clusterArn))
+    throw new Error(`clusterArn ${JSON.stringify(clusterArn)} is not an ECS cluster ARN`);
+  // arn:<partition>:ecs:<region>:<account>:cluster/<name>
+  const [, , , region, account, resource] = clusterArn.split(':') as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  return { region, account, name: resource.slice('cluster/'.length) };
 }
 
 export function taskArnOf(task: Pick<SmokeTask, 'clusterArn' | 'taskId'>): string {
@@ -131,7 +138,7 @@ export function taskDetail(task: SmokeTask, phase: TaskPhase, at: Date): Record<
 /** The PutEvents entry that makes EventBridge deliver the task's state change to the rule. */
 export function taskStateChangeEntry(task: SmokeTask, phase: TaskPhase, at: Date): PutEventsEntry {
   return {
-    Source: ECS_SOURCE,
+    Source: ECS_EVENT_SOURCE,
     DetailType: ECS_TASK_STATE_CHANGE,
     Detail: JSON.stringify(taskDetail(task, phase, at)),
     Resources: [taskArnOf(task)],

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { InvalidEventError } from './errors.ts';
+import { ECS_CLUSTER_ARN, ECS_TASK_ARN } from './names.ts';
 import { describeIssues } from './zod.ts';
 
 /**
@@ -34,12 +35,8 @@ const Attachment = z.object({
 });
 
 const TaskDetail = z.object({
-  taskArn: z
-    .string()
-    .check(z.regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task\/\S+$/, 'must be an ECS task ARN')),
-  clusterArn: z
-    .string()
-    .check(z.regex(/^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/\S+$/, 'must be an ECS cluster ARN')),
+  taskArn: z.string().check(z.regex(ECS_TASK_ARN, 'must be an ECS task ARN')),
+  clusterArn: z.string().check(z.regex(ECS_CLUSTER_ARN, 'must be an ECS cluster ARN')),
   version: z.int().check(z.nonnegative()),
   lastStatus: z.string().check(z.minLength(1)),
   desiredStatus: z.string().check(z.minLength(1)),
@@ -67,6 +64,8 @@ const Envelope = z.object({
   detail: z.unknown(),
 });
 
+/** The EventBridge `source` and `detail-type` of the events the registry applies. */
+export const ECS_EVENT_SOURCE = 'aws.ecs';
 export const ECS_TASK_STATE_CHANGE = 'ECS Task State Change';
 
 export type TaskDetail = z.infer<typeof TaskDetail>;
@@ -88,7 +87,7 @@ export function parseEvent(input: unknown): ParsedEvent {
   }
   const { source } = envelope.data;
   const detailType = envelope.data['detail-type'];
-  if (source !== 'aws.ecs' || detailType !== ECS_TASK_STATE_CHANGE) {
+  if (source !== ECS_EVENT_SOURCE || detailType !== ECS_TASK_STATE_CHANGE) {
     return { kind: 'ignored', detailType, source };
   }
   const detail = TaskDetail.safeParse(envelope.data.detail);

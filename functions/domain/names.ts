@@ -6,6 +6,11 @@ import { RequestError } from './errors.ts';
  * in int64 and compares as a number (`007` is `7`).
  */
 
+/** An ECS cluster ARN, in any partition; cluster names are 1–255 letters, digits, `-` and `_`. */
+export const ECS_CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/;
+/** An ECS task ARN (the long form, which names the cluster, or the old short form). */
+export const ECS_TASK_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task\/\S+$/;
+
 const MAX_NAME_CODE_POINTS = 256;
 const INT64_MAX = 9_223_372_036_854_775_807n;
 // Control characters (C0, DEL, C1), plus the two separators TF Serving's path regex excludes.

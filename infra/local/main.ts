@@ -1,6 +1,6 @@
 /**
  * `npm start`: the registry as one local process. Configuration comes from the environment,
- * with the same names as on Lambda (see README), plus PORT.
+ * with the same names as on Lambda (see README), plus the local-only ones (local-settings.ts).
  */
 
 // Before any module reads them: metrics off (no CloudWatch here); the SDK's notice that Node 20
@@ -11,26 +11,13 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { loadConfig } = await import('../../functions/domain/settings.ts');
 const { ConfigError } = await import('../../functions/domain/errors.ts');
 const { startLocalRegistry } = await import('./local-registry.ts');
-
-function readPort(): number {
-  const raw = process.env.PORT ?? '3000';
-  const port = Number(raw);
-  if (!/^\d+$/.test(raw) || port < 1 || port > 65_535) {
-    throw new ConfigError('PORT', raw, 'expected a TCP port from 1 to 65535 (default 3000)');
-  }
-  return port;
-}
+const { loadLocalSettings } = await import('./local-settings.ts');
 
 let registry: Awaited<ReturnType<typeof startLocalRegistry>>;
 let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig();
-  registry = await startLocalRegistry({
-    config,
-    port: readPort(),
-    dynamodbEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB || undefined,
-    ecsEndpoint: process.env.AWS_ENDPOINT_URL_ECS || undefined,
-  });
+  registry = await startLocalRegistry({ config, ...loadLocalSettings() });
 } catch (error) {
   if (error instanceof ConfigError) {
     console.error(`tf-serving-registry: bad configuration: ${error.message}`);

@@ -1,5 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
+import { SETTINGS, type SettingName } from '../../functions/domain/settings.ts';
 import { CONTEXT_KEYS, ContextError, parseRegistryContext } from '../../infra/aws/context.ts';
 import { buildStack } from './synth.ts';
 
@@ -32,6 +33,7 @@ describe('parseRegistryContext', () => {
         UNHEALTHY_AFTER_SECONDS: '10',
         REMOVE_AFTER_SECONDS: '30',
         TFSERVING_CONTAINER_NAMES: 'tfserving,tf-serving',
+        PROBE_CONCURRENCY: '64',
       },
       clusterArns: [],
       network: undefined,
@@ -132,7 +134,57 @@ describe('parseRegistryContext', () => {
   });
 });
 
+/** A valid value other than the default, as `-c` would pass it. */
+function nonDefaultValue(name: SettingName): string {
+  const spec = SETTINGS[name] as (typeof SETTINGS)[SettingName];
+  switch (spec.kind) {
+    case 'whole-number':
+      return String(spec.default === spec.max ? spec.min : spec.max);
+    case 'list':
+      return spec.itemPattern ? 'arn:aws:ecs:eu-west-1:123456789012:cluster/other' : 'a,b';
+    case 'text':
+      return 'my-registry';
+  }
+}
+
+describe('every registry setting as CDK context', () => {
+  it.each(Object.keys(SETTINGS) as SettingName[])('accepts %s and gives its value to the stack', (name) => {
+    // Prepare
+    const value = nonDefaultValue(name);
+
+    // Act
+    const context = parse({ [name]: value });
+
+    // Assess
+    const delivered =
+      name === 'TABLE_NAME'
+        ? context.tableName
+        : name === 'CLUSTER_ARNS'
+          ? context.clusterArns.join(',')
+          : (context.settings as Record<string, string>)[name];
+    expect(delivered).toBe(value);
+  });
+});
+
 describe('RegistryStack context', () => {
+  it('gives each of the four functions every setting delivered as an environment variable', () => {
+    // Act
+    const { template } = buildStack({ PROBE_CONCURRENCY: '7' });
+
+    // Assess
+    const variables = Object.values(template.findResources('AWS::Lambda::Function'))
+      .map((fn) => fn.Properties?.Environment?.Variables as Record<string, unknown> | undefined)
+      .filter((env) => env?.TABLE_NAME !== undefined);
+    expect(variables).toHaveLength(4);
+    for (const env of variables) {
+      expect(env).toMatchObject({
+        PROBE_CONCURRENCY: '7',
+        PROBE_INTERVAL_SECONDS: '5',
+        FAILURE_THRESHOLD: '2',
+      });
+    }
+  });
+
   it('throws from the stack constructor on a bad value, before anything is synthesized', () => {
     expect(() => buildStack({ PROBE_TIMEOUT_MS: '10' })).toThrow(/Invalid CDK context PROBE_TIMEOUT_MS="10"/);
   });

@@ -1,4 +1,5 @@
 import { isLoopback } from '../../functions/adapters/tfserving/tfserving-client.ts';
+import { ECS_EVENT_SOURCE, ECS_TASK_STATE_CHANGE } from '../../functions/domain/ecs-task-event.ts';
 
 /**
  * ECS "Task State Change" events (awsvpc, as EventBridge delivers them) for tasks on loopback
@@ -33,8 +34,8 @@ export function taskEvent(task: BenchTask, lifecycle: BenchLifecycle) {
   return {
     version: '0',
     id: `${id}-${lifecycle}`,
-    'detail-type': 'ECS Task State Change',
-    source: 'aws.ecs',
+    'detail-type': ECS_TASK_STATE_CHANGE,
+    source: ECS_EVENT_SOURCE,
     account: '123456789012',
     time: new Date().toISOString(),
     region: 'us-east-1',

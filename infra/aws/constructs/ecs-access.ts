@@ -1,9 +1,7 @@
 import { Aws, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { ECS_CLUSTER_ARN } from '../../../functions/domain/names.ts';
 import type { AppFunction } from './app-function.ts';
-
-/** An ECS cluster ARN (the same rule as the context and the functions' config). */
-export const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9_-]{1,255}$/;
 
 /**
  * The clusters a construct is limited to, deduplicated; throws, naming `owner`, on anything that
@@ -12,7 +10,7 @@ export const CLUSTER_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster\/[A-Za
 export function clusterArnsOf(owner: string, clusterArns: readonly string[] | undefined): readonly string[] {
   const arns = [...new Set(clusterArns ?? [])];
   for (const arn of arns) {
-    if (!CLUSTER_ARN.test(arn)) {
+    if (!ECS_CLUSTER_ARN.test(arn)) {
       throw new Error(
         `${owner} clusterArns has ${JSON.stringify(arn)}, which is not an ECS cluster ARN: use arn:aws:ecs:<region>:<account>:cluster/<name>.`,
       );

@@ -5,12 +5,11 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ECS_EVENT_SOURCE, ECS_TASK_STATE_CHANGE } from '../../../functions/domain/ecs-task-event.ts';
 import { AppFunction, type AppFunctionNetwork } from './app-function.ts';
 import { clusterArnsOf, grantEcsLookups } from './ecs-access.ts';
 
 const ENTRY = fileURLToPath(new URL('../../../functions/ecs-events/handler.ts', import.meta.url));
-
-export const ECS_TASK_STATE_CHANGE = 'ECS Task State Change';
 
 export interface EcsEventsConsumerProps {
   /**
@@ -94,7 +93,7 @@ export class EcsEventsConsumer extends Construct {
     this.rule = new events.Rule(this, 'Rule', {
       description: 'ECS task state changes of the registry clusters',
       eventPattern: {
-        source: ['aws.ecs'],
+        source: [ECS_EVENT_SOURCE],
         detailType: [ECS_TASK_STATE_CHANGE],
         ...(this.clusterArns.length > 0 && { detail: { clusterArn: [...this.clusterArns] } }),
       },

@@ -236,7 +236,7 @@ describe('loadConfig CLUSTER_ARNS', () => {
   it('throws naming the variable and the value that is not a cluster ARN', () => {
     // Act + Assess
     expect(() => loadConfig({ CLUSTER_ARNS: 'arn:aws:ecs:us-east-1:123456789012:cluster/ml,ml' })).toThrow(
-      /CLUSTER_ARNS=.*is invalid: expected comma-separated ECS cluster ARNs; "ml" is not one/,
+      /CLUSTER_ARNS=.*is invalid: expected comma-separated ECS cluster ARNs; "ml" is not an ECS cluster ARN/,
     );
   });
 });
