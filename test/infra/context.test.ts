@@ -1,6 +1,11 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { SETTINGS, type SettingName } from '../../functions/domain/settings.ts';
+import {
+  SETTINGS,
+  type SettingName,
+  type SettingSpec,
+  type UrlSetting,
+} from '../../functions/domain/settings.ts';
 import { CONTEXT_KEYS, ContextError, parseRegistryContext } from '../../infra/aws/context.ts';
 import { buildStack } from './synth.ts';
 
@@ -136,7 +141,7 @@ describe('parseRegistryContext', () => {
 
 /** A valid value other than the default, as `-c` would pass it. */
 function nonDefaultValue(name: SettingName): string {
-  const spec = SETTINGS[name] as (typeof SETTINGS)[SettingName];
+  const spec = SETTINGS[name] as Exclude<SettingSpec, UrlSetting>;
   switch (spec.kind) {
     case 'whole-number':
       return String(spec.default === spec.max ? spec.min : spec.max);
