@@ -1,4 +1,4 @@
-import { asError, RequestError, StoreUnavailableError } from '../domain/errors.ts';
+import { asError, MethodNotAllowedError, RequestError, StoreUnavailableError } from '../domain/errors.ts';
 
 /**
  * The one place that turns outcomes and errors into HTTP responses: a {@link RequestError} is
@@ -37,7 +37,9 @@ export function errorBody(code: string, message: string) {
 
 export function errorResponse(thrown: unknown, log: ErrorLog): HttpResponse {
   if (thrown instanceof RequestError) {
-    return jsonResponse(thrown.statusCode, errorBody(thrown.code, thrown.message));
+    const headers =
+      thrown instanceof MethodNotAllowedError ? { allow: thrown.allowed.join(', ') } : undefined;
+    return jsonResponse(thrown.statusCode, errorBody(thrown.code, thrown.message), headers);
   }
   if (thrown instanceof StoreUnavailableError) {
     log.warn('registry store unavailable', { error: thrown.message, timedOut: thrown.timedOut });

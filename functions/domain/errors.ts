@@ -28,6 +28,17 @@ export class RequestError extends Error {
   }
 }
 
+/** A route was asked with a method it does not answer; the answer names the ones it does (`Allow`). */
+export class MethodNotAllowedError extends RequestError {
+  constructor(
+    method: string,
+    readonly allowed: readonly string[],
+    why: string,
+  ) {
+    super(405, 'MethodNotAllowed', `${method} is not allowed: ${why} (${allowed.join(', ')}).`);
+  }
+}
+
 /** An event failed validation. The Lambda rethrows it so EventBridge retries and the DLQ see it. */
 export class InvalidEventError extends Error {
   override readonly name = 'InvalidEventError';

@@ -3,7 +3,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { errorResponse, type HttpResponse, jsonResponse } from '../../functions/adapters/http.ts';
 import { logger } from '../../functions/adapters/observability.ts';
 import { parseEventBatch } from '../../functions/domain/ecs-task-event.ts';
-import { RequestError, StoreUnavailableError } from '../../functions/domain/errors.ts';
+import { MethodNotAllowedError, RequestError, StoreUnavailableError } from '../../functions/domain/errors.ts';
+import { matchRoute } from '../../functions/domain/routes.ts';
 import { localContext } from './local-context.ts';
 
 /**
@@ -19,32 +20,6 @@ export interface LocalHandlers {
 }
 
 const MAX_EVENTS_BODY_BYTES = 5 * 1024 * 1024;
-
-/** The API Gateway resource a path matches, with its decoded path parameters, or undefined. */
-export function matchRoute(pathname: string): {
-  resource: string;
-  pathParameters: Record<string, string> | null;
-} {
-  const raw = pathname.split('/').slice(1);
-  let segments: string[];
-  try {
-    segments = raw.map((segment) => decodeURIComponent(segment));
-  } catch {
-    throw new RequestError(400, 'InvalidPath', 'The path is not valid percent-encoded UTF-8.');
-  }
-  const [root, model, kind, value, ...rest] = segments;
-  if (root === 'models' && rest.length === 0) {
-    if (model === undefined) return { resource: '/models', pathParameters: null };
-    if (kind === undefined) return { resource: '/models/{model}', pathParameters: { model } };
-    if (kind === 'versions' && value !== undefined) {
-      return { resource: '/models/{model}/versions/{version}', pathParameters: { model, version: value } };
-    }
-    if (kind === 'labels' && value !== undefined) {
-      return { resource: '/models/{model}/labels/{label}', pathParameters: { model, label: value } };
-    }
-  }
-  return { resource: pathname, pathParameters: null };
-}
 
 function apiGatewayEvent(request: IncomingMessage, url: URL): APIGatewayProxyEvent {
   const { resource, pathParameters } = matchRoute(url.pathname);
@@ -108,10 +83,10 @@ async function readBody(request: IncomingMessage): Promise<string> {
 
 async function postEvents(handlers: LocalHandlers, request: IncomingMessage): Promise<HttpResponse> {
   if (request.method !== 'POST') {
-    throw new RequestError(
-      405,
-      'MethodNotAllowed',
-      'POST one EventBridge event or an array of them to /events.',
+    throw new MethodNotAllowedError(
+      request.method ?? '',
+      ['POST'],
+      'post one EventBridge event or an array of them to /events',
     );
   }
   const text = await readBody(request);

@@ -474,7 +474,7 @@ describe('RegistryStack', () => {
       ).toEqual([]);
     });
 
-    it('routes the design paths with GET to the discovery function through Lambda proxy, IAM-authorized', () => {
+    it('routes the design paths with GET and HEAD to the discovery function through Lambda proxy, IAM-authorized', () => {
       const resources = resourcesOf(template);
       const paths = new Map<string, string>();
       const pathOf = (id: string): string => {
@@ -505,6 +505,10 @@ describe('RegistryStack', () => {
           'GET /models/{model} AWS_IAM',
           'GET /models/{model}/versions/{version} AWS_IAM',
           'GET /models/{model}/labels/{label} AWS_IAM',
+          'HEAD /models AWS_IAM',
+          'HEAD /models/{model} AWS_IAM',
+          'HEAD /models/{model}/versions/{version} AWS_IAM',
+          'HEAD /models/{model}/labels/{label} AWS_IAM',
         ].sort(),
       );
     });

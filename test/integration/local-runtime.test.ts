@@ -248,6 +248,34 @@ describe('npm start', () => {
     expect(second.status).toBe(304);
   });
 
+  it('answers HEAD like GET without a body, and a trailing slash like no slash', async () => {
+    // Act
+    const get = await fetch(`${url}/models`);
+    const head = await fetch(`${url}/models`, { method: 'HEAD' });
+    const slashed = await fetch(`${url}/models/`);
+
+    // Assess
+    expect(head.status).toBe(200);
+    expect(head.headers.get('etag')).toBe(get.headers.get('etag'));
+    expect(await head.text()).toBe('');
+    expect(slashed.status).toBe(200);
+    expect(await slashed.json()).toEqual(await get.json());
+  });
+
+  it.each([
+    ['/models', 'DELETE', 'GET, HEAD'],
+    ['/models/resnet', 'POST', 'GET, HEAD'],
+    ['/events', 'GET', 'POST'],
+  ])('answers %s %s with 405 and the Allow header %j', async (path, method, allow) => {
+    // Act
+    const response = await fetch(`${url}${path}`, { method });
+
+    // Assess
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe(allow);
+    expect(await response.json()).toMatchObject({ error: { code: 'MethodNotAllowed' } });
+  });
+
   it('shuts down cleanly on SIGTERM and frees its port', async () => {
     // Act: as a terminal's Ctrl+C does, to the whole process group (npm, tsx, node).
     const exited = once(registry.child, 'exit');

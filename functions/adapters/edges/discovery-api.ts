@@ -14,8 +14,14 @@ import {
   type Selector,
   withLastKnown,
 } from '../../domain/discovery.ts';
-import { RequestError, StoreUnavailableError } from '../../domain/errors.ts';
+import { MethodNotAllowedError, RequestError, StoreUnavailableError } from '../../domain/errors.ts';
 import { requireName, requireVersion } from '../../domain/names.ts';
+import {
+  DISCOVERY_METHODS,
+  type DiscoveryRoute,
+  isDiscoveryRoute,
+  ROUTES_HELP,
+} from '../../domain/routes.ts';
 import { errorResponse, etagMatches, type HttpResponse, headerValue, jsonResponse } from '../http.ts';
 import { logger, metrics } from '../observability.ts';
 
@@ -27,37 +33,30 @@ import { logger, metrics } from '../observability.ts';
 
 type DiscoveryEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'resource' | 'pathParameters' | 'headers'>;
 
-async function route(deps: DiscoveryDeps, event: DiscoveryEvent) {
-  const params = event.pathParameters ?? {};
-  if (event.resource === '/models') {
-    return withLastKnown(deps.answers, answerKey(undefined), deps.now, () => listModels(deps));
-  }
+type PathParameters = Readonly<Record<string, string | undefined>>;
+
+/** What each route asks for: the model list, or a model's endpoints under a selector. */
+const ANSWERS: Record<DiscoveryRoute, (deps: DiscoveryDeps, params: PathParameters) => Promise<Answer>> = {
+  '/models': (deps) => withLastKnown(deps.answers, answerKey(undefined), deps.now, () => listModels(deps)),
+  '/models/{model}': (deps, params) => endpointsOf(deps, params, { kind: 'model' }),
+  '/models/{model}/versions/{version}': (deps, params) =>
+    endpointsOf(deps, params, { kind: 'version', version: requireVersion(params.version) }),
+  '/models/{model}/labels/{label}': (deps, params) =>
+    endpointsOf(deps, params, { kind: 'label', label: requireName('label', params.label) }),
+};
+
+interface Answer {
+  readonly body: ModelEndpoints | ModelList;
+  /** Served from this container's last known answer (the store did not answer). */
+  readonly fromCache: boolean;
+}
+
+function endpointsOf(deps: DiscoveryDeps, params: PathParameters, selector: Selector): Promise<Answer> {
   const model = requireName('model', params.model);
-  let selector: Selector;
-  switch (event.resource) {
-    case '/models/{model}':
-      selector = { kind: 'model' };
-      break;
-    case '/models/{model}/versions/{version}':
-      selector = { kind: 'version', version: requireVersion(params.version) };
-      break;
-    case '/models/{model}/labels/{label}':
-      selector = { kind: 'label', label: requireName('label', params.label) };
-      break;
-    default:
-      throw new RequestError(404, 'RouteNotFound', `No route for ${event.resource}.`);
-  }
   return withLastKnown(deps.answers, answerKey(model, selector), deps.now, () =>
     findEndpoints(deps, model, selector),
   );
 }
-
-const ROUTES = new Set([
-  '/models',
-  '/models/{model}',
-  '/models/{model}/versions/{version}',
-  '/models/{model}/labels/{label}',
-]);
 
 function countAnswer(body: ModelEndpoints | ModelList, fromCache: boolean): void {
   if (fromCache) metrics.addMetric('DiscoveryLastKnownAnswers', MetricUnit.Count, 1);
@@ -74,21 +73,14 @@ function unavailable(error: StoreUnavailableError): HttpResponse {
 /** Answers one discovery request; never throws. */
 export async function answerDiscovery(deps: DiscoveryDeps, event: DiscoveryEvent): Promise<HttpResponse> {
   try {
-    if (!ROUTES.has(event.resource)) {
-      throw new RequestError(
-        404,
-        'RouteNotFound',
-        'No such route: see GET /models, /models/{model}[/versions/{version}|/labels/{label}].',
-      );
+    const resource = event.resource;
+    if (!isDiscoveryRoute(resource)) {
+      throw new RequestError(404, 'RouteNotFound', `No such route: see ${ROUTES_HELP}.`);
     }
-    if (event.httpMethod !== 'GET') {
-      throw new RequestError(
-        405,
-        'MethodNotAllowed',
-        `${event.httpMethod} is not allowed: the discovery API is read-only (GET).`,
-      );
+    if (!(DISCOVERY_METHODS as readonly string[]).includes(event.httpMethod)) {
+      throw new MethodNotAllowedError(event.httpMethod, DISCOVERY_METHODS, 'the discovery API is read-only');
     }
-    const { body, fromCache } = await route(deps, event);
+    const { body, fromCache } = await ANSWERS[resource](deps, event.pathParameters ?? {});
     countAnswer(body, fromCache);
     const etag = routingEtag(body);
     const headers = { etag, 'cache-control': 'no-cache' };

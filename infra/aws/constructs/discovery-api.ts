@@ -3,18 +3,11 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DISCOVERY_METHODS, DISCOVERY_ROUTES, routeParameters } from '../../../functions/domain/routes.ts';
 import type { ApiAuth } from '../context.ts';
 import { AppFunction } from './app-function.ts';
 
 const ENTRY = fileURLToPath(new URL('../../../functions/discovery/handler.ts', import.meta.url));
-
-/** The discovery routes (design.md, "Discovery API"), each a GET proxied to the discovery function. */
-export const DISCOVERY_ROUTES = [
-  '/models',
-  '/models/{model}',
-  '/models/{model}/versions/{version}',
-  '/models/{model}/labels/{label}',
-] as const;
 
 export interface DiscoveryApiProps {
   /** The settings every function reads. */
@@ -122,11 +115,15 @@ export class DiscoveryApi extends Construct {
       validateRequestBody: true,
     });
     for (const route of DISCOVERY_ROUTES) {
-      const params = [...route.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);
-      this.restApi.root.resourceForPath(route).addMethod('GET', integration, {
-        requestValidator: validator,
-        requestParameters: Object.fromEntries(params.map((param) => [`method.request.path.${param}`, true])),
-      });
+      const resource = this.restApi.root.resourceForPath(route);
+      for (const method of DISCOVERY_METHODS) {
+        resource.addMethod(method, integration, {
+          requestValidator: validator,
+          requestParameters: Object.fromEntries(
+            routeParameters(route).map((param) => [`method.request.path.${param}`, true]),
+          ),
+        });
+      }
     }
 
     this.acknowledgeNagFindings(auth, cloudWatchRole);

@@ -142,13 +142,27 @@ describe('answerDiscovery', () => {
     expect(body(response)).toMatchObject({ error: { code } });
   });
 
-  it('returns 405 for a method other than GET', async () => {
+  it('returns 405 with an Allow header for a method other than GET and HEAD', async () => {
     // Act
     const response = await answerDiscovery(deps(), request('get-model', { httpMethod: 'DELETE' }));
 
     // Assess
     expect(response.statusCode).toBe(405);
+    expect(response.headers?.allow).toBe('GET, HEAD');
     expect(body(response)).toMatchObject({ error: { code: 'MethodNotAllowed' } });
+  });
+
+  it('answers HEAD as GET (the same status and ETag; the HTTP layer drops the body)', async () => {
+    // Prepare
+    const registry = deps();
+
+    // Act
+    const get = await answerDiscovery(registry, request('list-models'));
+    const head = await answerDiscovery(registry, request('list-models', { httpMethod: 'HEAD' }));
+
+    // Assess
+    expect(head.statusCode).toBe(200);
+    expect(head.headers?.etag).toBe(get.headers?.etag);
   });
 
   it('returns 404 RouteNotFound for an unknown resource', async () => {

@@ -1,9 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { RequestError } from '../../../../functions/domain/errors.ts';
-import { matchRoute } from '../../../../infra/local/http-server.ts';
+import { matchRoute } from '../../../../functions/domain/routes.ts';
 import { thrown } from '../../support/thrown.ts';
 
 describe('matchRoute', () => {
+  it.each([
+    ['/models/', { resource: '/models', pathParameters: null }],
+    ['/models/resnet/', { resource: '/models/{model}', pathParameters: { model: 'resnet' } }],
+    [
+      '/models/resnet/labels/stable/',
+      { resource: '/models/{model}/labels/{label}', pathParameters: { model: 'resnet', label: 'stable' } },
+    ],
+  ])('tolerates one trailing slash: %s', (pathname, expected) => {
+    // Act + Assess
+    expect(matchRoute(pathname)).toEqual(expected);
+  });
+
   it('matches /models without path parameters', () => {
     // Act / Assess
     expect(matchRoute('/models')).toEqual({ resource: '/models', pathParameters: null });
@@ -80,7 +92,7 @@ describe('matchRoute', () => {
     '/models/resnet/labels',
     '/models/resnet/versions/1/extra',
     '/models/resnet/labels/stable/metadata',
-    '/models/resnet/',
+    '/models/resnet//',
   ])('returns the pathname %j as the resource for anything else', (pathname) => {
     // Act / Assess
     expect(matchRoute(pathname)).toEqual({ resource: pathname, pathParameters: null });
