@@ -21,6 +21,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import pMap from 'p-map';
 import { createDynamoDbClient } from '../functions/adapters/aws-clients.ts';
 import { DynamoDbRegistryStore } from '../functions/adapters/dynamodb/registry-store.ts';
+import { TABLE_KEYS } from '../functions/adapters/dynamodb/table.ts';
 import { eventOnlyLookups } from '../functions/adapters/ecs/ecs-lookups.ts';
 import { createDiscoveryHandler } from '../functions/adapters/edges/discovery-api.ts';
 import { handleEcsEvent } from '../functions/adapters/edges/ecs-events.ts';
@@ -133,11 +134,11 @@ async function templateItems(kind: EngineKind): Promise<{ reg: Item; ep: Item }>
       new QueryCommand({
         TableName: table,
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `MODEL#${QUERIED}` },
+        ExpressionAttributeValues: { ':pk': TABLE_KEYS.modelPartition(QUERIED) },
       }),
     );
-    const reg = Items.find((i) => String(i.sk).startsWith('REG#'));
-    const ep = Items.find((i) => String(i.sk).startsWith('EP#'));
+    const reg = Items.find((i) => TABLE_KEYS.isRegistrationKey(String(i.sk)));
+    const ep = Items.find((i) => TABLE_KEYS.isProbeKey(String(i.sk)));
     if (reg === undefined || ep === undefined) throw new Error('template items not found');
     return { reg, ep };
   } finally {
@@ -151,12 +152,12 @@ function cloneEndpoint(template: { reg: Item; ep: Item }, model: string, index: 
   const id = taskId({ index, runId: model.slice(0, 4) });
   const endpointId = `bench/${id}/tfserving`;
   const taskArn = `arn:aws:ecs:us-east-1:123456789012:task/bench/${id}`;
-  const pk = `MODEL#${model}`;
+  const pk = TABLE_KEYS.modelPartition(model);
   return [
     {
       ...template.reg,
       pk,
-      sk: `REG#${endpointId}`,
+      sk: TABLE_KEYS.registrationKey(endpointId),
       endpointId,
       model,
       taskArn,
@@ -165,7 +166,7 @@ function cloneEndpoint(template: { reg: Item; ep: Item }, model: string, index: 
     {
       ...template.ep,
       pk,
-      sk: `EP#${endpointId}`,
+      sk: TABLE_KEYS.probeKey(endpointId),
       endpointId,
       model,
       lastSuccessAt: nowMs,
@@ -246,7 +247,7 @@ async function benchSize(
     const query = {
       TableName: table,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': `MODEL#${QUERIED}` },
+      ExpressionAttributeValues: { ':pk': TABLE_KEYS.modelPartition(QUERIED) },
       ConsistentRead: true,
     };
     const bareQuery = async () => {

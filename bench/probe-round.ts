@@ -7,6 +7,7 @@
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import pMap from 'p-map';
+import { TABLE_KEYS } from '../functions/adapters/dynamodb/table.ts';
 import { probeTargets, type RoundSummary, runProbeRound } from '../functions/domain/probe.ts';
 import { type EngineKind, startEngine, useEndpoint } from '../tools/dynamodb-engines.ts';
 import { startFleetRegistry } from './lib/harness.ts';
@@ -173,7 +174,10 @@ async function partitionReads(harness: Awaited<ReturnType<typeof startFleetRegis
         new QueryCommand({
           TableName: registry.stores.probe.tableName,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :ep)',
-          ExpressionAttributeValues: { ':pk': `MODEL#${model}`, ':ep': 'EP#' },
+          ExpressionAttributeValues: {
+            ':pk': TABLE_KEYS.modelPartition(model),
+            ':ep': TABLE_KEYS.probeKey(''),
+          },
           ConsistentRead: true,
           ExclusiveStartKey: key,
         }),

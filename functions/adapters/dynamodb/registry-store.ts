@@ -19,6 +19,7 @@ import type {
   TaskRecord,
 } from '../../domain/records.ts';
 import type { EndpointRegistration } from '../../domain/task-endpoints.ts';
+import { TABLE_KEYS } from './table.ts';
 
 /**
  * The registry table (layout in `table.ts`). Every write that can race another (two events of one
@@ -30,20 +31,26 @@ import type { EndpointRegistration } from '../../domain/task-endpoints.ts';
  * from their own bugs, and never wait on the store longer than their budget.
  */
 
-const TASKS_PARTITION = 'TASKS';
-const modelPartition = (model: string) => `MODEL#${model}`;
-const registrationKey = (endpointId: string) => `REG#${endpointId}`;
-const probeKey = (endpointId: string) => `EP#${endpointId}`;
-// Sorts just before the `EP#` rows (`!` < `#`), so one Query reads a model's probe rows and marker.
-const ROUND_KEY = 'EP!ROUND';
+const {
+  tasksPartition: TASKS_PARTITION,
+  modelPartition,
+  registrationKey,
+  probeKey,
+  roundKey: ROUND_KEY,
+} = TABLE_KEYS;
 const MARKER_TTL_SECONDS = 24 * 3600;
 
 /** One member of a task's `registeredModels` string set. */
 const registeredModelKey = (endpointId: string, model: string) => JSON.stringify([endpointId, model]);
 
-/** Conditional-write guard shared by task and registration items: versions and lifecycles only move forward. */
+/**
+ * Conditional-write guard shared by task and registration items: versions and lifecycles only
+ * move forward. It names its attributes (`#taskVersion`, `#lifecycleRank`); a write using it
+ * passes {@link FORWARD_ONLY_NAMES} and the values `:taskVersion` and `:lifecycleRank`.
+ */
 const FORWARD_ONLY =
-  'attribute_not_exists(pk) OR (taskVersion <= :taskVersion AND lifecycleRank <= :lifecycleRank)';
+  'attribute_not_exists(pk) OR (#taskVersion <= :taskVersion AND #lifecycleRank <= :lifecycleRank)';
+const FORWARD_ONLY_NAMES = { '#taskVersion': 'taskVersion', '#lifecycleRank': 'lifecycleRank' };
 
 function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException;
@@ -51,7 +58,7 @@ function isConditionFailure(error: unknown): boolean {
 
 /**
  * The DynamoDB action each store operation sends: the one place grants are derived from
- * (`FUNCTION_STORE_OPERATIONS` in `functions/shared/registry.ts`, `RegistryTable.grant…` in the
+ * (`FUNCTION_STORE_OPERATIONS` in `functions/composition/registry.ts`, `RegistryTable.grant…` in the
  * CDK app). `test/infra/iam-proof.test.ts` runs each deployed bundle and proves every call it
  * makes is allowed, so a wrong entry here fails there.
  */
@@ -132,9 +139,8 @@ export class DynamoDbRegistryStore implements RegistryStore {
           remove.length > 0 ? `REMOVE ${remove.map((name) => `#${name}`).join(', ')}` : '',
           models.length > 0 ? 'ADD #registeredModels :registeredModels' : '',
         ].join(' '),
-        ConditionExpression:
-          'attribute_not_exists(pk) OR (#taskVersion <= :taskVersion AND #lifecycleRank <= :lifecycleRank)',
-        ExpressionAttributeNames: names,
+        ConditionExpression: FORWARD_ONLY,
+        ExpressionAttributeNames: { ...names, ...FORWARD_ONLY_NAMES },
         ExpressionAttributeValues: values,
       }),
     );
@@ -153,6 +159,7 @@ export class DynamoDbRegistryStore implements RegistryStore {
           ...(expiresAt === undefined ? {} : { expiresAt }),
         },
         ConditionExpression: FORWARD_ONLY,
+        ExpressionAttributeNames: FORWARD_ONLY_NAMES,
         ExpressionAttributeValues: {
           ':taskVersion': registration.taskVersion,
           ':lifecycleRank': LIFECYCLE_RANK[registration.lifecycle],
@@ -302,9 +309,9 @@ export class DynamoDbRegistryStore implements RegistryStore {
         );
         for (const item of page.Items ?? []) {
           const sk = String(item.sk);
-          if (sk.startsWith('REG#')) registrations.push(toRegistration(item));
+          if (TABLE_KEYS.isRegistrationKey(sk)) registrations.push(toRegistration(item));
           else if (sk === ROUND_KEY) round = toRound(item);
-          else if (sk.startsWith('EP#')) probes.push(toProbe(item));
+          else if (TABLE_KEYS.isProbeKey(sk)) probes.push(toProbe(item));
         }
         exclusiveStartKey = page.LastEvaluatedKey;
       } while (exclusiveStartKey !== undefined);
@@ -325,7 +332,10 @@ export class DynamoDbRegistryStore implements RegistryStore {
         {
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :probeRows)',
-          ExpressionAttributeValues: { ':pk': modelPartition(model), ':probeRows': 'EP' },
+          ExpressionAttributeValues: {
+            ':pk': modelPartition(model),
+            ':probeRows': TABLE_KEYS.probeRowsPrefix,
+          },
           ConsistentRead: true,
         },
         { abortSignal },

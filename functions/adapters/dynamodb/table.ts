@@ -17,6 +17,27 @@ export const REGISTRY_TABLE = Object.freeze({
   billingMode: 'PAY_PER_REQUEST',
 } as const);
 
+const REGISTRATION_PREFIX = 'REG#';
+const PROBE_PREFIX = 'EP#';
+
+/**
+ * The key layout above, the only place that spells it: the store reads and writes through these,
+ * and benchmarks and tests that look at raw items use them too.
+ */
+export const TABLE_KEYS = Object.freeze({
+  tasksPartition: 'TASKS',
+  modelPartition: (model: string) => `MODEL#${model}`,
+  registrationKey: (endpointId: string) => `${REGISTRATION_PREFIX}${endpointId}`,
+  probeKey: (endpointId: string) => `${PROBE_PREFIX}${endpointId}`,
+  /** Sorts just before the `EP#` rows (`!` < `#`), so one Query of `begins_with(sk, "EP")` reads
+   * a model's probe rows and its round marker. */
+  roundKey: 'EP!ROUND',
+  /** What every probe row's and the round marker's sort key begins with. */
+  probeRowsPrefix: 'EP',
+  isRegistrationKey: (sk: string) => sk.startsWith(REGISTRATION_PREFIX),
+  isProbeKey: (sk: string) => sk.startsWith(PROBE_PREFIX),
+});
+
 /** The CreateTable input for engines that take the API call directly (dynalite, DynamoDB Local). */
 export function createTableInput(tableName: string) {
   return {

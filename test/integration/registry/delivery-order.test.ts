@@ -2,6 +2,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbClient } from '../../../functions/adapters/aws-clients.ts';
+import { TABLE_KEYS } from '../../../functions/adapters/dynamodb/table.ts';
 import { handleEcsEvent } from '../../../functions/adapters/edges/ecs-events.ts';
 import { STORE_BUDGETS } from '../../../functions/composition/registry.ts';
 import { TfServingStandIn } from '../../../tools/tfserving-stand-in/stand-in.ts';
@@ -41,7 +42,7 @@ describe('out-of-order and duplicate delivery', () => {
     const { Item: task } = await db.send(
       new GetCommand({
         TableName: registry.config.tableName,
-        Key: { pk: 'TASKS', sk: arn },
+        Key: { pk: TABLE_KEYS.tasksPartition, sk: arn },
         ConsistentRead: true,
       }),
     );
@@ -49,7 +50,7 @@ describe('out-of-order and duplicate delivery', () => {
       new QueryCommand({
         TableName: registry.config.tableName,
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': 'MODEL#resnet' },
+        ExpressionAttributeValues: { ':pk': TABLE_KEYS.modelPartition('resnet') },
         ConsistentRead: true,
       }),
     );
@@ -70,13 +71,14 @@ describe('out-of-order and duplicate delivery', () => {
         fc.shuffledSubarray([...sequence, ...duplicates], { minLength: sequence.length + duplicates.length }),
       );
 
+  const ENDPOINT = 'ml/TASK/tfserving';
   it.each([
-    ['a whole life, from PROVISIONING to STOPPED', LIFE, 'STOPPED', ['REG#ml/TASK/tfserving']],
+    ['a whole life, from PROVISIONING to STOPPED', LIFE, 'STOPPED', [TABLE_KEYS.registrationKey(ENDPOINT)]],
     [
       'a start, from PROVISIONING to RUNNING (registered and probed)',
       START,
       'RUNNING',
-      ['EP#ml/TASK/tfserving', 'REG#ml/TASK/tfserving'],
+      [TABLE_KEYS.probeKey(ENDPOINT), TABLE_KEYS.registrationKey(ENDPOINT)],
     ],
   ])('ends in the in-order state for every delivery order of %s', async (_, sequence, lifecycle, keys) => {
     // Prepare
