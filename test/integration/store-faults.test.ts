@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TABLE_KEYS } from '../../functions/adapters/dynamodb/table.ts';
 import { DynamoDbFaultProxy, type FaultMode } from '../../tools/dynamodb-fault-proxy.ts';
 import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
 import { startEngine } from '../support/dynamodb-engines.ts';
@@ -160,7 +161,7 @@ describe('npm start when the registry store fails', () => {
   it('keeps serving, marked stale, what was healthy when the prober stalled (its marker writes denied)', async () => {
     // Prepare: the prober's round markers are refused, as they were on AWS when its role lacked
     // dynamodb:PutItem. Healthy endpoints then go unrecorded (their rows are not rewritten).
-    await proxy.set({ kind: 'deny', operations: ['PutItem'], matching: 'EP!ROUND' });
+    await proxy.set({ kind: 'deny', operations: ['PutItem'], matching: TABLE_KEYS.roundKey });
     const polls: string[][] = [];
     const staleSeen: boolean[] = [];
 
