@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { MiddlewareObj } from '@middy/core';
 
 /**
  * Logger and metrics, configured once. Log messages are short, stable and lower-case, with the
@@ -14,3 +15,15 @@ export const metrics = /* @__PURE__ */ new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'TfServingRegistry',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME,
 });
+
+/**
+ * Publishes what an invocation recorded, and only when it recorded something. Powertools'
+ * `logMetrics` flushes every time and warns "No application metrics to publish" on each empty
+ * flush, which is most discovery calls; this middleware uses its `hasStoredMetrics()` instead.
+ */
+export function publishRecordedMetrics(target: Metrics = metrics): MiddlewareObj {
+  const publish = () => {
+    if (target.hasStoredMetrics()) target.publishStoredMetrics();
+  };
+  return { after: publish, onError: publish };
+}

@@ -1,6 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import {
@@ -23,7 +22,7 @@ import {
   ROUTES_HELP,
 } from '../../domain/routes.ts';
 import { errorResponse, etagMatches, type HttpResponse, headerValue, jsonResponse } from '../http.ts';
-import { logger, metrics } from '../observability.ts';
+import { logger, metrics, publishRecordedMetrics } from '../observability.ts';
 
 /**
  * API Gateway REST API (v1) proxy handler: the discovery routes of the design. It fails open:
@@ -100,5 +99,5 @@ export function createDiscoveryHandler(deps: DiscoveryDeps) {
     async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => answerDiscovery(deps, event),
   )
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics));
+    .use(publishRecordedMetrics());
 }

@@ -1,11 +1,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { parseEvent } from '../../domain/ecs-task-event.ts';
 import { InvalidEventError, StoreUnavailableError } from '../../domain/errors.ts';
 import { applyTaskEvent, type TaskEventDeps, type TaskEventOutcome } from '../../domain/task-events.ts';
-import { logger, metrics } from '../observability.ts';
+import { logger, metrics, publishRecordedMetrics } from '../observability.ts';
 
 /**
  * EventBridge target for "ECS Task State Change". A malformed event is logged and thrown, so
@@ -78,5 +77,5 @@ export function createEcsEventsHandler(deps: TaskEventDeps) {
   // The result is for in-process callers (local mode); EventBridge ignores it.
   return middy(async (event: unknown) => handleEcsEvent(deps, event))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics));
+    .use(publishRecordedMetrics());
 }

@@ -1,11 +1,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { asError } from '../../domain/errors.ts';
 import { type ProbeDeps, type RoundSummary, runProbeLoop, runProbeRound } from '../../domain/probe.ts';
-import { logger, metrics } from '../observability.ts';
+import { logger, metrics, publishRecordedMetrics } from '../observability.ts';
 
 /**
  * Scheduled probe: a rule fires once a minute and this invocation probes every
@@ -91,5 +90,5 @@ export function createProbeHandler(deps: ProbeDeps, intervalSeconds: number) {
     return { rounds: rounds.length };
   })
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics));
+    .use(publishRecordedMetrics());
 }

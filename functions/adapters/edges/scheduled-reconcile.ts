@@ -1,9 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import { type ReconcileDeps, type ReconcileSummary, reconcile } from '../../domain/reconcile.ts';
-import { logger, metrics } from '../observability.ts';
+import { logger, metrics, publishRecordedMetrics } from '../observability.ts';
 
 /** Scheduled reconciliation: ECS's view of the tasks, applied like events (a rule, once a minute). */
 export async function runReconcile(deps: ReconcileDeps): Promise<ReconcileSummary> {
@@ -17,5 +16,5 @@ export async function runReconcile(deps: ReconcileDeps): Promise<ReconcileSummar
 export function createReconcileHandler(deps: ReconcileDeps) {
   return middy(async () => runReconcile(deps))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics));
+    .use(publishRecordedMetrics());
 }
