@@ -1,11 +1,11 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { DiscoveryApi } from './constructs/discovery-api.ts';
+import { grantTaskReconcile } from './constructs/ecs-access.ts';
 import { EcsEventsConsumer } from './constructs/ecs-events-consumer.ts';
 import { ProbeNetwork } from './constructs/probe-network.ts';
 import { RegistryTable } from './constructs/registry-table.ts';
-import { ScheduledProbe } from './constructs/scheduled-probe.ts';
-import { ScheduledReconcile } from './constructs/scheduled-reconcile.ts';
+import { ScheduledJob } from './constructs/scheduled-job.ts';
 import { readRegistryContext } from './context.ts';
 
 /**
@@ -15,8 +15,8 @@ import { readRegistryContext } from './context.ts';
 export class RegistryStack extends Stack {
   readonly registryTable: RegistryTable;
   readonly ecsEvents: EcsEventsConsumer;
-  readonly probe: ScheduledProbe;
-  readonly reconcile: ScheduledReconcile;
+  readonly probe: ScheduledJob;
+  readonly reconcile: ScheduledJob;
   readonly discovery: DiscoveryApi;
 
   constructor(scope: Construct, id: string, props: StackProps = {}) {
@@ -37,24 +37,25 @@ export class RegistryStack extends Stack {
       environment: context.settings,
       network,
     });
-    this.registryTable.grantStoreAccess(this.ecsEvents.appFunction.function, 'ecs-events');
+    this.registryTable.grantStoreAccess(this.ecsEvents.appFunction, 'ecs-events');
 
-    this.probe = new ScheduledProbe(this, 'Probe', { environment: context.settings, network });
-    this.registryTable.grantStoreAccess(this.probe.appFunction.function, 'probe');
+    this.probe = new ScheduledJob(this, 'Probe', { job: 'probe', environment: context.settings, network });
+    this.registryTable.grantStoreAccess(this.probe.appFunction, 'probe');
 
-    this.reconcile = new ScheduledReconcile(this, 'Reconcile', {
-      clusterArns: context.clusterArns,
+    this.reconcile = new ScheduledJob(this, 'Reconcile', {
+      job: 'reconcile',
       environment: context.settings,
       network,
     });
-    this.registryTable.grantStoreAccess(this.reconcile.appFunction.function, 'reconcile');
+    this.registryTable.grantStoreAccess(this.reconcile.appFunction, 'reconcile');
+    grantTaskReconcile(this.reconcile.appFunction, context.clusterArns);
 
     this.discovery = new DiscoveryApi(this, 'DiscoveryApi', {
       environment: context.settings,
       auth: context.apiAuth,
       cloudWatchRole: context.apiCloudWatchRole,
     });
-    this.registryTable.grantStoreAccess(this.discovery.appFunction.function, 'discovery');
+    this.registryTable.grantStoreAccess(this.discovery.appFunction, 'discovery');
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.discovery.url,

@@ -2,7 +2,8 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { storeActionsOf } from '../../functions/composition/registry.ts';
-import { ScheduledReconcile } from '../../infra/aws/constructs/scheduled-reconcile.ts';
+import { grantTaskReconcile } from '../../infra/aws/constructs/ecs-access.ts';
+import { ScheduledJob } from '../../infra/aws/constructs/scheduled-job.ts';
 import {
   buildStack,
   functionId,
@@ -450,15 +451,16 @@ describe('RegistryStack', () => {
 
     it('rejects a timeout outside 10–900 s and a cluster that is not an ECS cluster ARN', () => {
       const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Check');
-      expect(
-        () => new ScheduledReconcile(stack, 'Short', { environment: {}, timeout: Duration.seconds(5) }),
-      ).toThrow(/ScheduledReconcile timeout=5s is invalid: .*10–900 s/);
-      expect(
-        () => new ScheduledReconcile(stack, 'Long', { environment: {}, timeout: Duration.minutes(16) }),
-      ).toThrow(/timeout=960s is invalid/);
-      expect(
-        () => new ScheduledReconcile(stack, 'Bad', { environment: {}, clusterArns: ['cluster/ml'] }),
-      ).toThrow(/ScheduledReconcile clusterArns has "cluster\/ml", which is not an ECS cluster ARN/);
+      const job = (id: string, timeout: Duration) =>
+        new ScheduledJob(stack, id, { job: 'reconcile', environment: {}, timeout });
+      expect(() => job('Short', Duration.seconds(5))).toThrow(
+        /ScheduledJob reconcile timeout=5s is invalid: .*10–900 s/,
+      );
+      expect(() => job('Long', Duration.minutes(16))).toThrow(/timeout=960s is invalid/);
+      const reconcile = job('Ok', Duration.seconds(60));
+      expect(() => grantTaskReconcile(reconcile.appFunction, ['cluster/ml'])).toThrow(
+        /the reconciler clusterArns has "cluster\/ml", which is not an ECS cluster ARN/,
+      );
     });
   });
 

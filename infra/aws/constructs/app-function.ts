@@ -81,9 +81,11 @@ const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,30}$/;
  * an explicit log group with retention (no `logRetention` custom resource), and its own role that
  * may only write to that log group until capability constructs grant more.
  */
-export class AppFunction extends Construct {
+export class AppFunction extends Construct implements iam.IGrantable {
   readonly function: nodejs.NodejsFunction;
   readonly role: iam.Role;
+  /** Grants go to the function's own role (CDK's `grant…(grantee)` style). */
+  readonly grantPrincipal: iam.IPrincipal;
   readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: AppFunctionProps) {
@@ -105,6 +107,7 @@ export class AppFunction extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${functionName}`,
     });
+    this.grantPrincipal = this.role;
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],

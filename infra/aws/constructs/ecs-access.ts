@@ -61,7 +61,7 @@ export function grantInClusters(
 ): iam.Grant {
   const arns = clusterResourceArns(clusterArns, type);
   const grant = iam.Grant.addToPrincipal({
-    grantee: appFunction.function,
+    grantee: appFunction,
     actions: [...actions],
     resourceArns: arns.map(({ arn }) => arn),
   });
@@ -84,7 +84,7 @@ export function grantInClusters(
  */
 export function grantEcsLookups(appFunction: AppFunction, clusterArns: readonly string[]): iam.Grant {
   const grant = iam.Grant.addToPrincipal({
-    grantee: appFunction.function,
+    grantee: appFunction,
     // No resource-level permissions for these two reads.
     actions: ['ecs:DescribeTaskDefinition', 'ec2:DescribeInstances'],
     resourceArns: ['*'],
@@ -96,4 +96,37 @@ export function grantEcsLookups(appFunction: AppFunction, clusterArns: readonly 
   return grant.combine(
     grantInClusters(appFunction, clusterArns, 'container-instance', ['ecs:DescribeContainerInstances']),
   );
+}
+
+/**
+ * What the reconciler needs to find the running tasks: `CLUSTER_ARNS` and the ECS reads that use
+ * it, together, so the configuration and the permissions cannot drift apart; and the reads that
+ * complete a task, as for an event ({@link grantEcsLookups}).
+ */
+export function grantTaskReconcile(appFunction: AppFunction, clusterArns: readonly string[]): iam.Grant {
+  const clusters = clusterArnsOf('the reconciler', clusterArns);
+  appFunction.addEnvironment('CLUSTER_ARNS', clusters.join(','));
+  // ListTasks is authorized against container instances, not the cluster: granted on '*' and
+  // limited by the ecs:cluster condition (as AWS documents it).
+  let grant = iam.Grant.addToPrincipal({
+    grantee: appFunction,
+    actions: ['ecs:ListTasks'],
+    resourceArns: ['*'],
+    ...(clusters.length > 0 && { conditions: { ArnEquals: { 'ecs:cluster': [...clusters] } } }),
+  });
+  if (clusters.length === 0) {
+    // Only needed to find the clusters when none is configured.
+    grant = grant.combine(
+      iam.Grant.addToPrincipal({ grantee: appFunction, actions: ['ecs:ListClusters'], resourceArns: ['*'] }),
+    );
+  }
+  Validations.of(appFunction.role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: clusters.length
+      ? 'ecs:ListTasks is authorized against container instances: granted on * and limited to the configured clusters by the ecs:cluster condition.'
+      : 'No CLUSTER_ARNS configured: ecs:ListClusters (no resource-level permissions) and ecs:ListTasks of every cluster of the account.',
+  });
+  return grant
+    .combine(grantInClusters(appFunction, clusters, 'task', ['ecs:DescribeTasks']))
+    .combine(grantEcsLookups(appFunction, clusters));
 }

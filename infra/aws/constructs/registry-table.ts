@@ -1,10 +1,10 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { REGISTRY_TABLE } from '../../../functions/adapters/dynamodb/table.ts';
 import { type FunctionName, storeActionsOf } from '../../../functions/composition/registry.ts';
+import type { AppFunction } from './app-function.ts';
 
 export interface RegistryTableProps {
   /**
@@ -58,7 +58,7 @@ export class RegistryTable extends Construct {
    * (`FUNCTION_STORE_OPERATIONS`, derived from the domain's ports) and sets its `TABLE_NAME`, in
    * one place, so configuration and permission cannot drift apart.
    */
-  grantStoreAccess(fn: lambda.Function, name: FunctionName): iam.Grant {
+  grantStoreAccess(fn: AppFunction, name: FunctionName): iam.Grant {
     fn.addEnvironment('TABLE_NAME', this.table.tableName);
     return this.table.grant(fn, ...storeActionsOf(name));
   }
