@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [--only discovery,probe,freshness,cold-start,cost,client] [--out DIR]`
  *
- * Runs the benchmarks (the five of issue 4, and the client library's) one after the other (never side by side: the machine is
+ * Runs the benchmarks (discovery, probe round, freshness, cold start, cost, and the client library's) one after the other (never side by side: the machine is
  * shared and noisy, so each headline figure is a ratio against a floor measured in the same run),
  * checks the targets, writes `<out>/<date>-<machine>[-quick].json` and `.md`, prints the summary.
  * Only loopback addresses are ever contacted. Each benchmark is bounded in time; engines, stand-in

@@ -3,7 +3,7 @@
  * so the run injects what ECS would send for an awsvpc (Fargate-style) task: the container's IP on
  * the Docker network plays the ENI private IP, and the model comes from a container environment
  * override (`MODEL_NAME`), so the event alone is enough (ECS lookups answer 501 there).
- * Shapes: shared/reference/ecs-task-events.md §A.
+ * Shapes: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html.
  */
 
 import { ECS_EVENT_SOURCE, ECS_TASK_STATE_CHANGE } from '../functions/domain/ecs-task-event.ts';

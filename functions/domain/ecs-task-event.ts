@@ -6,7 +6,7 @@ import { describeIssues } from './zod.ts';
 /**
  * The parts of an EventBridge "ECS Task State Change" event the registry uses. Unknown fields are
  * tolerated (AWS adds fields at any time); the fields used are checked strictly.
- * Shapes: `shared/reference/ecs-task-events.md` §A.
+ * Shapes: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html.
  */
 
 const NameValue = z.object({ name: z.string(), value: z.optional(z.string()) });

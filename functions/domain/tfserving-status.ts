@@ -4,7 +4,7 @@ import { canonicalVersion, newestFirst } from './names.ts';
 import { describeIssues } from './zod.ts';
 
 /**
- * TF Serving's model status and metadata answers (`shared/reference/tfserving-rest-api.md` §1–2).
+ * TF Serving's model status and metadata answers (https://www.tensorflow.org/tfx/serving/api_rest, model status and metadata).
  * Health is decided from the states, never from the HTTP code: a model removed from the config
  * still answers 200 with every version END.
  *

@@ -6,7 +6,7 @@ import { buildStack, functionId, resourcesOf } from './synth.ts';
 /**
  * CloudFormation resource types this stack may use on LocalStack 4.14.0's free edition: each has a
  * resource provider in localstack-core at that tag (services/<service>/resource_providers) and its
- * service is free (shared/reference/localstack.md §B.1). EC2 security groups only appear with a
+ * service is free (https://docs.localstack.cloud/references/licensing/, the free edition's services). EC2 security groups only appear with a
  * VPC, which the LocalStack deployment never configures.
  */
 const FREE_EDITION_TYPES = new Set([

@@ -14,7 +14,7 @@ export const APP_RUNTIME = lambda.Runtime.NODEJS_22_X;
  * ESM, minified, source maps (read at run time through NODE_OPTIONS), names kept for stack traces,
  * and the AWS SDK bundled so the deployed code runs the SDK version we tested. One exception: the
  * EC2 client (540 KB minified), imported on first use by bridge-mode lookups only, comes from the
- * SDK v3 that the Lambda Node.js runtime ships (see `ec2PrivateIpLookup` in `functions/shared/aws-clients.ts`).
+ * SDK v3 that the Lambda Node.js runtime ships (see `ec2PrivateIpLookup` in `functions/adapters/aws-clients.ts`).
  */
 export const HOUSE_BUNDLING = {
   format: nodejs.OutputFormat.ESM,

@@ -28,7 +28,7 @@ function billingMode(mode: typeof REGISTRY_TABLE.billingMode): dynamodb.BillingM
 
 /**
  * The registry table, built from the definition the embedded local runtime uses too
- * (`functions/registry/table.ts`): keys, TTL attribute and billing mode come from there.
+ * (`functions/adapters/dynamodb/table.ts`): keys, TTL attribute and billing mode come from there.
  */
 export class RegistryTable extends Construct {
   readonly table: dynamodb.Table;
