@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type CallBudget, createDynamoDbClient } from '../adapters/aws-clients.ts';
 import { DynamoDbRegistryStore, STORE_OPERATION_ACTIONS } from '../adapters/dynamodb/registry-store.ts';
+import { logger } from '../adapters/observability.ts';
 import { TfServingClient } from '../adapters/tfserving/tfserving-client.ts';
 import { DISCOVERY_STORE_OPERATIONS, type DiscoveryDeps, LastKnownAnswers } from '../domain/discovery.ts';
 import { healthPolicy } from '../domain/health.ts';
@@ -11,7 +12,7 @@ import {
   type ProbeDeps,
 } from '../domain/probe.ts';
 import { RECONCILE_STORE_OPERATIONS } from '../domain/reconcile.ts';
-import type { RegistryConfig } from '../domain/settings.ts';
+import { loadConfig, type RegistryConfig, settingConflicts } from '../domain/settings.ts';
 import {
   DEFAULT_TOMBSTONE_SECONDS,
   TASK_EVENT_STORE_OPERATIONS,
@@ -189,4 +190,18 @@ export function createRegistry(
       for (const store of Object.values(stores)) store.close();
     },
   };
+}
+
+/**
+ * A function's configuration at cold start: checked (a bad value throws), and settings that
+ * defeat each other logged as warnings, naming them and what will happen.
+ */
+export function loadFunctionConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): RegistryConfig {
+  const config = loadConfig(env);
+  for (const conflict of settingConflicts(config)) {
+    logger.warn('settings conflict', { settings: conflict.settings, detail: conflict.message });
+  }
+  return config;
 }

@@ -1,9 +1,8 @@
 import { createDiscoveryHandler } from '../adapters/edges/discovery-api.ts';
-import { createStore, discoveryDeps } from '../composition/registry.ts';
-import { loadConfig } from '../domain/settings.ts';
+import { createStore, discoveryDeps, loadFunctionConfig } from '../composition/registry.ts';
 
 // Cold start: configuration checked and clients created once per container.
-const config = loadConfig();
+const config = loadFunctionConfig();
 
 /** Lambda entry point (API Gateway REST API, Lambda proxy). */
 export const handler = createDiscoveryHandler(discoveryDeps(config, createStore(config, 'discovery')));

@@ -247,3 +247,37 @@ export function settingsAsEnvironment(config: RegistryConfig): Record<SettingNam
   }
   return env;
 }
+
+/** Settings that defeat each other: which ones, and what will happen. */
+export interface SettingConflict {
+  readonly settings: readonly SettingName[];
+  readonly message: string;
+}
+
+/**
+ * Combinations that run but defeat the registry's purpose. There is deliberately no rule between
+ * settings (tests set one rule short and the others very large), so these are warnings, given at
+ * start, never errors.
+ */
+export function settingConflicts(config: RegistryConfig): SettingConflict[] {
+  const conflicts: SettingConflict[] = [];
+  // A success keeps an endpoint served for the shorter of these two windows; the next success
+  // comes one interval later, so a window no longer than the interval excludes healthy endpoints
+  // between probes.
+  const windows = [
+    ['UNHEALTHY_AFTER_SECONDS', config.unhealthyAfterSeconds],
+    ['REMOVE_AFTER_SECONDS', config.removeAfterSeconds],
+  ] as const;
+  for (const [name, seconds] of windows) {
+    if (seconds <= config.probeIntervalSeconds) {
+      conflicts.push({
+        settings: [name, 'PROBE_INTERVAL_SECONDS'],
+        message:
+          `${name}=${seconds} is not longer than PROBE_INTERVAL_SECONDS=${config.probeIntervalSeconds}: ` +
+          `healthy endpoints will flap (excluded ${seconds} s after each successful probe, probed again ` +
+          `only every ${config.probeIntervalSeconds} s); make ${name} at least twice the interval`,
+      });
+    }
+  }
+  return conflicts;
+}

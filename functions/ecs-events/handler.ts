@@ -2,11 +2,10 @@ import { createEcsClient, ec2PrivateIpLookup } from '../adapters/aws-clients.ts'
 import { AwsEcsLookups } from '../adapters/ecs/ecs-lookups.ts';
 import { createEcsEventsHandler } from '../adapters/edges/ecs-events.ts';
 import { logger } from '../adapters/observability.ts';
-import { createStore, probeDeps, taskEventDeps } from '../composition/registry.ts';
-import { loadConfig } from '../domain/settings.ts';
+import { createStore, loadFunctionConfig, probeDeps, taskEventDeps } from '../composition/registry.ts';
 
 // Cold start: configuration checked and clients created once per container.
-const config = loadConfig();
+const config = loadFunctionConfig();
 const store = createStore(config, 'taskEvents');
 const lookups = new AwsEcsLookups(createEcsClient(), ec2PrivateIpLookup(), logger);
 

@@ -1,9 +1,8 @@
 import { createProbeHandler } from '../adapters/edges/scheduled-probe.ts';
-import { createStore, probeDeps } from '../composition/registry.ts';
-import { loadConfig } from '../domain/settings.ts';
+import { createStore, loadFunctionConfig, probeDeps } from '../composition/registry.ts';
 
 // Cold start: configuration checked and clients created once per container.
-const config = loadConfig();
+const config = loadFunctionConfig();
 
 /** Lambda entry point (EventBridge rule, once a minute). */
 export const handler = createProbeHandler(

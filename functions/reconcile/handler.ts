@@ -3,12 +3,11 @@ import { AwsEcsLookups } from '../adapters/ecs/ecs-lookups.ts';
 import { AwsEcsTaskReader } from '../adapters/ecs/ecs-task-reader.ts';
 import { createReconcileHandler } from '../adapters/edges/scheduled-reconcile.ts';
 import { logger } from '../adapters/observability.ts';
-import { createStore, probeDeps, taskEventDeps } from '../composition/registry.ts';
-import { loadConfig } from '../domain/settings.ts';
+import { createStore, loadFunctionConfig, probeDeps, taskEventDeps } from '../composition/registry.ts';
 import { applyTaskEvent } from '../domain/task-events.ts';
 
 // Cold start: configuration checked and clients created once per container.
-const config = loadConfig();
+const config = loadFunctionConfig();
 const store = createStore(config, 'taskEvents');
 const ecs = createEcsClient();
 const taskEvents = taskEventDeps(

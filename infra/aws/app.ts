@@ -1,4 +1,13 @@
 // The CDK app (`cdk.json`: `npx tsx infra/aws/app.ts`). Configuration: CDK context, see infra/aws/context.ts.
+import { ContextError } from './context.ts';
 import { createRegistryApp } from './registry-app.ts';
 
-createRegistryApp().app.synth();
+try {
+  createRegistryApp().app.synth();
+} catch (error) {
+  // A bad context value is the user's to fix: its message says which key, the value and how; a
+  // stack trace would only bury it.
+  if (!(error instanceof ContextError)) throw error;
+  console.error(`tf-serving-registry: ${error.message}`);
+  process.exit(1);
+}

@@ -1,5 +1,6 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { loadConfig, settingConflicts } from '../../functions/domain/settings.ts';
 import { DiscoveryApi } from './constructs/discovery-api.ts';
 import { grantTaskReconcile } from './constructs/ecs-access.ts';
 import { EcsEventsConsumer } from './constructs/ecs-events-consumer.ts';
@@ -25,6 +26,9 @@ export class RegistryStack extends Stack {
       ...props,
     });
     const context = readRegistryContext(this.node);
+    for (const conflict of settingConflicts(loadConfig(context.settings))) {
+      Annotations.of(this).addWarningV2('tf-serving-registry:settings-conflict', conflict.message);
+    }
 
     this.registryTable = new RegistryTable(this, 'RegistryTable', {
       tableName: context.tableName,

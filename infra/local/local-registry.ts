@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -14,7 +15,7 @@ import { loggedProbeRound } from '../../functions/adapters/edges/scheduled-probe
 import { runReconcile } from '../../functions/adapters/edges/scheduled-reconcile.ts';
 import { logger } from '../../functions/adapters/observability.ts';
 import { createRegistry, STORE_BUDGETS } from '../../functions/composition/registry.ts';
-import { asError } from '../../functions/domain/errors.ts';
+import { asError, ConfigError } from '../../functions/domain/errors.ts';
 import { runProbeLoop } from '../../functions/domain/probe.ts';
 import type { RegistryConfig } from '../../functions/domain/settings.ts';
 import { applyTaskEvent } from '../../functions/domain/task-events.ts';
@@ -51,6 +52,49 @@ export interface LocalRegistry {
   close(): Promise<void>;
 }
 
+/** How long an external DynamoDB has to answer at start (per call, two attempts). */
+const EXTERNAL_ENGINE_TIMEOUT_MS = 3_000;
+
+/** Creates the table; an external engine that does not answer is a configuration error. */
+async function ensureRegistryTable(tableName: string, externalEndpoint: string | undefined): Promise<void> {
+  const client = new DynamoDBClient({
+    maxAttempts: 2,
+    requestHandler: {
+      connectionTimeout: EXTERNAL_ENGINE_TIMEOUT_MS,
+      requestTimeout: EXTERNAL_ENGINE_TIMEOUT_MS,
+    },
+  });
+  try {
+    await ensureTable(client, tableName);
+  } catch (error) {
+    if (externalEndpoint === undefined) throw error;
+    throw new ConfigError(
+      'AWS_ENDPOINT_URL_DYNAMODB',
+      externalEndpoint,
+      `no DynamoDB answered there (${asError(error).message}); start DynamoDB Local or LocalStack at that address, or unset AWS_ENDPOINT_URL_DYNAMODB to use the embedded engine`,
+    );
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Listens on host:port; a port in use is a configuration error naming PORT. */
+async function listen(server: Server, port: number, host: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') return reject(error);
+      reject(
+        new ConfigError(
+          'PORT',
+          String(port),
+          `${host}:${port} is already in use (another npm start?); stop that process, or choose another port (PORT=3001, or PORT=0 for any free port)`,
+        ),
+      );
+    });
+    server.listen(port, host, () => resolve());
+  });
+}
+
 export async function startLocalRegistry(options: LocalRegistryOptions): Promise<LocalRegistry> {
   let embedded: EmbeddedEngine | undefined;
   let endpoint = options.dynamodbEndpoint;
@@ -67,7 +111,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
   }
   // Expired rows are swept with the probe's budget (a sweep may scan the whole table).
   const dynamodb = createDynamoDbClient(STORE_BUDGETS.probe.client);
-  await ensureTable(new DynamoDBClient({}), options.config.tableName);
+  await ensureRegistryTable(options.config.tableName, embedded === undefined ? endpoint : undefined);
 
   // Local mode never calls AWS unless pointed at an ECS endpoint explicitly.
   const ecs = options.ecsEndpoint === undefined ? undefined : createEcsClient();
@@ -83,10 +127,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
     ecsEvents: createEcsEventsHandler(registry.taskEvents),
   });
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => resolve());
-  });
+  await listen(server, options.port, host);
   const { port } = server.address() as AddressInfo;
 
   const stop = new AbortController();

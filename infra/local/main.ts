@@ -8,7 +8,7 @@
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const { loadConfig } = await import('../../functions/domain/settings.ts');
+const { loadConfig, settingConflicts } = await import('../../functions/domain/settings.ts');
 const { ConfigError } = await import('../../functions/domain/errors.ts');
 const { startLocalRegistry } = await import('./local-registry.ts');
 const { loadLocalSettings } = await import('./local-settings.ts');
@@ -39,6 +39,7 @@ console.log(
     `  health            unhealthy after ${config.unhealthyAfterSeconds} s without a successful probe, rows expire ` +
       `${config.removeAfterSeconds} s after it`,
     '  stop              Ctrl+C',
+    ...settingConflicts(config).map((conflict) => `  warning           ${conflict.message}`),
     '',
   ].join('\n'),
 );

@@ -1,4 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import {
   SETTINGS,
@@ -172,6 +177,39 @@ describe('every registry setting as CDK context', () => {
 });
 
 describe('RegistryStack context', () => {
+  it('warns at synth about settings that defeat each other, and still synthesizes', () => {
+    // Act
+    const { stack } = buildStack({ UNHEALTHY_AFTER_SECONDS: '1' });
+
+    // Assess
+    const warnings = Annotations.fromStack(stack).findWarning(
+      '*',
+      Match.stringLikeRegexp('healthy endpoints will flap'),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0]?.entry.data)).toContain('UNHEALTHY_AFTER_SECONDS=1');
+  });
+
+  it('the CDK app prints a bad context value as one line, without a stack trace, and exits 1', () => {
+    // Act
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'infra/aws/app.ts'], {
+      env: {
+        ...process.env,
+        CDK_CONTEXT_JSON: JSON.stringify({ PROBE_TIMEOUT_MS: '10' }),
+        CDK_OUTDIR: mkdtempSync(join(tmpdir(), 'cdk-out-')),
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+
+    // Assess
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toMatch(
+      /^tf-serving-registry: Invalid CDK context PROBE_TIMEOUT_MS="10": .*Fix: pass -c PROBE_TIMEOUT_MS=<value>/,
+    );
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+  });
+
   it('gives each of the four functions every setting delivered as an environment variable', () => {
     // Act
     const { template } = buildStack({ PROBE_CONCURRENCY: '7' });
