@@ -161,6 +161,7 @@ function parseEndpoints(body: Record<string, unknown>): Endpoint[] | undefined {
       restPort,
       grpcPort: isPort(grpcPort) ? grpcPort : null,
       versions: Array.isArray(raw.versions) ? raw.versions.filter((v) => typeof v === 'string') : [],
+      labels: stringRecord(raw.labels),
       availabilityZone: typeof raw.availabilityZone === 'string' ? raw.availabilityZone : null,
       clusterArn: typeof raw.clusterArn === 'string' ? raw.clusterArn : '',
       taskArn: typeof raw.taskArn === 'string' ? raw.taskArn : '',
@@ -168,6 +169,14 @@ function parseEndpoints(body: Record<string, unknown>): Endpoint[] | undefined {
     });
   }
   return endpoints;
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v === 'string')) as Record<
+    string,
+    string
+  >;
 }
 
 function isPort(value: unknown): value is number {

@@ -8,6 +8,8 @@ export interface Endpoint {
   readonly grpcPort: number | null;
   /** AVAILABLE versions, newest first (strings, as TF Serving reports them). */
   readonly versions: readonly string[];
+  /** Declared labels resolved to a served version (label → version); `{}` from older registries. */
+  readonly labels: Readonly<Record<string, string>>;
   readonly availabilityZone: string | null;
   readonly clusterArn: string;
   readonly taskArn: string;

@@ -13,6 +13,8 @@ export interface Endpoint {
   readonly restPort: number;
   readonly grpcPort: number | null;
   readonly versions: string[];
+  /** The declared labels this endpoint resolved to a version it serves (label → version). */
+  readonly labels: Readonly<Record<string, string>>;
   readonly availabilityZone: string | null;
   readonly clusterArn: string;
   readonly taskArn: string;
@@ -148,6 +150,15 @@ export async function listModels(deps: DiscoveryDeps): Promise<ModelList> {
   };
 }
 
+/** The labels whose last resolution names a version the endpoint serves, sorted by label. */
+function servedLabels(probe: ProbeRecord): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(probe.labels)
+      .filter(([, version]) => probe.versions.includes(version))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+}
+
 function toEndpoint(registration: ModelRegistration, probe: ProbeRecord, lastSuccess: number): Endpoint {
   return {
     id: registration.endpointId,
@@ -155,6 +166,7 @@ function toEndpoint(registration: ModelRegistration, probe: ProbeRecord, lastSuc
     restPort: registration.restPort as number,
     grpcPort: registration.grpcPort,
     versions: [...probe.versions],
+    labels: servedLabels(probe),
     availabilityZone: registration.availabilityZone ?? null,
     clusterArn: registration.clusterArn,
     taskArn: registration.taskArn,
@@ -163,13 +175,13 @@ function toEndpoint(registration: ModelRegistration, probe: ProbeRecord, lastSuc
 }
 
 /**
- * A weak ETag over what a client routes by (ids, addresses, ports, served versions), not over
+ * A weak ETag over what a client routes by (ids, addresses, ports, served versions and labels), not over
  * `lastProbeAt` or freshness: it changes when routing should change, not on every probe round.
  */
 export function routingEtag(body: Pick<ModelEndpoints, 'endpoints'> | Pick<ModelList, 'models'>): string {
   const routing =
     'endpoints' in body
-      ? body.endpoints.map((e) => [e.id, e.host, e.restPort, e.grpcPort, e.versions])
+      ? body.endpoints.map((e) => [e.id, e.host, e.restPort, e.grpcPort, e.versions, e.labels])
       : body.models.map((m) => [m.name, m.endpoints, m.versions]);
   const digest = createHash('sha256').update(JSON.stringify(routing)).digest('base64url').slice(0, 27);
   return `W/"${digest}"`;

@@ -175,7 +175,12 @@ describe('npm start', () => {
     // Assess
     expect(running.status).toBe(202);
     expect(stable.endpoints).toEqual([
-      expect.objectContaining({ host: '127.0.0.2', restPort: 8501, versions: ['2', '1'] }),
+      expect.objectContaining({
+        host: '127.0.0.2',
+        restPort: 8501,
+        versions: ['2', '1'],
+        labels: { stable: '2' },
+      }),
     ]);
     expect(draining.status).toBe(202);
     expect(afterDrain).not.toContain('127.0.0.2');

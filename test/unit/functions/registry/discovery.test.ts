@@ -130,6 +130,7 @@ describe('findEndpoints', () => {
           restPort: 8501,
           grpcPort: 8500,
           versions: ['8', '7'],
+          labels: {},
           availabilityZone: 'us-east-1a',
           clusterArn: CLUSTER_ARN,
           taskArn: taskArnOf('a'),
@@ -343,6 +344,21 @@ describe('findEndpoints', () => {
 
       // Assess
       expect(result.endpoints.map((e) => e.id)).toEqual(['ml/a/tfserving']);
+      expect(result.endpoints[0]?.labels).toEqual({ canary: '8', stable: '7' });
+    });
+
+    it('shows only the labels that resolve to a served version', async () => {
+      // Prepare
+      const { discovery } = deps({
+        registrations: [registration('a', 'resnet')],
+        probes: [probeRecord('a', 'resnet', NOW, { versions: ['7'], labels: { stable: '7', canary: '8' } })],
+      });
+
+      // Act
+      const result = await findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+      // Assess
+      expect(result.endpoints[0]?.labels).toEqual({ stable: '7' });
     });
 
     it('excludes an endpoint whose label resolves to a version that is not AVAILABLE', async () => {
@@ -507,6 +523,7 @@ describe('routingEtag', () => {
     restPort: 8501,
     grpcPort: 8500,
     versions: ['2', '1'],
+    labels: { stable: '2' },
     availabilityZone: 'us-east-1a',
     clusterArn: CLUSTER_ARN,
     taskArn: taskArnOf('a'),
@@ -540,6 +557,7 @@ describe('routingEtag', () => {
     ['the gRPC port', { grpcPort: null }],
     ['the versions', { versions: ['2'] }],
     ['a new version', { versions: ['3', '2', '1'] }],
+    ['a label moving to another version', { labels: { stable: '1' } }],
   ])('changes with %s', (_, patch) => {
     // Act / Assess
     expect(routingEtag(body(patch))).not.toBe(routingEtag(body()));
