@@ -6,7 +6,7 @@ import { createTableInput } from '../../functions/adapters/dynamodb/table.ts';
 import { freePort } from '../../tools/dynamodb-engines.ts';
 import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
 import { startEngine } from '../support/dynamodb-engines.ts';
-import { loadEvent } from '../support/events.ts';
+import { loadEvent } from '../support/kit/events.ts';
 import { spawnLocalProcess as startRegistry, within } from '../support/local-process.ts';
 import { loopbackEvent } from '../support/task-events.ts';
 

@@ -1,4 +1,4 @@
-import { loadEvent } from './events.ts';
+import { loadEvent } from './kit/events.ts';
 
 type EcsEvent = { detail: Record<string, unknown> & { containers: Record<string, unknown>[] } } & Record<
   string,

@@ -6,7 +6,7 @@ import { probeEndpointModel } from '../../../functions/domain/probe.ts';
 import { isAddressable } from '../../../functions/domain/task-endpoints.ts';
 import type { TaskEventOutcome } from '../../../functions/domain/task-events.ts';
 import { TfServingStandIn } from '../../../tools/tfserving-stand-in/stand-in.ts';
-import { loadEvent } from '../../support/events.ts';
+import { loadEvent } from '../../support/kit/events.ts';
 import { loopbackEvent } from '../../support/task-events.ts';
 import { createTestRegistry, standInHost, type TestRegistry } from '../../support/test-registry.ts';
 

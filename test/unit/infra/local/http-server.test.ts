@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RequestError } from '../../../../functions/domain/errors.ts';
 import { matchRoute } from '../../../../infra/local/http-server.ts';
-import { thrown } from '../../support/thrown.ts';
+import { thrown } from '../../../support/kit/thrown.ts';
 
 describe('matchRoute', () => {
   it('matches /models without path parameters', () => {

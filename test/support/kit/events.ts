@@ -10,7 +10,7 @@ export function loadEvent<T = Record<string, unknown>>(source: EventSource, name
   const key = `${source}/${name}`;
   let parsed = cache.get(key);
   if (parsed === undefined) {
-    const url = new URL(`../fixtures/events/${source}/${name}.json`, import.meta.url);
+    const url = new URL(`../../fixtures/events/${source}/${name}.json`, import.meta.url);
     parsed = JSON.parse(readFileSync(url, 'utf8')) as unknown;
     cache.set(key, parsed);
   }

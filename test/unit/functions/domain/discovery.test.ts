@@ -22,7 +22,7 @@ import {
   registration,
   taskArnOf,
   taskRecord,
-} from '../../support/records.ts';
+} from '../../../support/kit/records.ts';
 
 const NOW = Date.parse('2026-05-04T10:05:00.000Z');
 const POLICY = { unhealthyAfterSeconds: 10, failureThreshold: 2, removeAfterSeconds: 30 };

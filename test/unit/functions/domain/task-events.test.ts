@@ -9,11 +9,11 @@ import {
   DEFAULT_TOMBSTONE_SECONDS,
   type TaskEventDeps,
 } from '../../../../functions/domain/task-events.ts';
-import { type TaskEventFixture, taskDetail } from '../../support/ecs-events.ts';
-import { FakeTfServing } from '../../support/fake-tfserving.ts';
-import { InMemoryRegistryStore } from '../../support/in-memory-store.ts';
-import { POOL } from '../../support/records.ts';
-import { singleContainerDefinition, taskDefinition } from '../../support/task-definitions.ts';
+import { type TaskEventFixture, taskDetail } from '../../../support/kit/ecs-events.ts';
+import { FakeTfServing } from '../../../support/kit/fake-tfserving.ts';
+import { InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
+import { POOL } from '../../../support/kit/records.ts';
+import { singleContainerDefinition, taskDefinition } from '../../../support/kit/task-definitions.ts';
 
 const NOW = Date.parse('2026-05-04T10:00:35.000Z');
 const TASK_ARN = 'arn:aws:ecs:us-east-1:123456789012:task/ml/3f0c9a7e5b2d4c1e8a6f0b9d7c3e2a14';

@@ -8,10 +8,10 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher, type CustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { ec2PrivateIpLookup } from '../../../../functions/adapters/aws-clients.ts';
-import { AwsEcsLookups, eventOnlyLookups } from '../../../../functions/adapters/ecs/ecs-lookups.ts';
-import type { WarnLog } from '../../../../functions/domain/ports.ts';
-import { describeTaskDefinitionOutput, taskDefinition } from '../../support/task-definitions.ts';
+import { ec2PrivateIpLookup } from '../../../../../functions/adapters/aws-clients.ts';
+import { AwsEcsLookups, eventOnlyLookups } from '../../../../../functions/adapters/ecs/ecs-lookups.ts';
+import type { WarnLog } from '../../../../../functions/domain/ports.ts';
+import { describeTaskDefinitionOutput, taskDefinition } from '../../../../support/kit/task-definitions.ts';
 
 expect.extend(allCustomMatcher);
 

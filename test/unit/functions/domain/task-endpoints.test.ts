@@ -8,8 +8,8 @@ import {
   isAddressable,
   resourceName,
 } from '../../../../functions/domain/task-endpoints.ts';
-import { taskDetail } from '../../support/ecs-events.ts';
-import { singleContainerDefinition, taskDefinition } from '../../support/task-definitions.ts';
+import { taskDetail } from '../../../support/kit/ecs-events.ts';
+import { singleContainerDefinition, taskDefinition } from '../../../support/kit/task-definitions.ts';
 
 const NAMES = ['tfserving', 'tf-serving'];
 const CLUSTER = 'arn:aws:ecs:us-east-1:123456789012:cluster/ml';

@@ -4,11 +4,11 @@ import {
   loggedProbeRound,
   loopDeadline,
   runScheduledProbe,
-} from '../../../../functions/adapters/edges/scheduled-probe.ts';
-import { loadEvent } from '../../../support/events.ts';
-import { FakeTfServing } from '../../support/fake-tfserving.ts';
-import { InMemoryRegistryStore } from '../../support/in-memory-store.ts';
-import { POOL, taskRecord } from '../../support/records.ts';
+} from '../../../../../functions/adapters/edges/scheduled-probe.ts';
+import { loadEvent } from '../../../../support/kit/events.ts';
+import { FakeTfServing } from '../../../../support/kit/fake-tfserving.ts';
+import { InMemoryRegistryStore } from '../../../../support/kit/in-memory-store.ts';
+import { POOL, taskRecord } from '../../../../support/kit/records.ts';
 
 const SCHEDULED_TIME = '2026-05-04T10:05:00Z';
 const SCHEDULED_AT = Date.parse(SCHEDULED_TIME);

@@ -1,10 +1,15 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { answerDiscovery } from '../../../../functions/adapters/edges/discovery-api.ts';
-import { type DiscoveryDeps, LastKnownAnswers } from '../../../../functions/domain/discovery.ts';
-import { StoreUnavailableError } from '../../../../functions/domain/errors.ts';
-import { loadEvent } from '../../../support/events.ts';
-import { fakeDiscoveryStore, probeRecord, registration, taskRecord } from '../../support/records.ts';
+import { answerDiscovery } from '../../../../../functions/adapters/edges/discovery-api.ts';
+import { type DiscoveryDeps, LastKnownAnswers } from '../../../../../functions/domain/discovery.ts';
+import { StoreUnavailableError } from '../../../../../functions/domain/errors.ts';
+import { loadEvent } from '../../../../support/kit/events.ts';
+import {
+  fakeDiscoveryStore,
+  probeRecord,
+  registration,
+  taskRecord,
+} from '../../../../support/kit/records.ts';
 
 const NOW = Date.parse('2026-05-04T10:05:00.000Z');
 

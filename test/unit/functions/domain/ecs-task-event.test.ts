@@ -6,7 +6,7 @@ import {
 } from '../../../../functions/domain/ecs-task-event.ts';
 import { InvalidEventError } from '../../../../functions/domain/errors.ts';
 import { LIFECYCLE_RANK, lifecycleOf } from '../../../../functions/domain/lifecycle.ts';
-import { loadEvent, withDetail } from '../../../support/events.ts';
+import { loadEvent, withDetail } from '../../../support/kit/events.ts';
 
 function thrown(act: () => unknown): Error {
   try {

@@ -11,9 +11,9 @@ import {
 import type { TaskRecord } from '../../../../functions/domain/records.ts';
 import type { EndpointRegistration } from '../../../../functions/domain/task-endpoints.ts';
 import type { StatusVerdict } from '../../../../functions/domain/tfserving-status.ts';
-import { FakeTfServing } from '../../support/fake-tfserving.ts';
-import { InMemoryRegistryStore } from '../../support/in-memory-store.ts';
-import { POOL, taskRecord } from '../../support/records.ts';
+import { FakeTfServing } from '../../../support/kit/fake-tfserving.ts';
+import { InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
+import { POOL, taskRecord } from '../../../support/kit/records.ts';
 
 const START = Date.parse('2026-05-04T10:05:00.000Z');
 const REMOVE_AFTER_SECONDS = 30;

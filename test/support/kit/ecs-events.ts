@@ -1,5 +1,5 @@
 import { parseEvent, type TaskDetail } from '../../../functions/domain/ecs-task-event.ts';
-import { loadEvent, withDetail } from '../../support/events.ts';
+import { loadEvent, withDetail } from './events.ts';
 
 /** The ECS task event fixtures under `test/fixtures/events/ecs/`. */
 export type TaskEventFixture =

@@ -8,7 +8,7 @@ import {
   requireName,
   requireVersion,
 } from '../../../../functions/domain/names.ts';
-import { thrown } from '../../support/thrown.ts';
+import { thrown } from '../../../support/kit/thrown.ts';
 
 describe('nameProblem', () => {
   it.each(['resnet', 'half_plus_two', 'ranker-v2', 'model.v1', 'with space', 'модель', '模型', '😀', 'a'])(

@@ -1,6 +1,6 @@
 import type { DescribeTaskDefinitionCommandOutput } from '@aws-sdk/client-ecs';
 import type { ContainerDefinition, TaskDefinition } from '../../../functions/domain/task-endpoints.ts';
-import { loadEvent } from '../../support/events.ts';
+import { loadEvent } from './events.ts';
 
 /** The fixtures under `test/fixtures/events/task-definitions/`. */
 export type TaskDefinitionFixture = 'tfs-resnet-7' | 'tfs-custom-ports-1';
