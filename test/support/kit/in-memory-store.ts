@@ -1,4 +1,5 @@
 import { LIFECYCLE_RANK } from '../../../functions/domain/lifecycle.ts';
+import type { RegistryStore, StoreOperation } from '../../../functions/domain/ports.ts';
 import type {
   ModelPartition,
   ModelRegistration,
@@ -7,16 +8,7 @@ import type {
   TaskRecord,
 } from '../../../functions/domain/records.ts';
 
-/**
- * An in-memory stand-in for `RegistryStore` with the same conditional-write semantics as its
- * DynamoDB condition expressions (see the comments in `functions/registry/registry-store.ts`):
- * - task and registration items: `attribute_not_exists(pk) OR (taskVersion <= :v AND lifecycleRank <= :r)`;
- * - a task's `registeredModels` only grows (a set ADD on every applied write);
- * - probe success: `attribute_not_exists(pk) OR probedAt < :probedAt` (creates the row);
- * - probe failure: `attribute_exists(pk) AND probedAt < :probedAt` (never creates one);
- * - round marker: `attribute_not_exists(pk) OR startedAt <= :startedAt`.
- * No I/O; values are deep-copied in and out, as a database would.
- */
+/** A registration as the twin keeps it: with the expiry the port writes but never reads back. */
 export interface StoredRegistration {
   readonly registration: ModelRegistration;
   readonly expiresAt: number | undefined;
@@ -35,7 +27,43 @@ function isForward(
   );
 }
 
-export class InMemoryRegistryStore {
+/**
+ * An in-memory twin of the DynamoDB store (`functions/adapters/dynamodb/registry-store.ts`) for
+ * the unit tests, held to the same contract suite as the real store on both engines
+ * (`test/support/registry-store-contract.ts`): forward-only task and registration writes,
+ * `registeredModels` that only grow, probe successes that create rows and failures that never do,
+ * each losing to a newer probe, round markers that lose to a round that started later.
+ *
+ * No I/O; values are deep-copied in and out, as a database would. Reads come back in write order,
+ * not in DynamoDB's key order: the port promises no order, so either is correct, and the unit tests
+ * can show the domain relies on none. It never fails: tests that need a failing store wrap it in
+ * {@link failingStore}. Its maps are open for inspection and for {@link InMemoryRegistryStore.holding}.
+ */
+export class InMemoryRegistryStore implements RegistryStore {
+  /** A store already holding these records, as if written earlier (`rounds`: model → marker). */
+  static holding(contents: {
+    readonly tasks?: readonly TaskRecord[];
+    readonly registrations?: readonly ModelRegistration[];
+    readonly probes?: readonly ProbeRecord[];
+    readonly rounds?: Readonly<Record<string, RoundMarker>>;
+  }): InMemoryRegistryStore {
+    const store = new InMemoryRegistryStore();
+    for (const task of contents.tasks ?? []) store.tasks.set(task.taskArn, structuredClone(task));
+    for (const registration of contents.registrations ?? []) {
+      store.registrations.set(key(registration.model, registration.endpointId), {
+        registration: structuredClone(registration),
+        expiresAt: undefined,
+      });
+    }
+    for (const probe of contents.probes ?? []) {
+      store.probes.set(key(probe.model, probe.endpointId), structuredClone(probe));
+    }
+    for (const [model, round] of Object.entries(contents.rounds ?? {})) {
+      store.rounds.set(model, structuredClone(round));
+    }
+    return store;
+  }
+
   readonly tasks = new Map<string, TaskRecord>();
   readonly registrations = new Map<string, StoredRegistration>();
   readonly probes = new Map<string, ProbeRecord>();
@@ -164,4 +192,23 @@ export class InMemoryRegistryStore {
       rounds: [...this.rounds.entries()],
     });
   }
+}
+
+/**
+ * `store` with some operations failing: each named one rejects with its error (as the DynamoDB
+ * store rejects when the engine is down, slow or throttling); the others are the store's own.
+ */
+export function failingStore<T extends Partial<RegistryStore>>(
+  store: T,
+  failures: Partial<Record<StoreOperation, unknown>>,
+): T {
+  const overrides = Object.fromEntries(
+    Object.entries(failures).map(([operation, error]) => [
+      operation,
+      async () => {
+        throw error;
+      },
+    ]),
+  );
+  return Object.assign(Object.create(store), overrides) as T;
 }

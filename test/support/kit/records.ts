@@ -11,6 +11,22 @@ import type { EndpointRegistration } from '../../../functions/domain/task-endpoi
 
 export const CLUSTER_ARN = 'arn:aws:ecs:us-east-1:123456789012:cluster/ml';
 export const taskArnOf = (taskId: string) => `arn:aws:ecs:us-east-1:123456789012:task/ml/${taskId}`;
+/** The id of a task's TF Serving endpoint (its `tfserving` container). */
+export const endpointIdOf = (taskId: string) => `ml/${taskId}/tfserving`;
+
+/** A task's TF Serving endpoint at 10.0.0.1, default ports, serving `resnet`. */
+export function endpointOf(taskId: string, patch: Partial<EndpointRegistration> = {}): EndpointRegistration {
+  return {
+    id: endpointIdOf(taskId),
+    containerName: 'tfserving',
+    host: '10.0.0.1',
+    restPort: 8501,
+    grpcPort: 8500,
+    models: ['resnet'],
+    labels: [],
+    ...patch,
+  };
+}
 
 export function registration(
   taskId: string,
@@ -18,7 +34,7 @@ export function registration(
   patch: Partial<ModelRegistration> = {},
 ): ModelRegistration {
   return {
-    endpointId: `ml/${taskId}/tfserving`,
+    endpointId: endpointIdOf(taskId),
     model,
     taskArn: taskArnOf(taskId),
     clusterArn: CLUSTER_ARN,
@@ -39,7 +55,7 @@ export function probeRecord(
   patch: Partial<ProbeRecord> = {},
 ): ProbeRecord {
   return {
-    endpointId: `ml/${taskId}/tfserving`,
+    endpointId: endpointIdOf(taskId),
     model,
     versions: ['1'],
     labels: {},
@@ -57,22 +73,13 @@ export function taskRecord(
   models: readonly string[],
   patch: Partial<TaskRecord> = {},
 ): TaskRecord {
-  const endpoint: EndpointRegistration = {
-    id: `ml/${taskId}/tfserving`,
-    containerName: 'tfserving',
-    host: '10.0.0.1',
-    restPort: 8501,
-    grpcPort: 8500,
-    models,
-    labels: [],
-  };
   return {
     taskArn: taskArnOf(taskId),
     clusterArn: CLUSTER_ARN,
     taskVersion: 3,
     lifecycle: 'RUNNING',
     availabilityZone: 'us-east-1a',
-    endpoints: [endpoint],
+    endpoints: [endpointOf(taskId, { models })],
     ...patch,
   };
 }
