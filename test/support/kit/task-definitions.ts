@@ -1,4 +1,5 @@
 import type { DescribeTaskDefinitionCommandOutput } from '@aws-sdk/client-ecs';
+import { asTaskDefinition } from '../../../functions/adapters/ecs/ecs-lookups.ts';
 import type { ContainerDefinition, TaskDefinition } from '../../../functions/domain/task-endpoints.ts';
 import { loadEvent } from './events.ts';
 
@@ -12,24 +13,11 @@ export function describeTaskDefinitionOutput(
   return loadEvent<DescribeTaskDefinitionCommandOutput>('task-definitions', name);
 }
 
-/** Converts a `DescribeTaskDefinition` output fixture to the `TaskDefinition` shape `deriveEndpoints` reads. */
+/** A `DescribeTaskDefinition` output fixture as the ECS lookups hand it to the domain (their own mapping). */
 export function taskDefinition(name: TaskDefinitionFixture): TaskDefinition {
-  const output = describeTaskDefinitionOutput(name);
-  return {
-    containers: (output.taskDefinition?.containerDefinitions ?? []).map(
-      (c): ContainerDefinition => ({
-        name: c.name ?? '',
-        image: c.image,
-        environment: Object.fromEntries((c.environment ?? []).map((e) => [e.name ?? '', e.value ?? ''])),
-        dockerLabels: { ...c.dockerLabels },
-        portMappings: (c.portMappings ?? []).flatMap((p) =>
-          p.containerPort === undefined
-            ? []
-            : [{ containerPort: p.containerPort, name: p.name, appProtocol: p.appProtocol }],
-        ),
-      }),
-    ),
-  };
+  const { taskDefinition: definition } = describeTaskDefinitionOutput(name);
+  if (definition === undefined) throw new Error(`fixture ${name} has no taskDefinition`);
+  return asTaskDefinition(definition);
 }
 
 /** A one-container task definition, for edits the fixtures do not cover. */

@@ -9,7 +9,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { allCustomMatcher, type CustomMatcher } from 'aws-sdk-client-mock-vitest';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ec2PrivateIpLookup } from '../../../../../functions/adapters/aws-clients.ts';
-import { AwsEcsLookups, eventOnlyLookups } from '../../../../../functions/adapters/ecs/ecs-lookups.ts';
+import {
+  AwsEcsLookups,
+  asTaskDefinition,
+  eventOnlyLookups,
+} from '../../../../../functions/adapters/ecs/ecs-lookups.ts';
 import type { WarnLog } from '../../../../../functions/domain/ports.ts';
 import { describeTaskDefinitionOutput, taskDefinition } from '../../../../support/kit/task-definitions.ts';
 
@@ -63,6 +67,41 @@ beforeEach(() => {
   ec2Mock.reset();
 });
 
+describe('asTaskDefinition', () => {
+  it('fills what a container definition leaves out and drops port mappings without a container port', () => {
+    // Act
+    const definition = asTaskDefinition({
+      containerDefinitions: [
+        {},
+        {
+          name: 'tfserving',
+          environment: [{ name: 'MODEL_NAME' }, { value: 'orphan' }],
+          portMappings: [{ hostPort: 8501 }, { containerPort: 8500, name: 'grpc' }],
+        },
+      ],
+    });
+
+    // Assess
+    expect(definition).toEqual({
+      containers: [
+        { name: '', image: undefined, environment: {}, dockerLabels: {}, portMappings: [] },
+        {
+          name: 'tfserving',
+          image: undefined,
+          environment: { MODEL_NAME: '', '': 'orphan' },
+          dockerLabels: {},
+          portMappings: [{ containerPort: 8500, name: 'grpc', appProtocol: undefined }],
+        },
+      ],
+    });
+  });
+
+  it('reads no container from a definition without any', () => {
+    // Act / Assess
+    expect(asTaskDefinition({})).toEqual({ containers: [] });
+  });
+});
+
 describe('AwsEcsLookups', () => {
   describe('taskDefinition', () => {
     it('sends DescribeTaskDefinition for the ARN', async () => {
@@ -106,18 +145,6 @@ describe('AwsEcsLookups', () => {
           },
         ],
       });
-    });
-
-    it('returns what the test helper derives from the same fixture', async () => {
-      // Prepare
-      ecsMock.on(DescribeTaskDefinitionCommand).resolves(describeTaskDefinitionOutput('tfs-resnet-7'));
-      const { subject } = lookups();
-
-      // Act
-      const definition = await subject.taskDefinition(RESNET_ARN);
-
-      // Assess
-      expect(definition).toEqual(taskDefinition('tfs-resnet-7'));
     });
 
     it('caches the answer per ARN: a second call sends no command', async () => {
