@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RegistryStore } from '../../functions/domain/ports.ts';
-import type { ProbeRecord, RoundMarker } from '../../functions/domain/records.ts';
-import { endpointIdOf, endpointOf, registration, taskArnOf, taskRecord } from './kit/records.ts';
+import type { ProbeRecord } from '../../functions/domain/records.ts';
+import { endpointIdOf, endpointOf, registration, roundMarker, taskArnOf, taskRecord } from './kit/records.ts';
 
 /**
  * The `RegistryStore` port's contract: what every store must do, observed through the port alone.
@@ -24,6 +24,12 @@ const E1 = endpointIdOf(T1);
 const E2 = endpointIdOf(T2);
 const T1_ARN = taskArnOf(T1);
 
+/** Probe times that do not beat a row probed at 2 000. */
+const NOT_NEWER = [
+  ['an older', 1_000],
+  ['an equally old', 2_000],
+] as const;
+
 const byEndpoint = <T extends { endpointId: string }>(rows: readonly T[]) =>
   [...rows].sort((x, y) => x.endpointId.localeCompare(y.endpointId));
 
@@ -38,18 +44,25 @@ const success = (endpointId: string, model: string, probedAt: number, patch = {}
   ...patch,
 });
 
+/** The row `success(E1, 'resnet', 1_000, { expiresAt: 100 })` creates. */
+const FIRST_SUCCESS_ROW: ProbeRecord = {
+  endpointId: E1,
+  model: 'resnet',
+  versions: ['2', '1'],
+  labels: { stable: '2' },
+  lastSuccessAt: 1_000,
+  probedAt: 1_000,
+  consecutiveFailures: 0,
+  lastError: undefined,
+  expiresAt: 100,
+};
+
 const failure = (endpointId: string, model: string, probedAt: number, patch = {}) => ({
   endpointId,
   model,
   probedAt,
   error: 'connect ECONNREFUSED 10.0.0.1:8501',
   ...patch,
-});
-
-const marker = (startedAt: number, seen: Record<string, number>, recordedAt = startedAt): RoundMarker => ({
-  startedAt,
-  recordedAt,
-  seen: new Map(Object.entries(seen)),
 });
 
 /** Defines the contract's tests for the stores `create` makes (a fresh, empty one per test). */
@@ -329,19 +342,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
 
         // Assess
         expect(written).toBe(true);
-        expect((await store.readModel('resnet')).probes).toEqual([
-          {
-            endpointId: E1,
-            model: 'resnet',
-            versions: ['2', '1'],
-            labels: { stable: '2' },
-            lastSuccessAt: 1_000,
-            probedAt: 1_000,
-            consecutiveFailures: 0,
-            lastError: undefined,
-            expiresAt: 100,
-          },
-        ]);
+        expect((await store.readModel('resnet')).probes).toEqual([FIRST_SUCCESS_ROW]);
       });
 
       it('replaces versions and labels on a later success and renews the expiry', async () => {
@@ -372,10 +373,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         expect(await probeRow(E1, 'resnet')).toMatchObject({ versions: [], labels: {} });
       });
 
-      it.each([
-        ['an older', 1_000],
-        ['an equally old', 2_000],
-      ])('returns false for %s success and keeps the newer row', async (_, probedAt) => {
+      it.each(NOT_NEWER)('returns false for %s success and keeps the newer row', async (_, probedAt) => {
         // Prepare
         await store.recordProbeSuccess(success(E1, 'resnet', 2_000, { versions: ['2'] }));
 
@@ -407,15 +405,10 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         // Assess
         expect(written).toBe(true);
         expect(await probeRow(E1, 'resnet')).toEqual({
-          endpointId: E1,
-          model: 'resnet',
-          versions: ['2', '1'],
-          labels: { stable: '2' },
-          lastSuccessAt: 1_000,
+          ...FIRST_SUCCESS_ROW,
           probedAt: 3_000,
           consecutiveFailures: 2,
           lastError: 'timeout',
-          expiresAt: 100,
         });
       });
 
@@ -446,10 +439,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         expect(await probeRow(E1, 'resnet')).toMatchObject({ lastSuccessAt: 4_000, consecutiveFailures: 1 });
       });
 
-      it.each([
-        ['an older', 1_000],
-        ['an equally old', 2_000],
-      ])('returns false for %s failure and leaves the row as it was', async (_, probedAt) => {
+      it.each(NOT_NEWER)('returns false for %s failure and leaves the row as it was', async (_, probedAt) => {
         // Prepare
         await store.recordProbeSuccess(success(E1, 'resnet', 2_000));
         const before = await probeRow(E1, 'resnet');
@@ -551,7 +541,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
     describe('round markers', () => {
       it("writes a model's first marker and reads it back with what it saw", async () => {
         // Prepare
-        const round = marker(1_000, { [E1]: 900, [E2]: 1_000 }, 1_500);
+        const round = roundMarker(1_000, { [E1]: 900, [E2]: 1_000 }, 1_500);
 
         // Act
         const written = await store.recordRound('resnet', round);
@@ -564,54 +554,57 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
 
       it('reads a marker that saw no endpoint', async () => {
         // Act
-        await store.recordRound('resnet', marker(1_000, {}));
+        await store.recordRound('resnet', roundMarker(1_000, {}));
 
         // Assess
-        expect((await store.readModel('resnet')).round).toEqual(marker(1_000, {}));
+        expect((await store.readModel('resnet')).round).toEqual(roundMarker(1_000, {}));
       });
 
       it('lets the same round write its marker again', async () => {
         // Prepare
-        await store.recordRound('resnet', marker(1_000, { [E1]: 1_000 }));
+        await store.recordRound('resnet', roundMarker(1_000, { [E1]: 1_000 }));
 
         // Act
-        const written = await store.recordRound('resnet', marker(1_000, { [E1]: 1_000, [E2]: 1_200 }, 1_300));
+        const written = await store.recordRound(
+          'resnet',
+          roundMarker(1_000, { [E1]: 1_000, [E2]: 1_200 }, 1_300),
+        );
 
         // Assess
         expect(written).toBe(true);
         expect((await store.readModel('resnet')).round).toEqual(
-          marker(1_000, { [E1]: 1_000, [E2]: 1_200 }, 1_300),
+          roundMarker(1_000, { [E1]: 1_000, [E2]: 1_200 }, 1_300),
         );
       });
 
       it('lets a round that started later replace the marker', async () => {
         // Prepare
-        await store.recordRound('resnet', marker(1_000, { [E1]: 1_000 }));
+        await store.recordRound('resnet', roundMarker(1_000, { [E1]: 1_000 }));
 
         // Act
-        const written = await store.recordRound('resnet', marker(6_000, { [E2]: 6_000 }));
+        const written = await store.recordRound('resnet', roundMarker(6_000, { [E2]: 6_000 }));
 
         // Assess
         expect(written).toBe(true);
-        expect((await store.readModel('resnet')).round).toEqual(marker(6_000, { [E2]: 6_000 }));
+        expect((await store.readModel('resnet')).round).toEqual(roundMarker(6_000, { [E2]: 6_000 }));
       });
 
       it('returns false for a round that started earlier than the one that wrote the marker, even if it writes later', async () => {
         // Prepare
-        await store.recordRound('resnet', marker(6_000, { [E1]: 6_000 }));
+        await store.recordRound('resnet', roundMarker(6_000, { [E1]: 6_000 }));
 
         // Act
-        const written = await store.recordRound('resnet', marker(1_000, { [E2]: 1_000 }, 9_000));
+        const written = await store.recordRound('resnet', roundMarker(1_000, { [E2]: 1_000 }, 9_000));
 
         // Assess
         expect(written).toBe(false);
-        expect((await store.readModel('resnet')).round).toEqual(marker(6_000, { [E1]: 6_000 }));
+        expect((await store.readModel('resnet')).round).toEqual(roundMarker(6_000, { [E1]: 6_000 }));
       });
 
       it('keeps one marker per model', async () => {
         // Act
-        await store.recordRound('resnet', marker(6_000, { [E1]: 6_000 }));
-        await store.recordRound('bert', marker(1_000, { [E1]: 1_000 }));
+        await store.recordRound('resnet', roundMarker(6_000, { [E1]: 6_000 }));
+        await store.recordRound('bert', roundMarker(1_000, { [E1]: 1_000 }));
 
         // Assess
         expect((await store.readModel('resnet')).round?.startedAt).toBe(6_000);
@@ -633,7 +626,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
           await store.putRegistration(registration(T1, model));
           await store.recordProbeSuccess(success(E1, model, 1_000));
         }
-        await store.recordRound('resnet', marker(1_000, { [E1]: 1_000 }));
+        await store.recordRound('resnet', roundMarker(1_000, { [E1]: 1_000 }));
 
         // Act
         const partition = await store.readModel('resnet');
@@ -641,7 +634,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         // Assess
         expect(partition.registrations).toEqual([registration(T1, 'resnet')]);
         expect(partition.probes.map((p) => [p.endpointId, p.model])).toEqual([[E1, 'resnet']]);
-        expect(partition.round).toEqual(marker(1_000, { [E1]: 1_000 }));
+        expect(partition.round).toEqual(roundMarker(1_000, { [E1]: 1_000 }));
       });
 
       it('returns the same probe rows and marker from the probe state as from the whole partition, without registrations', async () => {
@@ -651,7 +644,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         await store.recordProbeSuccess(success(E1, 'resnet', 1_000));
         await store.recordProbeSuccess(success(E2, 'resnet', 1_000));
         await store.recordProbeFailure(failure(E2, 'resnet', 2_000));
-        await store.recordRound('resnet', marker(1_000, { [E1]: 1_000 }));
+        await store.recordRound('resnet', roundMarker(1_000, { [E1]: 1_000 }));
 
         // Act
         const state = await store.readProbeState('resnet');

@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { parseEvent, type TaskDetail } from '../../../functions/domain/ecs-task-event.ts';
+
+// The event fixtures (`test/fixtures/events/`), and the events and details tests build from them.
 
 /** Fixture folders under `test/fixtures/events/`. */
 export type EventSource = 'ecs' | 'task-definitions' | 'scheduled' | 'apigw-rest';
@@ -26,4 +29,44 @@ export function withDetail<T extends object>(event: T, patch: Record<string, unk
     else detail[key] = value;
   }
   return { ...copy, detail } as T;
+}
+
+/** The ECS task event fixtures under `test/fixtures/events/ecs/`. */
+export type TaskEventFixture =
+  | 'provisioning'
+  | 'pending'
+  | 'running-awsvpc'
+  | 'draining'
+  | 'deactivating'
+  | 'stopped'
+  | 'running-bridge'
+  | 'running-sidecars'
+  | 'running-overrides'
+  | 'running-no-models';
+
+/** The validated `detail` of an ECS task event fixture, optionally with `detail` keys patched first. */
+export function taskDetail(name: TaskEventFixture, patch: Record<string, unknown> = {}): TaskDetail {
+  const parsed = parseEvent(withDetail(loadEvent('ecs', name), patch));
+  if (parsed.kind !== 'task') throw new Error(`fixture ${name} is not a task event`);
+  return parsed.detail;
+}
+
+type EcsEvent = { detail: Record<string, unknown> & { containers: Record<string, unknown>[] } } & Record<
+  string,
+  unknown
+>;
+
+/**
+ * A fixture ECS event moved onto a loopback host (tests must never reach the fixtures' private
+ * 10.x addresses) and, optionally, onto its own task ARN so tests and runs do not share state.
+ */
+export function loopbackEvent(name: string, host: string, taskId?: string): EcsEvent {
+  const event = loadEvent<EcsEvent>('ecs', name);
+  let text = JSON.stringify(event).replaceAll(/\b10\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/g, host);
+  if (taskId !== undefined) {
+    const taskArn = String(event.detail.taskArn);
+    const oldId = taskArn.slice(taskArn.lastIndexOf('/') + 1);
+    text = text.replaceAll(oldId, taskId);
+  }
+  return JSON.parse(text) as EcsEvent;
 }

@@ -105,14 +105,7 @@ export class InMemoryRegistryStore implements RegistryStore {
     return [...this.tasks.values()].filter((t) => t.lifecycle === 'RUNNING').map((t) => structuredClone(t));
   }
 
-  async recordProbeSuccess(input: {
-    endpointId: string;
-    model: string;
-    versions: readonly string[];
-    labels: Readonly<Record<string, string>>;
-    probedAt: number;
-    expiresAt: number;
-  }): Promise<boolean> {
+  async recordProbeSuccess(input: Parameters<RegistryStore['recordProbeSuccess']>[0]): Promise<boolean> {
     const id = key(input.model, input.endpointId);
     const stored = this.probes.get(id);
     if (stored !== undefined && !(stored.probedAt < input.probedAt)) return false;
@@ -130,13 +123,7 @@ export class InMemoryRegistryStore implements RegistryStore {
     return true;
   }
 
-  async recordProbeFailure(input: {
-    endpointId: string;
-    model: string;
-    probedAt: number;
-    error: string;
-    lastSuccessAt?: number;
-  }): Promise<boolean> {
+  async recordProbeFailure(input: Parameters<RegistryStore['recordProbeFailure']>[0]): Promise<boolean> {
     const id = key(input.model, input.endpointId);
     const stored = this.probes.get(id);
     if (stored === undefined || !(stored.probedAt < input.probedAt)) return false;

@@ -1,5 +1,4 @@
 import type {
-  ModelPartition,
   ModelRegistration,
   ProbeRecord,
   RoundMarker,
@@ -7,7 +6,7 @@ import type {
 } from '../../../functions/domain/records.ts';
 import type { EndpointRegistration } from '../../../functions/domain/task-endpoints.ts';
 
-/** Builders for registry records, and a read-only fake of the store's discovery reads. */
+/** Builders for the registry's records: task `a`'s endpoint is `ml/a/tfserving` on 10.0.0.1. */
 
 export const CLUSTER_ARN = 'arn:aws:ecs:us-east-1:123456789012:cluster/ml';
 export const taskArnOf = (taskId: string) => `arn:aws:ecs:us-east-1:123456789012:task/ml/${taskId}`;
@@ -84,31 +83,11 @@ export function taskRecord(
   };
 }
 
-/** A fake of the two reads discovery makes, over fixed records; counts the calls. */
-export function fakeDiscoveryStore(contents: {
-  tasks?: TaskRecord[];
-  registrations?: ModelRegistration[];
-  probes?: ProbeRecord[];
-  /** The round marker of every model. */
-  round?: RoundMarker;
-}) {
-  const calls = { readModel: [] as string[], listRunningTasks: 0 };
-  return {
-    calls,
-    async readModel(model: string): Promise<ModelPartition> {
-      calls.readModel.push(model);
-      return {
-        registrations: (contents.registrations ?? []).filter((r) => r.model === model),
-        probes: (contents.probes ?? []).filter((p) => p.model === model),
-        round: contents.round,
-      };
-    },
-    async listRunningTasks(): Promise<TaskRecord[]> {
-      calls.listRunningTasks += 1;
-      return (contents.tasks ?? []).filter((t) => t.lifecycle === 'RUNNING');
-    },
-  };
+/** A round marker of a round that started at `startedAt` and saw these endpoints (id → when). */
+export function roundMarker(
+  startedAt: number,
+  seen: Readonly<Record<string, number>> = {},
+  recordedAt = startedAt,
+): RoundMarker {
+  return { startedAt, recordedAt, seen: new Map(Object.entries(seen)) };
 }
-
-/** Probe pool settings for unit tests: fakes answer at once, so nothing is ever slow. */
-export const POOL = { concurrency: 4, slowAfterMs: 1000, maxWaiting: 64 } as const;

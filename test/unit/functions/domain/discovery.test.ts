@@ -1,9 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
-  type DiscoveryDeps,
   type Endpoint,
   findEndpoints,
-  LastKnownAnswers,
   listModels,
   type ModelEndpoints,
   routingEtag,
@@ -15,9 +13,10 @@ import type {
   RoundMarker,
   TaskRecord,
 } from '../../../../functions/domain/records.ts';
+import { testDiscoveryDeps } from '../../../support/kit/deps.ts';
+import { InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
 import {
   CLUSTER_ARN,
-  fakeDiscoveryStore,
   probeRecord,
   registration,
   taskArnOf,
@@ -25,26 +24,26 @@ import {
 } from '../../../support/kit/records.ts';
 
 const NOW = Date.parse('2026-05-04T10:05:00.000Z');
-const POLICY = { unhealthyAfterSeconds: 10, failureThreshold: 2, removeAfterSeconds: 30 };
 
+/**
+ * Discovery at the default settings over a store holding these records (`round`: every model's
+ * marker), with the store's reads counted.
+ */
 function deps(contents: {
   tasks?: TaskRecord[];
   registrations?: ModelRegistration[];
   probes?: ProbeRecord[];
   round?: RoundMarker;
 }) {
-  const store = fakeDiscoveryStore(contents);
-  const discovery: DiscoveryDeps = { store, policy: POLICY, now: () => NOW, answers: new LastKnownAnswers() };
-  return { store, discovery };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('did not reject');
+  const { round, ...records } = contents;
+  const models = [...(records.registrations ?? []), ...(records.probes ?? [])].map((r) => r.model);
+  const rounds = round === undefined ? {} : Object.fromEntries(models.map((model) => [model, round]));
+  const store = InMemoryRegistryStore.holding({ ...records, rounds });
+  const reads = {
+    readModel: vi.spyOn(store, 'readModel'),
+    listRunningTasks: vi.spyOn(store, 'listRunningTasks'),
+  };
+  return { reads, discovery: testDiscoveryDeps({ store, now: () => NOW }) };
 }
 
 describe('findEndpoints', () => {
@@ -53,11 +52,11 @@ describe('findEndpoints', () => {
     const { discovery } = deps({});
 
     // Act
-    const error = await rejection(findEndpoints(discovery, 'resnet', { kind: 'model' }));
+    const finding = findEndpoints(discovery, 'resnet', { kind: 'model' });
 
     // Assess
-    expect(error).toBeInstanceOf(RequestError);
-    expect(error).toMatchObject({ statusCode: 404, code: 'ModelNotFound' });
+    await expect(finding).rejects.toBeInstanceOf(RequestError);
+    await expect(finding).rejects.toMatchObject({ statusCode: 404, code: 'ModelNotFound' });
   });
 
   it('rejects with a 404 ModelNotFound when every registration of the model is stopping or stopped', async () => {
@@ -71,10 +70,11 @@ describe('findEndpoints', () => {
     });
 
     // Act
-    const error = await rejection(findEndpoints(discovery, 'resnet', { kind: 'model' }));
+    const finding = findEndpoints(discovery, 'resnet', { kind: 'model' });
 
     // Assess
-    expect(error).toMatchObject({ statusCode: 404, code: 'ModelNotFound' });
+    await expect(finding).rejects.toBeInstanceOf(RequestError);
+    await expect(finding).rejects.toMatchObject({ statusCode: 404, code: 'ModelNotFound' });
   });
 
   it('returns no endpoints for a known model whose endpoint has not been probed successfully yet', async () => {
@@ -253,13 +253,14 @@ describe('findEndpoints', () => {
 
   it('reads one model partition and nothing else', async () => {
     // Prepare
-    const { discovery, store } = deps({ registrations: [registration('a', 'resnet')] });
+    const { discovery, reads } = deps({ registrations: [registration('a', 'resnet')] });
 
     // Act
     await findEndpoints(discovery, 'resnet', { kind: 'model' });
 
     // Assess
-    expect(store.calls).toEqual({ readModel: ['resnet'], listRunningTasks: 0 });
+    expect(reads.readModel.mock.calls).toEqual([['resnet']]);
+    expect(reads.listRunningTasks).not.toHaveBeenCalled();
   });
 
   describe('with a version selector', () => {
@@ -321,10 +322,11 @@ describe('findEndpoints', () => {
       const { discovery } = deps(contents);
 
       // Act
-      const error = await rejection(findEndpoints(discovery, 'bert', { kind: 'version', version: '1' }));
+      const finding = findEndpoints(discovery, 'bert', { kind: 'version', version: '1' });
 
       // Assess
-      expect(error).toMatchObject({ statusCode: 404, code: 'ModelNotFound' });
+      await expect(finding).rejects.toBeInstanceOf(RequestError);
+      await expect(finding).rejects.toMatchObject({ statusCode: 404, code: 'ModelNotFound' });
     });
   });
 
@@ -476,7 +478,7 @@ describe('listModels', () => {
 
   it('reads each model partition once, even when several tasks declare the model', async () => {
     // Prepare
-    const { discovery, store } = deps({
+    const { discovery, reads } = deps({
       tasks: [taskRecord('a', ['resnet']), taskRecord('b', ['resnet']), taskRecord('c', ['bert'])],
     });
 
@@ -484,8 +486,8 @@ describe('listModels', () => {
     await listModels(discovery);
 
     // Assess
-    expect(store.calls.listRunningTasks).toBe(1);
-    expect([...store.calls.readModel].sort()).toEqual(['bert', 'resnet']);
+    expect(reads.listRunningTasks).toHaveBeenCalledOnce();
+    expect(reads.readModel.mock.calls.map(([model]) => model).sort()).toEqual(['bert', 'resnet']);
   });
 
   it('returns an empty list for an empty registry', async () => {

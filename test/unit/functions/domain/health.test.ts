@@ -6,58 +6,31 @@ import {
   lastSuccessAt,
 } from '../../../../functions/domain/health.ts';
 import type { ModelRegistration, ProbeRecord, RoundMarker } from '../../../../functions/domain/records.ts';
+import { probeRecord, registration, roundMarker } from '../../../support/kit/records.ts';
+import { DEFAULT_POLICY } from '../../../support/kit/settings.ts';
 
 const NOW = Date.parse('2026-05-04T10:05:00.000Z');
 const VERY_LARGE_SECONDS = 86_400;
 const VERY_LARGE_THRESHOLD = 1000;
+const TASK = '3f0c';
 
-const DEFAULT_POLICY: HealthPolicy = {
-  unhealthyAfterSeconds: 10,
-  failureThreshold: 2,
-  removeAfterSeconds: 30,
-};
 const LENIENT_POLICY: HealthPolicy = {
   unhealthyAfterSeconds: VERY_LARGE_SECONDS,
   failureThreshold: VERY_LARGE_THRESHOLD,
   removeAfterSeconds: VERY_LARGE_SECONDS,
 };
 
-function registration(patch: Partial<ModelRegistration> = {}): ModelRegistration {
-  return {
-    endpointId: 'ml/3f0c/tfserving',
-    model: 'resnet',
-    taskArn: 'arn:aws:ecs:us-east-1:123456789012:task/ml/3f0c',
-    clusterArn: 'arn:aws:ecs:us-east-1:123456789012:cluster/ml',
-    availabilityZone: 'us-east-1a',
-    host: '10.0.215.105',
-    restPort: 8501,
-    grpcPort: 8500,
-    taskVersion: 3,
-    lifecycle: 'RUNNING',
-    ...patch,
-  };
-}
+/** The endpoint's registration for resnet, running. */
+const registered = (patch: Partial<ModelRegistration> = {}) => registration(TASK, 'resnet', patch);
 
 /** A probe row that passes every rule: fresh success, no failures, far expiry. */
-function probe(patch: Partial<ProbeRecord> = {}): ProbeRecord {
-  return {
-    endpointId: 'ml/3f0c/tfserving',
-    model: 'resnet',
-    versions: ['7'],
-    labels: {},
-    lastSuccessAt: NOW - 1000,
-    probedAt: NOW - 1000,
-    consecutiveFailures: 0,
-    lastError: undefined,
-    expiresAt: NOW / 1000 + VERY_LARGE_SECONDS,
-    ...patch,
-  };
-}
+const probe = (patch: Partial<ProbeRecord> = {}) =>
+  probeRecord(TASK, 'resnet', NOW, { versions: ['7'], expiresAt: NOW / 1000 + VERY_LARGE_SECONDS, ...patch });
 
 describe('exclusionReason', () => {
   it('returns undefined for a running, freshly and successfully probed endpoint', () => {
     // Act / Assess
-    expect(exclusionReason(registration(), probe(), NOW, DEFAULT_POLICY)).toBeUndefined();
+    expect(exclusionReason(registered(), probe(), NOW, DEFAULT_POLICY)).toBeUndefined();
   });
 
   describe('each rule alone excludes, with the other settings very large', () => {
@@ -65,7 +38,7 @@ describe('exclusionReason', () => {
       'returns not-running for a %s registration',
       (lifecycle) => {
         // Act
-        const reason = exclusionReason(registration({ lifecycle }), probe(), NOW, LENIENT_POLICY);
+        const reason = exclusionReason(registered({ lifecycle }), probe(), NOW, LENIENT_POLICY);
 
         // Assess
         expect(reason).toBe('not-running');
@@ -74,7 +47,7 @@ describe('exclusionReason', () => {
 
     it('returns not-running for a drain tombstone (STOPPING without an address) despite a fresh probe', () => {
       // Prepare
-      const tombstone = registration({
+      const tombstone = registered({
         lifecycle: 'STOPPING',
         host: undefined,
         restPort: undefined,
@@ -90,14 +63,14 @@ describe('exclusionReason', () => {
 
     it('returns not-running for a registration without a host', () => {
       // Act / Assess
-      expect(exclusionReason(registration({ host: undefined }), probe(), NOW, LENIENT_POLICY)).toBe(
+      expect(exclusionReason(registered({ host: undefined }), probe(), NOW, LENIENT_POLICY)).toBe(
         'not-running',
       );
     });
 
     it('returns never-probed-ok when there is no probe row', () => {
       // Act / Assess
-      expect(exclusionReason(registration(), undefined, NOW, LENIENT_POLICY)).toBe('never-probed-ok');
+      expect(exclusionReason(registered(), undefined, NOW, LENIENT_POLICY)).toBe('never-probed-ok');
     });
 
     it('returns never-probed-ok when every probe so far failed', () => {
@@ -105,7 +78,7 @@ describe('exclusionReason', () => {
       const failing = probe({ lastSuccessAt: undefined, consecutiveFailures: 1, versions: [] });
 
       // Act / Assess
-      expect(exclusionReason(registration(), failing, NOW, LENIENT_POLICY)).toBe('never-probed-ok');
+      expect(exclusionReason(registered(), failing, NOW, LENIENT_POLICY)).toBe('never-probed-ok');
     });
 
     it('returns row-expired once expiresAt has passed, although TTL has not deleted the row', () => {
@@ -113,19 +86,19 @@ describe('exclusionReason', () => {
       const expired = probe({ expiresAt: NOW / 1000 - 1 });
 
       // Act / Assess
-      expect(exclusionReason(registration(), expired, NOW, LENIENT_POLICY)).toBe('row-expired');
+      expect(exclusionReason(registered(), expired, NOW, LENIENT_POLICY)).toBe('row-expired');
     });
 
     it('returns row-expired at the second of expiresAt', () => {
       // Act / Assess
-      expect(exclusionReason(registration(), probe({ expiresAt: NOW / 1000 }), NOW, LENIENT_POLICY)).toBe(
+      expect(exclusionReason(registered(), probe({ expiresAt: NOW / 1000 }), NOW, LENIENT_POLICY)).toBe(
         'row-expired',
       );
     });
 
     it('returns row-expired for a row without expiresAt', () => {
       // Act / Assess
-      expect(exclusionReason(registration(), probe({ expiresAt: undefined }), NOW, LENIENT_POLICY)).toBe(
+      expect(exclusionReason(registered(), probe({ expiresAt: undefined }), NOW, LENIENT_POLICY)).toBe(
         'row-expired',
       );
     });
@@ -135,7 +108,7 @@ describe('exclusionReason', () => {
       const policy = { ...LENIENT_POLICY, unhealthyAfterSeconds: 10 };
 
       // Act / Assess
-      expect(exclusionReason(registration(), probe({ lastSuccessAt: NOW - 10_001 }), NOW, policy)).toBe(
+      expect(exclusionReason(registered(), probe({ lastSuccessAt: NOW - 10_001 }), NOW, policy)).toBe(
         'stale',
       );
     });
@@ -145,7 +118,7 @@ describe('exclusionReason', () => {
       const policy = { ...LENIENT_POLICY, failureThreshold: 2 };
 
       // Act / Assess
-      expect(exclusionReason(registration(), probe({ consecutiveFailures: 2 }), NOW, policy)).toBe('failing');
+      expect(exclusionReason(registered(), probe({ consecutiveFailures: 2 }), NOW, policy)).toBe('failing');
     });
 
     it('returns failing after a single failure with a threshold of 1', () => {
@@ -153,12 +126,12 @@ describe('exclusionReason', () => {
       const policy = { ...LENIENT_POLICY, failureThreshold: 1 };
 
       // Act / Assess
-      expect(exclusionReason(registration(), probe({ consecutiveFailures: 1 }), NOW, policy)).toBe('failing');
+      expect(exclusionReason(registered(), probe({ consecutiveFailures: 1 }), NOW, policy)).toBe('failing');
     });
 
     it('returns no-available-version for a success row without versions', () => {
       // Act / Assess
-      expect(exclusionReason(registration(), probe({ versions: [] }), NOW, LENIENT_POLICY)).toBe(
+      expect(exclusionReason(registered(), probe({ versions: [] }), NOW, LENIENT_POLICY)).toBe(
         'no-available-version',
       );
     });
@@ -167,21 +140,21 @@ describe('exclusionReason', () => {
   it('keeps an endpoint whose last success is exactly unhealthyAfterSeconds old', () => {
     // Act / Assess
     expect(
-      exclusionReason(registration(), probe({ lastSuccessAt: NOW - 10_000 }), NOW, DEFAULT_POLICY),
+      exclusionReason(registered(), probe({ lastSuccessAt: NOW - 10_000 }), NOW, DEFAULT_POLICY),
     ).toBeUndefined();
   });
 
   it('keeps an endpoint with one failure fewer than the threshold', () => {
     // Act / Assess
     expect(
-      exclusionReason(registration(), probe({ consecutiveFailures: 1 }), NOW, DEFAULT_POLICY),
+      exclusionReason(registered(), probe({ consecutiveFailures: 1 }), NOW, DEFAULT_POLICY),
     ).toBeUndefined();
   });
 
   it('keeps an endpoint whose row expires one second from now', () => {
     // Act / Assess
     expect(
-      exclusionReason(registration(), probe({ expiresAt: NOW / 1000 + 1 }), NOW, DEFAULT_POLICY),
+      exclusionReason(registered(), probe({ expiresAt: NOW / 1000 + 1 }), NOW, DEFAULT_POLICY),
     ).toBeUndefined();
   });
 
@@ -190,7 +163,7 @@ describe('exclusionReason', () => {
     const healthy = probe({ lastSuccessAt: NOW, probedAt: NOW, consecutiveFailures: 0 });
 
     // Act / Assess
-    expect(exclusionReason(registration({ lifecycle: 'STOPPING' }), healthy, NOW, LENIENT_POLICY)).toBe(
+    expect(exclusionReason(registered({ lifecycle: 'STOPPING' }), healthy, NOW, LENIENT_POLICY)).toBe(
       'not-running',
     );
   });
@@ -200,13 +173,13 @@ describe('exclusionReason', () => {
     const recovered = probe({ lastSuccessAt: NOW, probedAt: NOW, consecutiveFailures: 0 });
 
     // Act / Assess
-    expect(exclusionReason(registration(), recovered, NOW, DEFAULT_POLICY)).toBeUndefined();
+    expect(exclusionReason(registered(), recovered, NOW, DEFAULT_POLICY)).toBeUndefined();
   });
 });
 
 /** A round marker written at `recordedAt`, having seen each listed endpoint unchanged at `seenAt`. */
 function marker(seen: string[], seenAt = NOW - 2_000, recordedAt = seenAt): RoundMarker {
-  return { startedAt: seenAt, recordedAt, seen: new Map(seen.map((id) => [id, seenAt])) };
+  return roundMarker(seenAt, Object.fromEntries(seen.map((id) => [id, seenAt])), recordedAt);
 }
 
 describe('lastSuccessAt with a round marker', () => {
@@ -250,13 +223,13 @@ describe('lastSuccessAt with a round marker', () => {
   it('keeps an endpoint served past UNHEALTHY_AFTER_SECONDS of its row while rounds vouch for it', () => {
     // Act
     const vouched = exclusionReason(
-      registration(),
+      registered(),
       staleRow,
       NOW,
       DEFAULT_POLICY,
       round(['ml/3f0c/tfserving']),
     );
-    const unvouched = exclusionReason(registration(), staleRow, NOW, DEFAULT_POLICY, round([]));
+    const unvouched = exclusionReason(registered(), staleRow, NOW, DEFAULT_POLICY, round([]));
 
     // Assess
     expect(vouched).toBeUndefined();
@@ -271,13 +244,13 @@ describe('exclusionReason row expiry', () => {
   it('serves a row until REMOVE_AFTER_SECONDS after its last success, whatever its longer lease says', () => {
     // Act
     const before = exclusionReason(
-      registration(),
+      registered(),
       probe({ lastSuccessAt: NOW - 29_999, expiresAt: farLease }),
       NOW,
       policy,
     );
     const at = exclusionReason(
-      registration(),
+      registered(),
       probe({ lastSuccessAt: NOW - 30_000, expiresAt: farLease }),
       NOW,
       policy,
@@ -294,7 +267,7 @@ describe('exclusionReason row expiry', () => {
     const round = marker(['ml/3f0c/tfserving'], NOW - 5_000);
 
     // Act + Assess
-    expect(exclusionReason(registration(), row, NOW, policy, round)).toBeUndefined();
+    expect(exclusionReason(registered(), row, NOW, policy, round)).toBeUndefined();
   });
 });
 
@@ -307,7 +280,7 @@ describe('judgeEndpoint with a stalled prober (nothing recorded for longer than 
 
   it('serves an endpoint that was healthy at the last record, and says as of when', () => {
     // Act
-    const judgement = judgeEndpoint(registration(), healthyThen, stalledMarker, NOW, DEFAULT_POLICY);
+    const judgement = judgeEndpoint(registered(), healthyThen, stalledMarker, NOW, DEFAULT_POLICY);
 
     // Assess
     expect(judgement).toEqual({ reason: undefined, lastSuccessAt: lastRecordAt, stalledAt: lastRecordAt });
@@ -322,7 +295,7 @@ describe('judgeEndpoint with a stalled prober (nothing recorded for longer than 
     });
 
     // Act
-    const judgement = judgeEndpoint(registration(), hanging, marker([], NOW - 400), NOW, DEFAULT_POLICY);
+    const judgement = judgeEndpoint(registered(), hanging, marker([], NOW - 400), NOW, DEFAULT_POLICY);
 
     // Assess
     expect(judgement).toEqual({ reason: 'stale', lastSuccessAt: NOW - 12_000, stalledAt: undefined });
@@ -333,7 +306,7 @@ describe('judgeEndpoint with a stalled prober (nothing recorded for longer than 
     const failedOnce = probe({ lastSuccessAt: NOW - 35_000, probedAt: NOW - 31_000, consecutiveFailures: 1 });
 
     // Act / Assess
-    expect(judgeEndpoint(registration(), failedOnce, stalledMarker, NOW, DEFAULT_POLICY).reason).toBe(
+    expect(judgeEndpoint(registered(), failedOnce, stalledMarker, NOW, DEFAULT_POLICY).reason).toBe(
       'failing',
     );
   });
@@ -341,7 +314,7 @@ describe('judgeEndpoint with a stalled prober (nothing recorded for longer than 
   it('still excludes a drained or stopped task at once', () => {
     // Act / Assess
     expect(
-      judgeEndpoint(registration({ lifecycle: 'STOPPING' }), healthyThen, stalledMarker, NOW, DEFAULT_POLICY)
+      judgeEndpoint(registered({ lifecycle: 'STOPPING' }), healthyThen, stalledMarker, NOW, DEFAULT_POLICY)
         .reason,
     ).toBe('not-running');
   });
@@ -351,7 +324,7 @@ describe('judgeEndpoint with a stalled prober (nothing recorded for longer than 
     const leaseOver = { ...healthyThen, expiresAt: NOW / 1000 - 1 };
 
     // Act / Assess
-    expect(judgeEndpoint(registration(), leaseOver, stalledMarker, NOW, DEFAULT_POLICY).reason).toBe(
+    expect(judgeEndpoint(registered(), leaseOver, stalledMarker, NOW, DEFAULT_POLICY).reason).toBe(
       'row-expired',
     );
   });
@@ -361,9 +334,9 @@ describe('judgeEndpoint with a stalled prober (nothing recorded for longer than 
     const staleThen = probe({ lastSuccessAt: NOW - 45_000, probedAt: NOW - 45_000 });
 
     // Act / Assess
-    expect(
-      judgeEndpoint(registration(), staleThen, marker([], lastRecordAt), NOW, DEFAULT_POLICY).reason,
-    ).toBe('stale');
+    expect(judgeEndpoint(registered(), staleThen, marker([], lastRecordAt), NOW, DEFAULT_POLICY).reason).toBe(
+      'stale',
+    );
   });
 
   it('judges an endpoint registered during the stall as of its own first probe', () => {
@@ -376,7 +349,7 @@ describe('judgeEndpoint with a stalled prober (nothing recorded for longer than 
 
     // Act
     const judgement = judgeEndpoint(
-      registration({ endpointId: 'ml/new/tfserving' }),
+      registered({ endpointId: 'ml/new/tfserving' }),
       registeredLater,
       stalledMarker,
       NOW,
@@ -392,7 +365,7 @@ describe('judgeEndpoint with a stalled prober (nothing recorded for longer than 
     const onlyRegistration = probe({ lastSuccessAt: NOW - 20_000, probedAt: NOW - 20_000 });
 
     // Act
-    const judgement = judgeEndpoint(registration(), onlyRegistration, undefined, NOW, DEFAULT_POLICY);
+    const judgement = judgeEndpoint(registered(), onlyRegistration, undefined, NOW, DEFAULT_POLICY);
 
     // Assess
     expect(judgement).toMatchObject({ reason: undefined, stalledAt: NOW - 20_000 });

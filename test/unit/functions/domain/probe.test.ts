@@ -10,36 +10,16 @@ import {
 } from '../../../../functions/domain/probe.ts';
 import type { TaskRecord } from '../../../../functions/domain/records.ts';
 import type { EndpointRegistration } from '../../../../functions/domain/task-endpoints.ts';
-import type { StatusVerdict } from '../../../../functions/domain/tfserving-status.ts';
-import { FakeTfServing } from '../../../support/kit/fake-tfserving.ts';
-import { InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
-import { POOL, taskRecord } from '../../../support/kit/records.ts';
+import { TestClock } from '../../../support/kit/clock.ts';
+import { testProbeDeps } from '../../../support/kit/deps.ts';
+import { failingStore, InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
+import { within } from '../../../support/kit/poll.ts';
+import { endpointOf, taskRecord } from '../../../support/kit/records.ts';
+import { DEFAULT_SETTINGS } from '../../../support/kit/settings.ts';
+import { available, FakeTfServing } from '../../../support/kit/tfserving.ts';
 
 const START = Date.parse('2026-05-04T10:05:00.000Z');
-const REMOVE_AFTER_SECONDS = 30;
-
-function fakeClock(start = START) {
-  let now = start;
-  return {
-    now: () => now,
-    advance: (ms: number) => {
-      now += ms;
-    },
-  };
-}
-
-function endpointOf(taskId: string, patch: Partial<EndpointRegistration> = {}): EndpointRegistration {
-  return {
-    id: `ml/${taskId}/tfserving`,
-    containerName: 'tfserving',
-    host: '10.0.0.1',
-    restPort: 8501,
-    grpcPort: 8500,
-    models: ['resnet'],
-    labels: [],
-    ...patch,
-  };
-}
+const REMOVE_AFTER_SECONDS = DEFAULT_SETTINGS.removeAfterSeconds;
 
 function target(endpoint: EndpointRegistration, model: string): ProbeTarget {
   const { host, restPort } = endpoint;
@@ -47,18 +27,13 @@ function target(endpoint: EndpointRegistration, model: string): ProbeTarget {
   return { endpoint: { ...endpoint, host, restPort }, model };
 }
 
+/** The probe's dependencies at the default settings, at START unless told otherwise. */
 function probeDeps(
-  overrides: Partial<ProbeDeps> & { tfserving: FakeTfServing; store: InMemoryRegistryStore },
+  parts: { tfserving: FakeTfServing; store: InMemoryRegistryStore; now?: () => number },
+  overrides: Partial<ProbeDeps> = {},
 ) {
-  return {
-    now: () => START,
-    removeAfterSeconds: REMOVE_AFTER_SECONDS,
-    ...POOL,
-    ...overrides,
-  } satisfies ProbeDeps;
+  return testProbeDeps({ now: () => START, ...parts }, overrides);
 }
-
-const available = (...versions: string[]): StatusVerdict => ({ ok: true, versions });
 
 describe('probeEndpointModel', () => {
   it('records a success with the AVAILABLE versions, the probe time and a renewed expiry', async () => {
@@ -147,7 +122,7 @@ describe('probeEndpointModel', () => {
     // Prepare
     const endpoint = endpointOf('a');
     const address = target(endpoint, 'resnet').endpoint;
-    const clock = fakeClock();
+    const clock = new TestClock(START);
     const store = new InMemoryRegistryStore();
     const ok = new FakeTfServing().status(address, 'resnet', available('1'));
     await probeEndpointModel(probeDeps({ tfserving: ok, store, now: clock.now }), target(endpoint, 'resnet'));
@@ -257,12 +232,16 @@ describe('runProbeRound', () => {
     return store;
   }
 
-  it('probes every model of every running task and records the outcomes', async () => {
-    // Prepare
-    const store = await storeWith(
+  /** Task a (resnet and bert on 10.0.0.1) and task b (resnet on 10.0.0.2). */
+  const twoTasks = () =>
+    storeWith(
       taskRecord('a', ['resnet', 'bert']),
       taskRecord('b', ['resnet'], { endpoints: [endpointOf('b', { host: '10.0.0.2' })] }),
     );
+
+  it('probes every model of every running task and records the outcomes', async () => {
+    // Prepare
+    const store = await twoTasks();
     const tfserving = new FakeTfServing()
       .status({ host: '10.0.0.1', restPort: 8501 }, 'resnet', available('2'))
       .status({ host: '10.0.0.1', restPort: 8501 }, 'bert', available('5'));
@@ -279,10 +258,7 @@ describe('runProbeRound', () => {
 
   it('returns the counts of targets, healthy and failed probes and writes', async () => {
     // Prepare
-    const store = await storeWith(
-      taskRecord('a', ['resnet', 'bert']),
-      taskRecord('b', ['resnet'], { endpoints: [endpointOf('b', { host: '10.0.0.2' })] }),
-    );
+    const store = await twoTasks();
     const tfserving = new FakeTfServing()
       .status({ host: '10.0.0.1', restPort: 8501 }, 'resnet', available('2'))
       .status({ host: '10.0.0.1', restPort: 8501 }, 'bert', { ok: false, reason: 'no AVAILABLE version' });
@@ -320,7 +296,7 @@ describe('runProbeRound', () => {
 
   it('measures the round on the injected clock', async () => {
     // Prepare
-    const clock = fakeClock();
+    const clock = new TestClock(START);
     const store = await storeWith(taskRecord('a', ['resnet']));
     const tfserving = new FakeTfServing();
     const modelStatus = tfserving.modelStatus.bind(tfserving);
@@ -353,7 +329,7 @@ describe('runProbeRound', () => {
     };
 
     // Act
-    const summary = await runProbeRound(probeDeps({ tfserving, store, concurrency: 2 }));
+    const summary = await runProbeRound(probeDeps({ tfserving, store }, { concurrency: 2 }));
 
     // Assess
     expect(summary.targets).toBe(7);
@@ -366,7 +342,7 @@ describe('runProbeLoop', () => {
 
   /** A loop over a fake clock: `sleep` advances it, and each round takes `durations[i]` (or the last one). */
   function loop(durations: number[], options: Partial<LoopOptions> = {}) {
-    const clock = fakeClock(0);
+    const clock = new TestClock(0);
     const starts: number[] = [];
     const ends: number[] = [];
     const sleep = vi.fn(async (ms: number) => {
@@ -530,7 +506,7 @@ describe('runProbeLoop', () => {
 });
 
 describe('runProbeRound write pattern', () => {
-  async function fleet(clock: ReturnType<typeof fakeClock>) {
+  async function fleet(clock: TestClock) {
     const store = new InMemoryRegistryStore();
     await store.putTask(taskRecord('a', ['resnet']));
     await store.putTask(taskRecord('b', ['resnet'], { endpoints: [endpointOf('b', { host: '10.0.0.2' })] }));
@@ -544,7 +520,7 @@ describe('runProbeRound write pattern', () => {
 
   it('writes no row for an unchanged success, and one marker per model saying when it saw each', async () => {
     // Prepare
-    const clock = fakeClock();
+    const clock = new TestClock(START);
     const { store, deps } = await fleet(clock);
     const rowBefore = store.probe('ml/a/tfserving', 'resnet');
 
@@ -567,7 +543,7 @@ describe('runProbeRound write pattern', () => {
 
   it('writes the row of an endpoint whose versions changed, and leaves it out of the marker', async () => {
     // Prepare
-    const clock = fakeClock();
+    const clock = new TestClock(START);
     const { store, tfserving, deps } = await fleet(clock);
     tfserving.status({ host: '10.0.0.1', restPort: 8501 }, 'resnet', available('3', '2'));
 
@@ -586,7 +562,7 @@ describe('runProbeRound write pattern', () => {
 
   it('renews the TTL lease of an unchanged row about once an hour, not every probe', async () => {
     // Prepare: the first round wrote a lease of REMOVE_AFTER + 1 h, renewed with under REMOVE_AFTER + 10 min left.
-    const clock = fakeClock();
+    const clock = new TestClock(START);
     const { store, deps } = await fleet(clock);
 
     // Act
@@ -604,7 +580,7 @@ describe('runProbeRound write pattern', () => {
 
   it('carries the vouched success time into a failure, so staleness counts from the real last success', async () => {
     // Prepare
-    const clock = fakeClock();
+    const clock = new TestClock(START);
     const { store, tfserving, deps } = await fleet(clock);
     clock.advance(5_000);
     await runProbeRound(deps);
@@ -623,16 +599,12 @@ describe('runProbeRound write pattern', () => {
 
   it('leaves an endpoint whose write failed out of the marker, and still vouches for the others', async () => {
     // Prepare
-    const clock = fakeClock();
+    const clock = new TestClock(START);
     const { store, tfserving, deps } = await fleet(clock);
     tfserving.status({ host: '10.0.0.1', restPort: 8501 }, 'resnet', available('4'));
     const failing = {
       ...deps,
-      store: Object.assign(Object.create(store), {
-        recordProbeSuccess: async () => {
-          throw new Error('ProvisionedThroughputExceededException');
-        },
-      }) as InMemoryRegistryStore,
+      store: failingStore(store, { recordProbeSuccess: new Error('ProvisionedThroughputExceededException') }),
     };
 
     // Act
@@ -646,16 +618,12 @@ describe('runProbeRound write pattern', () => {
 });
 
 describe('runProbeRound with a hung target', () => {
-  async function eventually(condition: () => boolean, deadlineMs = 2_000): Promise<void> {
-    const started = Date.now();
-    while (!condition()) {
-      if (Date.now() - started > deadlineMs) throw new Error(`condition not met within ${deadlineMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-  }
+  /** Waits until the model's marker says the endpoint was seen at `at`. */
+  const markedSeen = (store: InMemoryRegistryStore, endpointId: string, at: number) =>
+    within(2_000, () => store.rounds.get('resnet')?.seen.get(endpointId) === at, `${endpointId} seen`, 2);
 
   async function fleetWithHungB() {
-    const clock = fakeClock();
+    const clock = new TestClock(START);
     const store = new InMemoryRegistryStore();
     for (const [id, host] of [
       ['a', '10.0.0.1'],
@@ -668,7 +636,7 @@ describe('runProbeRound with a hung target', () => {
     for (const host of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) {
       tfserving.status({ host, restPort: 8501 }, 'resnet', available('2'));
     }
-    const deps = probeDeps({ tfserving, store, now: clock.now, concurrency: 1, slowAfterMs: 20 });
+    const deps = probeDeps({ tfserving, store, now: clock.now }, { concurrency: 1, slowAfterMs: 20 });
     // The first round writes the new rows; the second finds them unchanged and marks them seen.
     await runProbeRound(deps);
     clock.advance(5_000);
@@ -684,7 +652,7 @@ describe('runProbeRound with a hung target', () => {
 
     // Act
     const round = runProbeRound(deps);
-    await eventually(() => store.rounds.get('resnet')?.seen.get('ml/c/tfserving') === START + 10_000);
+    await markedSeen(store, 'ml/c/tfserving', START + 10_000);
     const whileHung = store.rounds.get('resnet');
     tfserving.status({ host: '10.0.0.2', restPort: 8501 }, 'resnet', {
       ok: false,
@@ -715,7 +683,7 @@ describe('runProbeRound with a hung target', () => {
 
     // Act
     const round = runProbeRound(deps);
-    await eventually(() => store.rounds.get('resnet')?.seen.get('ml/c/tfserving') === START + 10_000);
+    await markedSeen(store, 'ml/c/tfserving', START + 10_000);
     clock.advance(1_500);
     release();
     await round;
@@ -736,13 +704,9 @@ describe('runProbeRound marker failure', () => {
       'resnet',
       available('2'),
     );
-    const clock = fakeClock();
+    const clock = new TestClock(START);
     await runProbeRound(probeDeps({ tfserving, store, now: clock.now }));
-    const failing = Object.assign(Object.create(store), {
-      recordRound: async () => {
-        throw new Error('ThrottlingException');
-      },
-    }) as InMemoryRegistryStore;
+    const failing = failingStore(store, { recordRound: new Error('ThrottlingException') });
 
     // Act
     clock.advance(5_000);

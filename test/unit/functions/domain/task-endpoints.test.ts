@@ -8,10 +8,12 @@ import {
   isAddressable,
   resourceName,
 } from '../../../../functions/domain/task-endpoints.ts';
-import { taskDetail } from '../../../support/kit/ecs-events.ts';
+import { taskDetail } from '../../../support/kit/events.ts';
+import { endpointOf } from '../../../support/kit/records.ts';
+import { DEFAULT_SETTINGS } from '../../../support/kit/settings.ts';
 import { singleContainerDefinition, taskDefinition } from '../../../support/kit/task-definitions.ts';
 
-const NAMES = ['tfserving', 'tf-serving'];
+const NAMES = DEFAULT_SETTINGS.tfservingContainerNames;
 const CLUSTER = 'arn:aws:ecs:us-east-1:123456789012:cluster/ml';
 const AWSVPC_TASK_ID = '3f0c9a7e5b2d4c1e8a6f0b9d7c3e2a14';
 const BRIDGE_HOST = '10.0.9.17';
@@ -688,15 +690,7 @@ describe('resourceName', () => {
 });
 
 describe('isAddressable', () => {
-  const base: EndpointRegistration = {
-    id: 'ml/t/tfserving',
-    containerName: 'tfserving',
-    host: '10.0.0.1',
-    restPort: 8501,
-    grpcPort: 8500,
-    models: ['resnet'],
-    labels: [],
-  };
+  const base = endpointOf('t');
 
   it('returns true with a host and a REST port', () => {
     // Act / Assess

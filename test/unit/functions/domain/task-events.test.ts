@@ -1,19 +1,15 @@
 import { describe, expect, it, vi } from 'vitest';
-import { findEndpoints, LastKnownAnswers } from '../../../../functions/domain/discovery.ts';
+import { findEndpoints } from '../../../../functions/domain/discovery.ts';
 import type { TaskDetail } from '../../../../functions/domain/ecs-task-event.ts';
+import { RequestError } from '../../../../functions/domain/errors.ts';
 import type { EcsLookups } from '../../../../functions/domain/ports.ts';
-import type { ProbeDeps } from '../../../../functions/domain/probe.ts';
 import type { TaskDefinition } from '../../../../functions/domain/task-endpoints.ts';
-import {
-  applyTaskEvent,
-  DEFAULT_TOMBSTONE_SECONDS,
-  type TaskEventDeps,
-} from '../../../../functions/domain/task-events.ts';
-import { type TaskEventFixture, taskDetail } from '../../../support/kit/ecs-events.ts';
-import { FakeTfServing } from '../../../support/kit/fake-tfserving.ts';
+import { applyTaskEvent, DEFAULT_TOMBSTONE_SECONDS } from '../../../../functions/domain/task-events.ts';
+import { testDiscoveryDeps, testTaskEventDeps } from '../../../support/kit/deps.ts';
+import { type TaskEventFixture, taskDetail } from '../../../support/kit/events.ts';
 import { InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
-import { POOL } from '../../../support/kit/records.ts';
 import { singleContainerDefinition, taskDefinition } from '../../../support/kit/task-definitions.ts';
+import { FakeTfServing } from '../../../support/kit/tfserving.ts';
 
 const NOW = Date.parse('2026-05-04T10:00:35.000Z');
 const TASK_ARN = 'arn:aws:ecs:us-east-1:123456789012:task/ml/3f0c9a7e5b2d4c1e8a6f0b9d7c3e2a14';
@@ -22,7 +18,6 @@ const AWSVPC_ADDRESS = { host: '10.0.215.105', restPort: 8501 };
 const SIDECARS_ID = 'ml/8b2e4f6a1c3d4e5f9a7b6c5d4e3f2a1b/tfserving';
 const SIDECARS_ADDRESS = { host: '10.0.131.42', restPort: 8501 };
 const BRIDGE_HOST = '10.0.9.17';
-const POLICY = { unhealthyAfterSeconds: 10, failureThreshold: 2, removeAfterSeconds: 30 };
 
 interface SetupOptions {
   readonly taskDefinition?: TaskDefinition;
@@ -39,21 +34,11 @@ function setup(options: SetupOptions = {}) {
     ),
   };
   const now = () => NOW;
-  const probe: ProbeDeps = { store, tfserving, now, removeAfterSeconds: 30, ...POOL };
-  const deps: TaskEventDeps = {
-    store,
-    lookups,
-    probe,
-    now,
-    tfservingContainerNames: ['tfserving', 'tf-serving'],
-    tombstoneSeconds: DEFAULT_TOMBSTONE_SECONDS,
-  };
+  const deps = testTaskEventDeps({ store, tfserving, lookups, now });
   const apply = (detail: TaskDetail) => applyTaskEvent(detail, deps);
   const applyFixture = (name: TaskEventFixture) => apply(taskDetail(name));
   const discover = (model: string) =>
-    findEndpoints({ store, policy: POLICY, now, answers: new LastKnownAnswers() }, model, {
-      kind: 'model',
-    }).catch((error: unknown) => error);
+    findEndpoints(testDiscoveryDeps({ store, now }), model, { kind: 'model' });
   return { store, tfserving, lookups, deps, apply, applyFixture, discover };
 }
 
@@ -360,7 +345,9 @@ describe('applyTaskEvent', () => {
       await applyFixture('draining');
 
       // Assess
-      expect(await discover('resnet')).toMatchObject({ statusCode: 404, code: 'ModelNotFound' });
+      const discovering = discover('resnet');
+      await expect(discovering).rejects.toBeInstanceOf(RequestError);
+      await expect(discovering).rejects.toMatchObject({ statusCode: 404, code: 'ModelNotFound' });
     });
 
     it('stores the task as a STOPPING tombstone that the probe no longer walks', async () => {

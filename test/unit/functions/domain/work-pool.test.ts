@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runPooled } from '../../../../functions/domain/work-pool.ts';
+import { within } from '../../../support/kit/poll.ts';
 
 /** A task that settles when told to, recording when it started. */
 function gate<T>() {
@@ -8,15 +9,6 @@ function gate<T>() {
     open = resolve;
   });
   return { promise, open };
-}
-
-/** Polls `condition` every few milliseconds until it holds or `deadlineMs` passes. */
-async function eventually(condition: () => boolean, deadlineMs = 2_000): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > deadlineMs) throw new Error(`condition not met within ${deadlineMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
 }
 
 describe('runPooled', () => {
@@ -78,7 +70,7 @@ describe('runPooled', () => {
       },
       { concurrency: 1, slowAfterMs: 20, maxWaiting: 5, onSlow: (index) => slow.push(index) },
     );
-    await eventually(() => started.length === 3);
+    await within(2_000, () => started.length === 3, '3 started', 2);
     hung.open('late');
 
     // Assess
@@ -100,11 +92,11 @@ describe('runPooled', () => {
       },
       { concurrency: 1, slowAfterMs: 10, maxWaiting: 1 },
     );
-    await eventually(() => started.length === 2);
+    await within(2_000, () => started.length === 2, '2 started', 2);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const whileFull = [...started];
     gates[0]?.open(0);
-    await eventually(() => started.length === 3);
+    await within(2_000, () => started.length === 3, '3 started', 2);
     gates[1]?.open(1);
     gates[2]?.open(2);
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RequestError } from '../../../../functions/domain/errors.ts';
 import { matchRoute } from '../../../../infra/local/http-server.ts';
-import { thrown } from '../../../support/kit/thrown.ts';
 
 describe('matchRoute', () => {
   it('matches /models without path parameters', () => {
@@ -63,11 +62,11 @@ describe('matchRoute', () => {
     ['invalid encoding in the version', '/models/resnet/versions/%FF'],
   ])('throws a 400 RequestError for %s', (_, pathname) => {
     // Act
-    const error = thrown(() => matchRoute(pathname));
+    const act = () => matchRoute(pathname);
 
     // Assess
-    expect(error).toBeInstanceOf(RequestError);
-    expect(error).toMatchObject({ statusCode: 400, code: 'InvalidPath' });
+    expect(act).toThrow(RequestError);
+    expect(act).toThrow(expect.objectContaining({ statusCode: 400, code: 'InvalidPath' }));
   });
 
   it.each([

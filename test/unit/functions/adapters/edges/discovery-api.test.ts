@@ -1,15 +1,12 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { answerDiscovery } from '../../../../../functions/adapters/edges/discovery-api.ts';
-import { type DiscoveryDeps, LastKnownAnswers } from '../../../../../functions/domain/discovery.ts';
+import type { DiscoveryDeps } from '../../../../../functions/domain/discovery.ts';
 import { StoreUnavailableError } from '../../../../../functions/domain/errors.ts';
+import { testDiscoveryDeps } from '../../../../support/kit/deps.ts';
 import { loadEvent } from '../../../../support/kit/events.ts';
-import {
-  fakeDiscoveryStore,
-  probeRecord,
-  registration,
-  taskRecord,
-} from '../../../../support/kit/records.ts';
+import { failingStore, InMemoryRegistryStore } from '../../../../support/kit/in-memory-store.ts';
+import { probeRecord, registration, taskRecord } from '../../../../support/kit/records.ts';
 
 const NOW = Date.parse('2026-05-04T10:05:00.000Z');
 
@@ -19,19 +16,18 @@ function request(name: Fixture, patch: Partial<APIGatewayProxyEvent> = {}): APIG
   return { ...loadEvent<APIGatewayProxyEvent>('apigw-rest', name), ...patch };
 }
 
-/** One healthy resnet endpoint serving versions 2 and 1, with the label stable → 2. */
-function deps(): DiscoveryDeps {
-  const store = fakeDiscoveryStore({
+/** A store holding one healthy resnet endpoint serving versions 2 and 1, with the label stable → 2. */
+function servingStore(): InMemoryRegistryStore {
+  return InMemoryRegistryStore.holding({
     tasks: [taskRecord('a', ['resnet'])],
     registrations: [registration('a', 'resnet')],
     probes: [probeRecord('a', 'resnet', NOW, { versions: ['2', '1'], labels: { stable: '2' } })],
   });
-  return {
-    store,
-    policy: { unhealthyAfterSeconds: 10, failureThreshold: 2, removeAfterSeconds: 30 },
-    now: () => NOW,
-    answers: new LastKnownAnswers(),
-  };
+}
+
+/** Discovery at the default settings over {@link servingStore}. */
+function deps(): DiscoveryDeps {
+  return testDiscoveryDeps({ store: servingStore(), now: () => NOW });
 }
 
 function body(response: { body: string }) {
@@ -167,15 +163,12 @@ describe('answerDiscovery', () => {
 
   it('returns a generic 500 when the store fails', async () => {
     // Prepare
-    const failing: DiscoveryDeps = {
-      ...deps(),
-      store: {
-        readModel: async () => {
-          throw new Error('ProvisionedThroughputExceededException on table secret');
-        },
-        listRunningTasks: async () => [],
-      },
-    };
+    const failing = testDiscoveryDeps({
+      store: failingStore(servingStore(), {
+        readModel: new Error('ProvisionedThroughputExceededException on table secret'),
+      }),
+      now: () => NOW,
+    });
 
     // Act
     const response = await answerDiscovery(failing, request('get-model'));
@@ -190,23 +183,15 @@ describe('answerDiscovery', () => {
   describe('when the store is unavailable', () => {
     /** `deps` whose store answers once, then times out (as the DynamoDB adapter reports it). */
     function failingAfterFirst(): DiscoveryDeps {
-      const working = deps();
-      let calls = 0;
-      const timeout = () =>
-        new StoreUnavailableError('Query', Object.assign(new Error('aborted'), { name: 'TimeoutError' }));
-      return {
-        ...working,
-        store: {
-          readModel: async (model) => {
-            calls += 1;
-            if (calls > 1) throw timeout();
-            return working.store.readModel(model);
-          },
-          listRunningTasks: async () => {
-            throw timeout();
-          },
-        },
-      };
+      const store = servingStore();
+      const timeout = new StoreUnavailableError(
+        'Query',
+        Object.assign(new Error('aborted'), { name: 'TimeoutError' }),
+      );
+      const readModel = store.readModel.bind(store);
+      vi.spyOn(store, 'readModel').mockImplementationOnce(readModel).mockRejectedValue(timeout);
+      vi.spyOn(store, 'listRunningTasks').mockRejectedValue(timeout);
+      return testDiscoveryDeps({ store, now: () => NOW });
     }
 
     it('answers 200 with the last answer for the same request, marked stale as of when it was made', async () => {

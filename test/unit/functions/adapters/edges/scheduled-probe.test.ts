@@ -5,10 +5,11 @@ import {
   loopDeadline,
   runScheduledProbe,
 } from '../../../../../functions/adapters/edges/scheduled-probe.ts';
+import { testProbeDeps } from '../../../../support/kit/deps.ts';
 import { loadEvent } from '../../../../support/kit/events.ts';
-import { FakeTfServing } from '../../../../support/kit/fake-tfserving.ts';
-import { InMemoryRegistryStore } from '../../../../support/kit/in-memory-store.ts';
-import { POOL, taskRecord } from '../../../../support/kit/records.ts';
+import { failingStore, InMemoryRegistryStore } from '../../../../support/kit/in-memory-store.ts';
+import { taskRecord } from '../../../../support/kit/records.ts';
+import { FakeTfServing } from '../../../../support/kit/tfserving.ts';
 
 const SCHEDULED_TIME = '2026-05-04T10:05:00Z';
 const SCHEDULED_AT = Date.parse(SCHEDULED_TIME);
@@ -100,7 +101,7 @@ describe('runScheduledProbe', () => {
       ok: true,
       versions: ['1'],
     });
-    const deps = { store, tfserving, now: () => now, removeAfterSeconds: 30, ...POOL };
+    const deps = testProbeDeps({ store, tfserving, now: () => now });
     const schedule = {
       intervalMs: 5000,
       now: () => now,
@@ -122,18 +123,10 @@ describe('runScheduledProbe', () => {
 describe('loggedProbeRound', () => {
   it('returns instead of throwing when a round fails as a whole, so the loop goes on', async () => {
     // Prepare
-    const store = Object.assign(Object.create(new InMemoryRegistryStore()), {
-      listRunningTasks: async () => {
-        throw new Error('ResourceNotFoundException');
-      },
-    }) as InMemoryRegistryStore;
-    const deps = {
-      store,
-      tfserving: new FakeTfServing(),
-      now: () => 1_000,
-      removeAfterSeconds: 30,
-      ...POOL,
-    };
+    const store = failingStore(new InMemoryRegistryStore(), {
+      listRunningTasks: new Error('ResourceNotFoundException'),
+    });
+    const deps = testProbeDeps({ store, now: () => 1_000 });
 
     // Act
     const round = loggedProbeRound(deps, 5_000);

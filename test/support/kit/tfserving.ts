@@ -56,3 +56,6 @@ export class FakeTfServing {
     return this.labels.get(`${endpoint.host}:${endpoint.restPort}/${model}/${label}`);
   }
 }
+
+/** A successful status verdict: these versions AVAILABLE, newest first. */
+export const available = (...versions: string[]): StatusVerdict => ({ ok: true, versions });
