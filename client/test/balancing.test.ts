@@ -3,9 +3,9 @@
 
 import type { PickOptions, RegistryClient, RegistryClientOptions } from 'tf-serving-registry-client';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { within } from '../../test/support/kit/poll.ts';
 import { endpoint, FakeRegistry } from './support/fake-registry.ts';
 import { type ClientModule, loadClient } from './support/packed.ts';
-import { within } from './support/wait.ts';
 
 let lib: ClientModule;
 let registry: FakeRegistry;

@@ -5,11 +5,11 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { RegistryClient, RegistryClientOptions, RegistryStateEvent } from 'tf-serving-registry-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { within } from '../../test/support/kit/poll.ts';
 import { freePort } from '../../tools/dynamodb-engines.ts';
 import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
 import { EXCLUSION_MS, LocalRegistry, taskEvent } from './support/local-registry.ts';
 import { type ClientModule, loadClient } from './support/packed.ts';
-import { within } from './support/wait.ts';
 
 const REPO_DIR = fileURLToPath(new URL('../../', import.meta.url));
 /** The client's default refresh, with its default ±10 % jitter. */

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { StandInFleet } from '../../tools/fleet/stand-in-fleet.ts';
 import { loopbackHost, taskEvent } from '../../tools/fleet/task-events.ts';
-import { type LocalProcess, startLocalProcess, within } from '../support/local-process.ts';
+import { within } from '../support/kit/poll.ts';
+import { type LocalProcess, startLocalProcess } from '../support/local-process.ts';
 
 /**
  * Part of the fleet hanging, through `npm start` at DEFAULT settings (probe every 5 s, 2 s
@@ -72,6 +73,7 @@ async function startFleet(tasks: number, block: number): Promise<Fleet> {
       const poll = await pollOnce(registry.url);
       return MODELS.every((model) => poll.served[model]?.size === tasks);
     },
+    'every task served for every model',
     500,
   );
   // Two rounds in steady state: rows settled, every endpoint vouched for by its model's marker.

@@ -7,8 +7,7 @@ import { ensureTable } from '../../infra/local/dynamodb-engine.ts';
 import { startEngine } from '../../tools/dynamodb-engines.ts';
 import { DynamoDbFaultProxy } from '../../tools/dynamodb-fault-proxy.ts';
 import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
-import { loadEvent } from '../support/events.ts';
-import { loopbackEvent } from '../support/task-events.ts';
+import { loadEvent, loopbackEvent } from '../support/kit/events.ts';
 import { AwsFake, type RecordedCall } from './support/aws-fakes.ts';
 import { bundleOutdir, type Invocation, invokeBundle, resolver } from './support/deployed-bundles.ts';
 import {

@@ -45,6 +45,7 @@ import {
   hostPortOf,
   ipOnNetwork,
 } from '../../localstack/tfserving-container.ts';
+import { DEFAULT_SETTINGS } from '../support/kit/settings.ts';
 
 const TASK: SmokeTask = {
   clusterArn: CLUSTER_ARN,
@@ -88,7 +89,7 @@ describe('smoke ECS events', () => {
     expect(parsed.detail).toMatchObject({ clusterArn: CLUSTER_ARN, taskArn: taskArnOf(TASK), version: 3 });
     expect(lifecycleOf(parsed.detail)).toBe('RUNNING');
     const { endpoints, skipped } = deriveEndpoints(parsed.detail, {
-      tfservingContainerNames: ['tfserving', 'tf-serving'],
+      tfservingContainerNames: DEFAULT_SETTINGS.tfservingContainerNames,
     });
     expect(skipped).toEqual([]);
     expect(endpoints).toEqual([

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
-import { type LocalProcess, settingsEnv, startLocalProcess, within } from '../support/local-process.ts';
-import { loopbackEvent } from '../support/task-events.ts';
+import { loopbackEvent } from '../support/kit/events.ts';
+import { within } from '../support/kit/poll.ts';
+import { type LocalProcess, settingsEnv, startLocalProcess } from '../support/local-process.ts';
 
 /**
  * A hung part of the fleet never makes the rest stale, through `npm start`, at a scale CI can run:

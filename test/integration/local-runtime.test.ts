@@ -6,9 +6,9 @@ import { createTableInput } from '../../functions/adapters/dynamodb/table.ts';
 import { freePort } from '../../tools/dynamodb-engines.ts';
 import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
 import { startEngine } from '../support/dynamodb-engines.ts';
-import { loadEvent } from '../support/events.ts';
-import { spawnLocalProcess as startRegistry, within } from '../support/local-process.ts';
-import { loopbackEvent } from '../support/task-events.ts';
+import { loadEvent, loopbackEvent } from '../support/kit/events.ts';
+import { within } from '../support/kit/poll.ts';
+import { spawnLocalProcess as startRegistry } from '../support/local-process.ts';
 
 /**
  * `npm start` end to end, over HTTP: events in, endpoints appear, disappear on death, hang and

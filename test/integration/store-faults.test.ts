@@ -3,8 +3,9 @@ import { TABLE_KEYS } from '../../functions/adapters/dynamodb/table.ts';
 import { DynamoDbFaultProxy, type FaultMode } from '../../tools/dynamodb-fault-proxy.ts';
 import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
 import { startEngine } from '../support/dynamodb-engines.ts';
-import { type LocalProcess, settingsEnv, startLocalProcess, within } from '../support/local-process.ts';
-import { loopbackEvent } from '../support/task-events.ts';
+import { loopbackEvent } from '../support/kit/events.ts';
+import { within } from '../support/kit/poll.ts';
+import { type LocalProcess, settingsEnv, startLocalProcess } from '../support/local-process.ts';
 
 /**
  * `npm start` over a DynamoDB that browns out, goes down and comes back (a fault proxy in front of

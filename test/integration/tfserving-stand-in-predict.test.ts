@@ -1,48 +1,13 @@
 // The TF Serving stand-in's `:predict` (reference §3) over real HTTP on loopback addresses
 // 127.0.11.x, port 8501: TF Serving's half_plus_two example model (y = 0.5 x + 2).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  HALF_PLUS_TWO,
-  type StandInOptions,
-  TfServingStandIn,
-} from '../../tools/tfserving-stand-in/stand-in.ts';
+import { describe, expect, it } from 'vitest';
+import { HALF_PLUS_TWO, type TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
+import { within } from '../support/kit/poll.ts';
+import { standInsOn } from '../support/kit/stand-ins.ts';
 
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = fileURLToPath(new URL('../../tools/tfserving-stand-in/cli.ts', import.meta.url));
-
-let lastOctet = 0;
-function nextHost(): string {
-  lastOctet += 1;
-  if (lastOctet > 254) throw new Error('This file ran out of 127.0.11.x addresses');
-  return `127.0.11.${lastOctet}`;
-}
-
-const standIns: TfServingStandIn[] = [];
-const children: ChildProcess[] = [];
-
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit');
-      child.kill('SIGKILL');
-      await exited;
-    }
-  }
-  await Promise.all(standIns.splice(0).map((standIn) => standIn.close()));
+const standIns = standInsOn(11, {
+  models: { [HALF_PLUS_TWO]: { available: ['1', '2'], labels: { stable: '1' } } },
 });
-
-async function startStandIn(options: Omit<StandInOptions, 'host'> = {}): Promise<TfServingStandIn> {
-  const standIn = await TfServingStandIn.start({
-    host: nextHost(),
-    models: { [HALF_PLUS_TWO]: { available: ['1', '2'], labels: { stable: '1' } } },
-    ...options,
-  });
-  standIns.push(standIn);
-  return standIn;
-}
 
 async function post(standIn: TfServingStandIn, path: string, body: unknown) {
   const response = await fetch(`${standIn.url}${path}`, {
@@ -58,7 +23,7 @@ const errorOf = (reply: { text: string }) => (JSON.parse(reply.text) as { error:
 describe('TF Serving stand-in :predict', () => {
   it('predicts y = 0.5 x + 2 for instances, printed as TF Serving prints it', async () => {
     // Prepare
-    const standIn = await startStandIn();
+    const standIn = await standIns.start();
 
     // Act
     const reply = await post(standIn, '/v1/models/half_plus_two:predict', { instances: [1.0, 2.0, 5.0] });
@@ -82,7 +47,7 @@ describe('TF Serving stand-in :predict', () => {
     ['no instances', { instances: [] }, { predictions: [] }],
   ])('answers %s', async (_, body, expected) => {
     // Prepare
-    const standIn = await startStandIn();
+    const standIn = await standIns.start();
 
     // Act
     const reply = await post(standIn, '/v1/models/half_plus_two:predict', body);
@@ -94,7 +59,7 @@ describe('TF Serving stand-in :predict', () => {
 
   it('predicts with a given version or label, and refuses an unknown one as TF Serving does', async () => {
     // Prepare
-    const standIn = await startStandIn();
+    const standIn = await standIns.start();
     const body = { instances: [2] };
 
     // Act
@@ -114,7 +79,7 @@ describe('TF Serving stand-in :predict', () => {
 
   it('answers 404 for a model it does not serve, or whose versions are all unloaded', async () => {
     // Prepare
-    const standIn = await startStandIn();
+    const standIn = await standIns.start();
 
     // Act
     const unknown = await post(standIn, '/v1/models/foo:predict', { instances: [1] });
@@ -143,7 +108,7 @@ describe('TF Serving stand-in :predict', () => {
     ],
   ])('answers 400 with a JSON error for %s', async (_, body, message) => {
     // Prepare
-    const standIn = await startStandIn();
+    const standIn = await standIns.start();
 
     // Act
     const reply = await post(standIn, '/v1/models/half_plus_two:predict', body);
@@ -156,7 +121,7 @@ describe('TF Serving stand-in :predict', () => {
 
   it('computes nothing for other models or verbs (400), and keeps a GET of a predict path malformed', async () => {
     // Prepare
-    const standIn = await startStandIn({
+    const standIn = await standIns.start({
       models: { [HALF_PLUS_TWO]: { available: ['1'] }, resnet: { available: ['3'] } },
     });
 
@@ -174,45 +139,32 @@ describe('TF Serving stand-in :predict', () => {
 
   it('misbehaves on predict as on every /v1 request, and is refused once dead', async () => {
     // Prepare
-    const standIn = await startStandIn();
+    const standIn = await standIns.start();
 
     // Act
     standIn.misbehave('http-500');
     const failing = await post(standIn, '/v1/models/half_plus_two:predict', { instances: [1] });
     standIn.misbehave('none');
     await standIn.die();
-    const refused = await post(standIn, '/v1/models/half_plus_two:predict', { instances: [1] }).catch(
-      (error: Error) => error,
-    );
+    const refused = post(standIn, '/v1/models/half_plus_two:predict', { instances: [1] });
+    await expect(refused).rejects.toThrow(TypeError);
     await standIn.revive();
     const revived = await post(standIn, '/v1/models/half_plus_two:predict', { instances: [1] });
 
     // Assess
     expect(failing.status).toBe(500);
-    expect(refused).toBeInstanceOf(Error);
     expect(JSON.parse(revived.text)).toEqual({ predictions: [2.5] });
   });
 
   it('answers predict from the command line with --model half_plus_two:1', async () => {
     // Prepare
-    const host = nextHost();
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', CLI, '--host', host, '--model', 'half_plus_two:1'],
-      {
-        cwd: PROJECT_ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+    const host = standIns.nextHost();
+    const { child, stdout } = standIns.run(['--host', host, '--model', 'half_plus_two:1']);
+    await within(
+      20_000,
+      () => stdout().includes('listening') || child.exitCode !== null,
+      'the listening line',
     );
-    children.push(child);
-    let stdout = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    const deadline = Date.now() + 20_000;
-    while (!stdout.includes('listening') && child.exitCode === null && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
 
     // Act
     const response = await fetch(`http://${host}:8501/v1/models/half_plus_two:predict`, {
@@ -221,7 +173,7 @@ describe('TF Serving stand-in :predict', () => {
     });
 
     // Assess
-    expect(stdout).toContain(`http://${host}:8501, models half_plus_two:1`);
+    expect(stdout()).toContain(`http://${host}:8501, models half_plus_two:1`);
     expect(await response.json()).toEqual({ predictions: [2.5, 3.0, 4.5] });
   });
 });

@@ -1,47 +1,20 @@
 // The TF Serving stand-in over real HTTP on loopback addresses 127.0.10.x, port 8501 (one address per
 // stand-in, so this file never clashes with other test files, which use other 127.x ranges).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type StandInOptions, TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
+import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
+import { within } from '../support/kit/poll.ts';
+import { standInsOn } from '../support/kit/stand-ins.ts';
 
 const PORT = 8501;
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = fileURLToPath(new URL('../../tools/tfserving-stand-in/cli.ts', import.meta.url));
-
-let lastOctet = 0;
-function nextHost(): string {
-  lastOctet += 1;
-  if (lastOctet > 254) throw new Error('This file ran out of 127.0.10.x addresses');
-  return `127.0.10.${lastOctet}`;
-}
-
-const standIns: TfServingStandIn[] = [];
+const standIns = standInsOn(10, { port: PORT });
 const agents: http.Agent[] = [];
-const children: ChildProcess[] = [];
 
-afterEach(async () => {
+afterEach(() => {
   for (const agent of agents.splice(0)) agent.destroy();
-  await Promise.all(
-    children.splice(0).map(async (child) => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = once(child, 'exit');
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }),
-  );
-  await Promise.all(standIns.splice(0).map((standIn) => standIn.close()));
 });
-
-async function startStandIn(options: Omit<StandInOptions, 'host'> = {}): Promise<TfServingStandIn> {
-  const standIn = await TfServingStandIn.start({ host: nextHost(), port: PORT, ...options });
-  standIns.push(standIn);
-  return standIn;
-}
 
 function keepAliveAgent(): http.Agent {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -126,28 +99,11 @@ function metadataOf(reply: Reply): Metadata {
   return JSON.parse(reply.body) as Metadata;
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
-async function failureCode(pending: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await pending;
-    return undefined;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code;
-  }
-}
-
 describe('TfServingStandIn', () => {
   describe('model status', () => {
     it('answers every tracked version newest first, in proto3 JSON with whitespace', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: ['2', 10, '9'] } } });
+      const standIn = await standIns.start({ models: { foo: { available: ['2', 10, '9'] } } });
       standIn.failLoad('foo', 11);
 
       // Act
@@ -175,7 +131,7 @@ describe('TfServingStandIn', () => {
 
     it('answers exactly one version for /versions/N, leading zeros included', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [6, 7] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [6, 7] } } });
 
       // Act
       const reply = await request(standIn, '/v1/models/foo/versions/007');
@@ -187,7 +143,7 @@ describe('TfServingStandIn', () => {
 
     it('answers 404 for a model it has never tracked', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
 
       // Act
       const reply = await request(standIn, '/v1/models/bar');
@@ -200,7 +156,7 @@ describe('TfServingStandIn', () => {
 
     it('answers 404 for a version it has never tracked', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
 
       // Act
       const reply = await request(standIn, '/v1/models/foo/versions/9');
@@ -212,7 +168,7 @@ describe('TfServingStandIn', () => {
 
     it('ignores the label of a status request, known or not, and answers every version', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1, 2], labels: { stable: 1 } } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1, 2], labels: { stable: 1 } } } });
 
       // Act
       const known = await request(standIn, '/v1/models/foo/labels/stable');
@@ -227,7 +183,7 @@ describe('TfServingStandIn', () => {
 
     it('keeps unloaded versions as END entries and answers 200 after the model is removed', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
       standIn.load('foo', 2);
       standIn.unload('foo', 1);
       const afterRollout = statusOf(await request(standIn, '/v1/models/foo'));
@@ -244,7 +200,7 @@ describe('TfServingStandIn', () => {
 
     it('shows a load in progress as LOADING and a failed one as END with the given error', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [7] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [7] } } });
       standIn.startLoading('foo', 8);
       const whileLoading = statusOf(await request(standIn, '/v1/models/foo'));
 
@@ -262,7 +218,7 @@ describe('TfServingStandIn', () => {
 
     it('reports any state and status set directly', async () => {
       // Prepare
-      const standIn = await startStandIn();
+      const standIn = await standIns.start();
       standIn.setVersion('foo', '3', 'START');
       standIn.setVersion('foo', '4', 'UNLOADING');
       standIn.setVersion('foo', '5', 'END', {
@@ -283,7 +239,7 @@ describe('TfServingStandIn', () => {
 
     it('forgets a model entirely, as a restart would', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
 
       // Act
       standIn.forgetModel('foo');
@@ -296,7 +252,7 @@ describe('TfServingStandIn', () => {
 
     it('URL-decodes model names like curl: %XX only, + stays a plus', async () => {
       // Prepare
-      const standIn = await startStandIn({
+      const standIn = await standIns.start({
         models: { 'team/model': { available: [1] }, 'a+b': { available: [2] } },
       });
 
@@ -313,7 +269,7 @@ describe('TfServingStandIn', () => {
 
     it('reads a query string as part of the model name', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
 
       // Act
       const reply = await request(standIn, '/v1/models/foo?x=1');
@@ -325,7 +281,7 @@ describe('TfServingStandIn', () => {
 
     it('matches the path case-insensitively but model names case-sensitively', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
 
       // Act
       const upperPath = await request(standIn, '/V1/MODELS/foo/VERSIONS/1');
@@ -360,7 +316,7 @@ describe('TfServingStandIn', () => {
       ],
     ])('answers GET %s with %i and TF Serving’s message', async (path, status, message) => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [3] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [3] } } });
 
       // Act
       const reply = await request(standIn, path);
@@ -373,7 +329,7 @@ describe('TfServingStandIn', () => {
 
     it('prints error bodies with a 4-space indent and no trailing newline', async () => {
       // Prepare
-      const standIn = await startStandIn();
+      const standIn = await standIns.start();
 
       // Act
       const reply = await request(standIn, '/v1/models/foo');
@@ -385,7 +341,7 @@ describe('TfServingStandIn', () => {
 
     it.each(['POST', 'PUT', 'DELETE', 'PATCH'])('answers %s with 400 Malformed request', async (method) => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
 
       // Act
       const reply = await request(standIn, '/v1/models/foo', { method });
@@ -397,7 +353,7 @@ describe('TfServingStandIn', () => {
 
     it('answers HEAD with 400 and no body', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
 
       // Act
       const reply = await request(standIn, '/v1/models/foo', { method: 'HEAD' });
@@ -409,7 +365,7 @@ describe('TfServingStandIn', () => {
 
     it('answers a CORS preflight with 200 only when Origin carries an http(s) scheme', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
 
       // Act
       const withOrigin = await request(standIn, '/v1/models/foo', {
@@ -437,7 +393,7 @@ describe('TfServingStandIn', () => {
       'answers GET %s with libevent’s HTML 404 page',
       async (path) => {
         // Prepare
-        const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+        const standIn = await standIns.start({ models: { foo: { available: [1] } } });
 
         // Act
         const reply = await request(standIn, path);
@@ -454,7 +410,7 @@ describe('TfServingStandIn', () => {
   describe('model metadata', () => {
     it('describes the latest AVAILABLE version, ignoring newer ones still loading', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1, 2] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1, 2] } } });
       standIn.startLoading('foo', 3);
 
       // Act
@@ -472,7 +428,7 @@ describe('TfServingStandIn', () => {
 
     it('describes the version asked for', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1, 2] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1, 2] } } });
 
       // Act
       const reply = await request(standIn, '/v1/models/foo/versions/1/metadata');
@@ -483,7 +439,7 @@ describe('TfServingStandIn', () => {
 
     it('resolves a label to its version', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1, 2], labels: { stable: 1 } } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1, 2], labels: { stable: 1 } } } });
       standIn.setLabel('foo', 'canary', 2);
 
       // Act
@@ -497,7 +453,7 @@ describe('TfServingStandIn', () => {
 
     it('answers 400 for a label the model does not have', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1], labels: { stable: 1 } } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1], labels: { stable: 1 } } } });
       standIn.removeLabel('foo', 'stable');
 
       // Act
@@ -512,7 +468,7 @@ describe('TfServingStandIn', () => {
 
     it('answers 404 Latest(...) when nothing of the model is AVAILABLE', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
       standIn.unload('foo', 1);
 
       // Act
@@ -527,7 +483,7 @@ describe('TfServingStandIn', () => {
 
     it('answers 404 Specific(...) for a version, asked for or labelled, that is not AVAILABLE', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [2, 3], labels: { old: 2 } } } });
+      const standIn = await standIns.start({ models: { foo: { available: [2, 3], labels: { old: 2 } } } });
       standIn.unload('foo', 2);
 
       // Act
@@ -542,7 +498,7 @@ describe('TfServingStandIn', () => {
 
     it('treats /METADATA as a status request, since TF Serving compares the subresource case-sensitively', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
 
       // Act
       const reply = await request(standIn, '/v1/models/foo/METADATA');
@@ -555,7 +511,7 @@ describe('TfServingStandIn', () => {
   describe('connections and lifecycle', () => {
     it('keeps an HTTP/1.1 connection alive across requests', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
       const agent = keepAliveAgent();
 
       // Act
@@ -570,7 +526,7 @@ describe('TfServingStandIn', () => {
 
     it('closes the connection after an HTML 404, like libevent', async () => {
       // Prepare
-      const standIn = await startStandIn();
+      const standIn = await standIns.start();
       const agent = keepAliveAgent();
 
       // Act
@@ -582,7 +538,7 @@ describe('TfServingStandIn', () => {
 
     it('refuses connections after die() and drops kept-alive ones', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
       const agent = keepAliveAgent();
       const kept = await request(standIn, '/v1/models/foo', { agent });
       const keptClosed = once(kept.socket, 'close');
@@ -593,12 +549,12 @@ describe('TfServingStandIn', () => {
       // Assess
       await keptClosed;
       expect(standIn.listening).toBe(false);
-      expect(await failureCode(request(standIn, '/v1/models/foo'))).toBe('ECONNREFUSED');
+      await expect(request(standIn, '/v1/models/foo')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     });
 
     it('listens again on the same address after revive(), with its models as they were', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
       await standIn.die();
       standIn.load('foo', 2);
 
@@ -613,22 +569,23 @@ describe('TfServingStandIn', () => {
 
     it('fails to start on an address already in use, with EADDRINUSE', async () => {
       // Prepare
-      const standIn = await startStandIn();
+      const standIn = await standIns.start();
 
       // Act
-      const code = await failureCode(TfServingStandIn.start({ host: standIn.host, port: standIn.port }));
+      const starting = TfServingStandIn.start({ host: standIn.host, port: standIn.port });
 
       // Assess
-      expect(code).toBe('EADDRINUSE');
+      await expect(starting).rejects.toMatchObject({ code: 'EADDRINUSE' });
     });
 
     it('picks a free port when started with port 0 and reports it in its URL', async () => {
       // Prepare
-      const host = nextHost();
+      const host = standIns.nextHost();
 
       // Act
-      const standIn = await TfServingStandIn.start({ host, port: 0, models: { foo: { available: [1] } } });
-      standIns.push(standIn);
+      const standIn = standIns.keep(
+        await TfServingStandIn.start({ host, port: 0, models: { foo: { available: [1] } } }),
+      );
       const reply = await request(standIn, '/v1/models/foo');
 
       // Assess
@@ -639,7 +596,7 @@ describe('TfServingStandIn', () => {
 
     it('closes idempotently and cannot be revived once closed', async () => {
       // Prepare
-      const standIn = await startStandIn();
+      const standIn = await standIns.start();
 
       // Act
       await standIn.close();
@@ -647,12 +604,12 @@ describe('TfServingStandIn', () => {
 
       // Assess
       await expect(standIn.revive()).rejects.toThrow(/closed/);
-      expect(await failureCode(request(standIn, '/v1/models/foo'))).toBe('ECONNREFUSED');
+      await expect(request(standIn, '/v1/models/foo')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     });
 
     it('counts requests and keeps the latest paths, raw', async () => {
       // Prepare
-      const standIn = await startStandIn({ keepPaths: 2 });
+      const standIn = await standIns.start({ keepPaths: 2 });
 
       // Act
       await request(standIn, '/v1/models/a');
@@ -670,7 +627,7 @@ describe('TfServingStandIn', () => {
       // Prepare
       const started = await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
-          startStandIn({ models: { [`model-${i}`]: { available: [i + 1] } } }),
+          standIns.start({ models: { [`model-${i}`]: { available: [i + 1] } } }),
         ),
       );
 
@@ -689,7 +646,7 @@ describe('TfServingStandIn', () => {
   describe('misbehaviours', () => {
     it('answers 500 with a JSON error under http-500', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
       standIn.misbehave('http-500');
 
       // Act
@@ -703,7 +660,7 @@ describe('TfServingStandIn', () => {
 
     it('answers 200 with an HTML page under html', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
       standIn.misbehave('html');
 
       // Act
@@ -717,7 +674,7 @@ describe('TfServingStandIn', () => {
 
     it('answers 200 application/json that does not parse under non-json', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
       standIn.misbehave('non-json');
 
       // Act
@@ -731,7 +688,7 @@ describe('TfServingStandIn', () => {
 
     it('sends the first half of the real body, with a Content-Length to match, under truncated-json', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1, 2, 3] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1, 2, 3] } } });
       const whole = await request(standIn, '/v1/models/foo');
       standIn.misbehave('truncated-json');
 
@@ -748,7 +705,7 @@ describe('TfServingStandIn', () => {
 
     it('lists a -1 version directory as TF Serving does (absl::SimpleAtoi accepts it)', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [3] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [3] } } });
       standIn.unload('foo', '-1');
 
       // Act
@@ -761,7 +718,9 @@ describe('TfServingStandIn', () => {
     it('lists a long history of unloaded versions below the AVAILABLE one', async () => {
       // Prepare
       // Versions named by push time, as exporters do: ~124 bytes an entry.
-      const standIn = await startStandIn({ models: { foo: { available: [1_700_008_500], history: 8500 } } });
+      const standIn = await standIns.start({
+        models: { foo: { available: [1_700_008_500], history: 8500 } },
+      });
 
       // Act
       const reply = await request(standIn, '/v1/models/foo');
@@ -776,7 +735,7 @@ describe('TfServingStandIn', () => {
 
     it('sends a valid status body of about 10 MB under oversized', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
       standIn.misbehave('oversized');
 
       // Act
@@ -793,7 +752,7 @@ describe('TfServingStandIn', () => {
 
     it('answers JSON that is not a status response under wrong-shape', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
       standIn.misbehave('wrong-shape');
 
       // Act
@@ -806,10 +765,12 @@ describe('TfServingStandIn', () => {
 
     it('never answers under hang, yet close() ends the hanging request promptly', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
       standIn.misbehave('hang');
-      const outcome = failureCode(request(standIn, '/v1/models/foo'));
-      await waitFor(() => standIn.requests.count === 1, 'the request to reach the stand-in');
+      const outcome = expect(request(standIn, '/v1/models/foo')).rejects.toMatchObject({
+        code: 'ECONNRESET',
+      });
+      await within(5_000, () => standIn.requests.count === 1, 'the request to reach the stand-in', 1);
 
       // Act
       const closing = Date.now();
@@ -817,13 +778,13 @@ describe('TfServingStandIn', () => {
       const closeMs = Date.now() - closing;
 
       // Assess
-      expect(await outcome).toBe('ECONNRESET');
+      await outcome;
       expect(closeMs).toBeLessThan(1_000);
     });
 
     it('answers for real again after misbehave("none"), and never misbehaves outside /v1/', async () => {
       // Prepare
-      const standIn = await startStandIn({ models: { foo: { available: [1] } } });
+      const standIn = await standIns.start({ models: { foo: { available: [1] } } });
       standIn.misbehave('http-500');
       const outside = await request(standIn, '/healthz');
 
@@ -841,7 +802,7 @@ describe('TfServingStandIn', () => {
   describe('input checks', () => {
     it('rejects versions that are not int64, unknown states and unknown misbehaviours', async () => {
       // Prepare
-      const standIn = await startStandIn();
+      const standIn = await standIns.start();
 
       // Act
       const attempts = [
@@ -862,26 +823,14 @@ describe('TfServingStandIn', () => {
   describe('command line', () => {
     it('serves one stand-in per --host until SIGTERM, then exits 0', async () => {
       // Prepare
-      const [first, second] = [nextHost(), nextHost()];
-      const child = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          CLI,
-          ...['--host', first, '--host', second, '--model', 'resnet:1,2', '--label', 'resnet:stable=1'],
-        ],
-        { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      children.push(child);
-      let stdout = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString('utf8');
-      });
-      await waitFor(
-        () => stdout.split('\n').length > 2 || child.exitCode !== null,
-        'two listening lines',
+      const [first, second] = [standIns.nextHost(), standIns.nextHost()];
+      const { child, stdout } = standIns.run([
+        ...['--host', first, '--host', second, '--model', 'resnet:1,2', '--label', 'resnet:stable=1'],
+      ]);
+      await within(
         20_000,
+        () => stdout().split('\n').length > 2 || child.exitCode !== null,
+        'two listening lines',
       );
 
       // Act
@@ -892,8 +841,8 @@ describe('TfServingStandIn', () => {
       const [exitCode] = await exited;
 
       // Assess
-      expect(stdout).toContain(`http://${first}:8501`);
-      expect(stdout).toContain(`http://${second}:8501`);
+      expect(stdout()).toContain(`http://${first}:8501`);
+      expect(stdout()).toContain(`http://${second}:8501`);
       expect(statusOf(status)).toEqual([entry('2', 'AVAILABLE'), entry('1', 'AVAILABLE')]);
       expect(metadataOf(metadata).model_spec.version).toBe('1');
       expect(exitCode).toBe(0);
@@ -901,22 +850,14 @@ describe('TfServingStandIn', () => {
 
     it('exits 2 with a clear message on a bad argument', async () => {
       // Prepare
-      const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--model', 'resnet'], {
-        cwd: PROJECT_ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.push(child);
-      let stderr = '';
-      child.stderr?.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString('utf8');
-      });
+      const { child, stderr } = standIns.run(['--model', 'resnet']);
 
       // Act
       const [exitCode] = await once(child, 'exit');
 
       // Assess
       expect(exitCode).toBe(2);
-      expect(stderr).toContain('--model resnet: expected name:versions');
+      expect(stderr()).toContain('--model resnet: expected name:versions');
     });
   });
 });

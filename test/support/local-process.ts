@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { freePort } from '../../tools/dynamodb-engines.ts';
+import { within } from './kit/poll.ts';
 
 /** `npm start` in a process group of its own, as a user runs it, with its output kept. */
 export interface LocalProcess {
@@ -10,20 +11,6 @@ export interface LocalProcess {
   post(events: unknown): Promise<{ status: number; body: Record<string, unknown>; ms: number }>;
   /** Kills the whole process group (npm, tsx, node) at once. */
   kill(): void;
-}
-
-/** Polls `probe` until it returns true or `deadlineMs` passes; resolves with the time it took. */
-export async function within(
-  deadlineMs: number,
-  probe: () => Promise<boolean>,
-  pollMs = 50,
-): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started <= deadlineMs) {
-    if (await probe()) return Date.now() - started;
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
-  throw new Error(`condition not met within ${deadlineMs} ms`);
 }
 
 /** Spawns `npm start` with `env` on top of this process's environment, without waiting. */
@@ -63,10 +50,15 @@ export async function startLocalProcess(
   const url = `http://127.0.0.1:${port}`;
   const started = spawnLocalProcess({ ...env, PORT: port });
   try {
-    await within(startTimeoutMs, async () => {
-      if (started.child.exitCode !== null) throw new Error(`npm start exited: ${started.output()}`);
-      return started.output().includes(`running at ${url}`);
-    });
+    await within(
+      startTimeoutMs,
+      async () => {
+        if (started.child.exitCode !== null) throw new Error(`npm start exited: ${started.output()}`);
+        return started.output().includes(`running at ${url}`);
+      },
+      'the start banner',
+      50,
+    );
   } catch (error) {
     started.kill();
     throw error;

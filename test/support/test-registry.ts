@@ -6,15 +6,7 @@ import { createRegistry, type Registry } from '../../functions/composition/regis
 import { loadConfig } from '../../functions/domain/settings.ts';
 import { ensureTable } from '../../infra/local/dynamodb-engine.ts';
 import { uniqueTableName } from './dynamodb-engines.ts';
-
-/** A clock the test moves by hand, so time-based health rules are tested without waiting. */
-export class TestClock {
-  constructor(public ms = Date.parse('2026-05-04T10:00:00Z')) {}
-  readonly now = () => this.ms;
-  advance(ms: number): void {
-    this.ms += ms;
-  }
-}
+import { TestClock } from './kit/clock.ts';
 
 export interface TestRegistry extends Registry {
   readonly clock: TestClock;

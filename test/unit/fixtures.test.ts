@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { APIGatewayProxyEventSchema, EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
 import { describe, expect, it } from 'vitest';
-import { type EventSource, loadEvent, withDetail } from '../support/events.ts';
+import { type EventSource, loadEvent, withDetail } from '../support/kit/events.ts';
 
 interface EcsEvent {
   'detail-type': string;

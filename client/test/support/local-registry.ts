@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { loopbackEvent } from '../../../test/support/task-events.ts';
-import { within } from './wait.ts';
+import { loopbackEvent } from '../../../test/support/kit/events.ts';
+import { within } from '../../../test/support/kit/poll.ts';
 
 /** `npm start` as a child process (its own process group), as a user runs it. */
 

@@ -2,6 +2,7 @@ import {
   DescribeContainerInstancesCommand,
   DescribeTaskDefinitionCommand,
   type ECSClient,
+  type TaskDefinition as EcsTaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { asError } from '../../domain/errors.ts';
 import type { EcsLookups, WarnLog } from '../../domain/ports.ts';
@@ -12,6 +13,27 @@ import type { ContainerDefinition, TaskDefinition } from '../../domain/task-endp
  * unavailable (LocalStack's free edition answers 501, a missing grant, a throttle) the event
  * alone is used and the failure is logged.
  */
+
+/** A `DescribeTaskDefinition` answer's task definition as the domain reads it. */
+export function asTaskDefinition(taskDefinition: EcsTaskDefinition): TaskDefinition {
+  return {
+    containers: (taskDefinition.containerDefinitions ?? []).map(
+      (c): ContainerDefinition => ({
+        name: c.name ?? '',
+        image: c.image,
+        environment: Object.fromEntries((c.environment ?? []).map((e) => [e.name ?? '', e.value ?? ''])),
+        dockerLabels: c.dockerLabels ?? {},
+        portMappings: (c.portMappings ?? [])
+          .filter((p) => p.containerPort !== undefined)
+          .map((p) => ({
+            containerPort: p.containerPort as number,
+            name: p.name,
+            appProtocol: p.appProtocol,
+          })),
+      }),
+    ),
+  };
+}
 
 /** Lookups for a runtime that has no ECS API (local mode by default). */
 export const eventOnlyLookups = (containerInstanceHost: string | undefined): EcsLookups => ({
@@ -78,23 +100,7 @@ export class AwsEcsLookups implements EcsLookups {
         new DescribeTaskDefinitionCommand({ taskDefinition: arn }),
       );
       if (taskDefinition === undefined) throw new Error('the answer has no taskDefinition');
-      return {
-        containers: (taskDefinition.containerDefinitions ?? []).map(
-          (c): ContainerDefinition => ({
-            name: c.name ?? '',
-            image: c.image,
-            environment: Object.fromEntries((c.environment ?? []).map((e) => [e.name ?? '', e.value ?? ''])),
-            dockerLabels: c.dockerLabels ?? {},
-            portMappings: (c.portMappings ?? [])
-              .filter((p) => p.containerPort !== undefined)
-              .map((p) => ({
-                containerPort: p.containerPort as number,
-                name: p.name,
-                appProtocol: p.appProtocol,
-              })),
-          }),
-        ),
-      };
+      return asTaskDefinition(taskDefinition);
     } catch (error) {
       this.taskDefinitions.delete(arn);
       this.fail(arn, 'task definition lookup failed, using the event alone', error);

@@ -6,7 +6,7 @@ import { TABLE_KEYS } from '../../../functions/adapters/dynamodb/table.ts';
 import { handleEcsEvent } from '../../../functions/adapters/edges/ecs-events.ts';
 import { STORE_BUDGETS } from '../../../functions/composition/registry.ts';
 import { TfServingStandIn } from '../../../tools/tfserving-stand-in/stand-in.ts';
-import { loopbackEvent } from '../../support/task-events.ts';
+import { loopbackEvent } from '../../support/kit/events.ts';
 import { createTestRegistry, standInHost, type TestRegistry } from '../../support/test-registry.ts';
 
 /**

@@ -6,8 +6,8 @@ import { probeEndpointModel } from '../../../functions/domain/probe.ts';
 import { isAddressable } from '../../../functions/domain/task-endpoints.ts';
 import type { TaskEventOutcome } from '../../../functions/domain/task-events.ts';
 import { TfServingStandIn } from '../../../tools/tfserving-stand-in/stand-in.ts';
-import { loadEvent } from '../../support/events.ts';
-import { loopbackEvent } from '../../support/task-events.ts';
+import { loadEvent, loopbackEvent } from '../../support/kit/events.ts';
+import { singleContainerDefinition } from '../../support/kit/task-definitions.ts';
 import { createTestRegistry, standInHost, type TestRegistry } from '../../support/test-registry.ts';
 
 const FILE_OCTET = 10;
@@ -138,16 +138,10 @@ describe('ECS events handler', () => {
       lookups: {
         taskDefinition: async () =>
           lookupWorks
-            ? {
-                containers: [
-                  {
-                    name: 'tfserving',
-                    environment: { TFSERVING_MODELS: 'resnet,bert' },
-                    dockerLabels: {},
-                    portMappings: [],
-                  },
-                ],
-              }
+            ? singleContainerDefinition({
+                name: 'tfserving',
+                environment: { TFSERVING_MODELS: 'resnet,bert' },
+              })
             : undefined,
         containerInstanceHost: async () => undefined,
       },

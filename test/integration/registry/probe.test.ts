@@ -4,7 +4,7 @@ import { findEndpoints } from '../../../functions/domain/discovery.ts';
 import { runProbeRound } from '../../../functions/domain/probe.ts';
 import type { Misbehaviour } from '../../../tools/tfserving-stand-in/stand-in.ts';
 import { TfServingStandIn } from '../../../tools/tfserving-stand-in/stand-in.ts';
-import { loopbackEvent } from '../../support/task-events.ts';
+import { loopbackEvent } from '../../support/kit/events.ts';
 import { createTestRegistry, standInHost, type TestRegistry } from '../../support/test-registry.ts';
 
 const FILE_OCTET = 20;

@@ -15,7 +15,7 @@ import { RequestError } from '../../../functions/domain/errors.ts';
 import { type ReconcileDeps, reconcile } from '../../../functions/domain/reconcile.ts';
 import { applyTaskEvent } from '../../../functions/domain/task-events.ts';
 import { TfServingStandIn } from '../../../tools/tfserving-stand-in/stand-in.ts';
-import { loopbackEvent } from '../../support/task-events.ts';
+import { loopbackEvent } from '../../support/kit/events.ts';
 import { createTestRegistry, standInHost, type TestRegistry } from '../../support/test-registry.ts';
 
 expect.extend(allCustomMatcher);

@@ -1,46 +1,23 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import pMap from 'p-map';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ModelRegistration, TaskRecord } from '../../../functions/domain/records.ts';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { DynamoDbRegistryStore } from '../../../functions/adapters/dynamodb/registry-store.ts';
+import { REGISTRY_TABLE } from '../../../functions/adapters/dynamodb/table.ts';
+import { StoreUnavailableError } from '../../../functions/domain/errors.ts';
+import { uniqueTableName } from '../../support/dynamodb-engines.ts';
+import { endpointIdOf, registration, taskRecord } from '../../support/kit/records.ts';
+import { registryStoreContract } from '../../support/registry-store-contract.ts';
 import { createTestRegistry, type TestRegistry } from '../../support/test-registry.ts';
 
-const TASK_ARN = 'arn:aws:ecs:us-east-1:123456789012:task/ml/0123456789abcdef0123456789abcdef';
-const CLUSTER_ARN = 'arn:aws:ecs:us-east-1:123456789012:cluster/ml';
-
-const task = (patch: Partial<TaskRecord> = {}): TaskRecord => ({
-  taskArn: TASK_ARN,
-  clusterArn: CLUSTER_ARN,
-  taskVersion: 3,
-  lifecycle: 'RUNNING',
-  availabilityZone: 'us-east-1a',
-  endpoints: [
-    {
-      id: 'ml/0123/tfserving',
-      containerName: 'tfserving',
-      host: '127.0.0.2',
-      restPort: 8501,
-      grpcPort: 8500,
-      models: ['resnet'],
-      labels: [],
-    },
-  ],
-  ...patch,
+// What every store does (the in-memory twin runs the same suite in the unit project).
+registryStoreContract('DynamoDbRegistryStore', async () => {
+  const registry = await createTestRegistry();
+  return { store: registry.store, close: () => registry.close() };
 });
 
-const registration = (patch: Partial<ModelRegistration> = {}): ModelRegistration => ({
-  endpointId: 'ml/0123/tfserving',
-  model: 'resnet',
-  taskArn: TASK_ARN,
-  clusterArn: CLUSTER_ARN,
-  availabilityZone: 'us-east-1a',
-  host: '127.0.0.2',
-  restPort: 8501,
-  grpcPort: 8500,
-  taskVersion: 3,
-  lifecycle: 'RUNNING',
-  ...patch,
-});
-
-describe('RegistryStore', () => {
+/** What only the DynamoDB store has: pages, the TTL attribute, engine errors. */
+describe('DynamoDbRegistryStore on a real engine', () => {
   let registry: TestRegistry;
 
   beforeEach(async () => {
@@ -49,154 +26,29 @@ describe('RegistryStore', () => {
 
   afterEach(() => registry.close());
 
-  it('applies a newer version of a task and reports the write', async () => {
-    // Prepare
-    await registry.store.putTask(task({ taskVersion: 2, lifecycle: 'PENDING' }));
-
-    // Act
-    const applied = await registry.store.putTask(task());
-
-    // Assess
-    expect(applied).toBe(true);
-    expect(await registry.store.getTask(TASK_ARN)).toMatchObject({ taskVersion: 3, lifecycle: 'RUNNING' });
-  });
-
-  it('returns false, without an error, when an older version loses to the stored one', async () => {
-    // Prepare
-    await registry.store.putTask(task({ taskVersion: 4, lifecycle: 'STOPPING' }));
-
-    // Act
-    const applied = await registry.store.putTask(task({ taskVersion: 3 }));
-
-    // Assess
-    expect(applied).toBe(false);
-    expect(await registry.store.getTask(TASK_ARN)).toMatchObject({ taskVersion: 4, lifecycle: 'STOPPING' });
-  });
-
-  it('applies the same version again, so a redelivered event finishes what a failed attempt began', async () => {
-    // Prepare
-    await registry.store.putTask(task());
-
-    // Act
-    const applied = await registry.store.putTask(task());
-
-    // Assess
-    expect(applied).toBe(true);
-  });
-
-  it('never moves a stopping task back to running, whatever its version says', async () => {
-    // Prepare
-    await registry.store.putRegistration(registration({ taskVersion: 4, lifecycle: 'STOPPING' }));
-
-    // Act
-    const applied = await registry.store.putRegistration(
-      registration({ taskVersion: 5, lifecycle: 'RUNNING' }),
-    );
-
-    // Assess
-    expect(applied).toBe(false);
-    expect((await registry.store.readModel('resnet')).registrations).toEqual([
-      expect.objectContaining({ lifecycle: 'STOPPING', taskVersion: 4 }),
-    ]);
-  });
-
-  it('lists only running tasks for the probe', async () => {
-    // Prepare
-    await registry.store.putTask(task());
-    await registry.store.putTask(task({ taskArn: `${TASK_ARN}0`, lifecycle: 'STOPPED', taskVersion: 6 }));
-    await registry.store.putTask(task({ taskArn: `${TASK_ARN}1`, lifecycle: 'PENDING', taskVersion: 1 }));
-
-    // Act
-    const running = await registry.store.listRunningTasks();
-
-    // Assess
-    expect(running.map((t) => t.taskArn)).toEqual([TASK_ARN]);
-  });
-
-  it('does not create a probe row for a failure, so a late failure leaves nothing behind a stopped task', async () => {
-    // Act
-    const written = await registry.store.recordProbeFailure({
-      endpointId: 'ml/0123/tfserving',
-      model: 'resnet',
-      probedAt: 1,
-      error: 'connect ECONNREFUSED',
-    });
-
-    // Assess
-    expect(written).toBe(false);
-    expect((await registry.store.readModel('resnet')).probes).toEqual([]);
-  });
-
-  it('counts consecutive failures and resets them on success', async () => {
-    // Prepare
-    const base = { endpointId: 'ml/0123/tfserving', model: 'resnet' };
-    await registry.store.recordProbeSuccess({
-      ...base,
-      versions: ['2'],
-      labels: {},
-      probedAt: 1000,
-      expiresAt: 100,
-    });
-    await registry.store.recordProbeFailure({ ...base, probedAt: 2000, error: 'HTTP 500' });
-    await registry.store.recordProbeFailure({ ...base, probedAt: 3000, error: 'timeout after 2000 ms' });
-    const failing = (await registry.store.readModel('resnet')).probes[0];
-
-    // Act
-    await registry.store.recordProbeSuccess({
-      ...base,
-      versions: ['3', '2'],
-      labels: { stable: '3' },
-      probedAt: 4000,
-      expiresAt: 104,
-    });
-    const recovered = (await registry.store.readModel('resnet')).probes[0];
-
-    // Assess
-    expect(failing).toMatchObject({
-      consecutiveFailures: 2,
-      lastSuccessAt: 1000,
-      lastError: 'timeout after 2000 ms',
-      expiresAt: 100,
-    });
-    expect(recovered).toMatchObject({
-      consecutiveFailures: 0,
-      lastSuccessAt: 4000,
-      lastError: undefined,
-      versions: ['3', '2'],
-      labels: { stable: '3' },
-      expiresAt: 104,
-    });
-  });
-
-  it('reads registrations and probe rows of a model in one partition, apart from other models', async () => {
-    // Prepare
-    await registry.store.putRegistration(registration());
-    await registry.store.putRegistration(registration({ model: 'bert' }));
-    await registry.store.recordProbeSuccess({
-      endpointId: 'ml/0123/tfserving',
-      model: 'resnet',
-      versions: ['1'],
-      labels: {},
-      probedAt: 1,
-      expiresAt: 10,
-    });
-
-    // Act
-    const partition = await registry.store.readModel('resnet');
-
-    // Assess
-    expect(partition.registrations).toEqual([registration()]);
-    expect(partition.probes).toEqual([
-      expect.objectContaining({ endpointId: 'ml/0123/tfserving', versions: ['1'] }),
-    ]);
-  });
+  /** Every item of the test's table (its own), read without knowing the key layout. */
+  async function items(): Promise<Record<string, unknown>[]> {
+    const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    const found: Record<string, unknown>[] = [];
+    try {
+      for await (const page of paginateScan({ client: db }, { TableName: registry.config.tableName })) {
+        found.push(...(page.Items ?? []));
+      }
+    } finally {
+      db.destroy();
+    }
+    return found;
+  }
 
   it('reads a model partition larger than one 1 MB page', async () => {
     // Prepare: enough registrations to need pagination.
     const padding = 'x'.repeat(2_000);
     await pMap(
       Array.from({ length: 600 }, (_, i) => i),
-      (i) => registry.store.putRegistration(registration({ endpointId: `ml/${i}/tfserving`, host: padding })),
+      (i) =>
+        registry.store.putRegistration(
+          registration('a', 'resnet', { endpointId: endpointIdOf(String(i)), host: padding }),
+        ),
       { concurrency: 16 },
     );
 
@@ -205,5 +57,57 @@ describe('RegistryStore', () => {
 
     // Assess
     expect(partition.registrations).toHaveLength(600);
+  });
+
+  it('puts the TTL attribute on tombstones, probe rows and markers, and none on a running task', async () => {
+    // Prepare
+    const ttl = REGISTRY_TABLE.timeToLiveAttribute;
+    const probedAt = Date.parse('2026-05-04T10:00:00Z');
+
+    // Act
+    await registry.store.putTask(taskRecord('a', ['resnet']));
+    await registry.store.putRegistration(registration('a', 'resnet'));
+    await registry.store.putRegistration(
+      registration('b', 'resnet', { lifecycle: 'STOPPED' }),
+      1_800_000_000,
+    );
+    await registry.store.recordProbeSuccess({
+      endpointId: endpointIdOf('a'),
+      model: 'resnet',
+      versions: ['1'],
+      labels: {},
+      probedAt,
+      expiresAt: 1_800_000_100,
+    });
+    await registry.store.recordRound('resnet', {
+      startedAt: probedAt,
+      recordedAt: probedAt,
+      seen: new Map(),
+    });
+
+    // Assess: one expiring item each for the tombstone, the probe row and the marker (a day on).
+    const expiring = (await items()).filter((item) => item[ttl] !== undefined).map((item) => item[ttl]);
+    expect(expiring.sort()).toEqual([1_800_000_000, 1_800_000_100, probedAt / 1000 + 24 * 3600].sort());
+  });
+
+  it('rejects with a StoreUnavailableError naming the operation when the table does not exist', async () => {
+    // Prepare
+    const missing = new DynamoDbRegistryStore(
+      DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: inject('dynamodbEndpoint') })),
+      uniqueTableName('missing'),
+    );
+
+    // Act
+    const reading = missing.readModel('resnet');
+
+    // Assess
+    try {
+      await expect(reading).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(reading).rejects.toThrow(
+        /^the registry store did not answer Query: ResourceNotFoundException/,
+      );
+    } finally {
+      missing.close();
+    }
   });
 });

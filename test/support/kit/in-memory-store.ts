@@ -1,0 +1,201 @@
+import { LIFECYCLE_RANK } from '../../../functions/domain/lifecycle.ts';
+import type { RegistryStore, StoreOperation } from '../../../functions/domain/ports.ts';
+import type {
+  ModelPartition,
+  ModelRegistration,
+  ProbeRecord,
+  RoundMarker,
+  TaskRecord,
+} from '../../../functions/domain/records.ts';
+
+/** A registration as the twin keeps it: with the expiry the port writes but never reads back. */
+export interface StoredRegistration {
+  readonly registration: ModelRegistration;
+  readonly expiresAt: number | undefined;
+}
+
+const key = (model: string, endpointId: string) => `${model}\u0000${endpointId}`;
+
+function isForward(
+  stored: { taskVersion: number; lifecycle: TaskRecord['lifecycle'] } | undefined,
+  next: { taskVersion: number; lifecycle: TaskRecord['lifecycle'] },
+): boolean {
+  return (
+    stored === undefined ||
+    (stored.taskVersion <= next.taskVersion &&
+      LIFECYCLE_RANK[stored.lifecycle] <= LIFECYCLE_RANK[next.lifecycle])
+  );
+}
+
+/**
+ * An in-memory twin of the DynamoDB store (`functions/adapters/dynamodb/registry-store.ts`) for
+ * the unit tests, held to the same contract suite as the real store on both engines
+ * (`test/support/registry-store-contract.ts`): forward-only task and registration writes,
+ * `registeredModels` that only grow, probe successes that create rows and failures that never do,
+ * each losing to a newer probe, round markers that lose to a round that started later.
+ *
+ * No I/O; values are deep-copied in and out, as a database would. Reads come back in write order,
+ * not in DynamoDB's key order: the port promises no order, so either is correct, and the unit tests
+ * can show the domain relies on none. It never fails: tests that need a failing store wrap it in
+ * {@link failingStore}. Its maps are open for inspection and for {@link InMemoryRegistryStore.holding}.
+ */
+export class InMemoryRegistryStore implements RegistryStore {
+  /** A store already holding these records, as if written earlier (`rounds`: model → marker). */
+  static holding(contents: {
+    readonly tasks?: readonly TaskRecord[];
+    readonly registrations?: readonly ModelRegistration[];
+    readonly probes?: readonly ProbeRecord[];
+    readonly rounds?: Readonly<Record<string, RoundMarker>>;
+  }): InMemoryRegistryStore {
+    const store = new InMemoryRegistryStore();
+    for (const task of contents.tasks ?? []) store.tasks.set(task.taskArn, structuredClone(task));
+    for (const registration of contents.registrations ?? []) {
+      store.registrations.set(key(registration.model, registration.endpointId), {
+        registration: structuredClone(registration),
+        expiresAt: undefined,
+      });
+    }
+    for (const probe of contents.probes ?? []) {
+      store.probes.set(key(probe.model, probe.endpointId), structuredClone(probe));
+    }
+    for (const [model, round] of Object.entries(contents.rounds ?? {})) {
+      store.rounds.set(model, structuredClone(round));
+    }
+    return store;
+  }
+
+  readonly tasks = new Map<string, TaskRecord>();
+  readonly registrations = new Map<string, StoredRegistration>();
+  readonly probes = new Map<string, ProbeRecord>();
+  readonly rounds = new Map<string, RoundMarker>();
+
+  async getTask(taskArn: string): Promise<TaskRecord | undefined> {
+    const task = this.tasks.get(taskArn);
+    return task === undefined ? undefined : structuredClone(task);
+  }
+
+  async putTask(task: TaskRecord): Promise<boolean> {
+    const stored = this.tasks.get(task.taskArn);
+    if (!isForward(stored, task)) return false;
+    const registered = new Map<string, readonly [string, string]>();
+    const pairs = [
+      ...(stored?.registeredModels ?? []),
+      ...task.endpoints.flatMap((e) => e.models.map((m) => [e.id, m] as const)),
+    ];
+    for (const pair of pairs) registered.set(JSON.stringify(pair), pair);
+    const registeredModels = [...registered.keys()]
+      .sort()
+      .map((k) => registered.get(k) as readonly [string, string]);
+    this.tasks.set(task.taskArn, structuredClone({ ...task, registeredModels }));
+    return true;
+  }
+
+  async putRegistration(registration: ModelRegistration, expiresAt?: number): Promise<boolean> {
+    const id = key(registration.model, registration.endpointId);
+    if (!isForward(this.registrations.get(id)?.registration, registration)) return false;
+    this.registrations.set(id, { registration: structuredClone(registration), expiresAt });
+    return true;
+  }
+
+  async deleteProbe(endpointId: string, model: string): Promise<void> {
+    this.probes.delete(key(model, endpointId));
+  }
+
+  async listRunningTasks(): Promise<TaskRecord[]> {
+    return [...this.tasks.values()].filter((t) => t.lifecycle === 'RUNNING').map((t) => structuredClone(t));
+  }
+
+  async recordProbeSuccess(input: Parameters<RegistryStore['recordProbeSuccess']>[0]): Promise<boolean> {
+    const id = key(input.model, input.endpointId);
+    const stored = this.probes.get(id);
+    if (stored !== undefined && !(stored.probedAt < input.probedAt)) return false;
+    this.probes.set(id, {
+      endpointId: input.endpointId,
+      model: input.model,
+      versions: [...input.versions],
+      labels: { ...input.labels },
+      lastSuccessAt: input.probedAt,
+      probedAt: input.probedAt,
+      consecutiveFailures: 0,
+      lastError: undefined,
+      expiresAt: input.expiresAt,
+    });
+    return true;
+  }
+
+  async recordProbeFailure(input: Parameters<RegistryStore['recordProbeFailure']>[0]): Promise<boolean> {
+    const id = key(input.model, input.endpointId);
+    const stored = this.probes.get(id);
+    if (stored === undefined || !(stored.probedAt < input.probedAt)) return false;
+    this.probes.set(id, {
+      ...stored,
+      ...(input.lastSuccessAt === undefined ? {} : { lastSuccessAt: input.lastSuccessAt }),
+      probedAt: input.probedAt,
+      lastError: input.error.slice(0, 500),
+      consecutiveFailures: stored.consecutiveFailures + 1,
+    });
+    return true;
+  }
+
+  async readModel(model: string): Promise<ModelPartition> {
+    return {
+      registrations: [...this.registrations.values()]
+        .filter((r) => r.registration.model === model)
+        .map((r) => structuredClone(r.registration)),
+      probes: [...this.probes.values()].filter((p) => p.model === model).map((p) => structuredClone(p)),
+      round: this.rounds.has(model) ? structuredClone(this.rounds.get(model)) : undefined,
+    };
+  }
+
+  async readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'round'>> {
+    const { probes, round } = await this.readModel(model);
+    return { probes, round };
+  }
+
+  /** Condition: `attribute_not_exists(pk) OR startedAt <= :startedAt`. */
+  async recordRound(model: string, round: RoundMarker): Promise<boolean> {
+    const stored = this.rounds.get(model);
+    if (stored !== undefined && !(stored.startedAt <= round.startedAt)) return false;
+    this.rounds.set(model, structuredClone(round));
+    return true;
+  }
+
+  /** The stored registration of an endpoint for a model (test inspection). */
+  registration(endpointId: string, model: string): StoredRegistration | undefined {
+    return this.registrations.get(key(model, endpointId));
+  }
+
+  /** The stored probe row of an endpoint for a model (test inspection). */
+  probe(endpointId: string, model: string): ProbeRecord | undefined {
+    return this.probes.get(key(model, endpointId));
+  }
+
+  /** Everything stored, for "changes nothing" assertions. */
+  snapshot(): unknown {
+    return structuredClone({
+      tasks: [...this.tasks.entries()],
+      registrations: [...this.registrations.entries()],
+      probes: [...this.probes.entries()],
+      rounds: [...this.rounds.entries()],
+    });
+  }
+}
+
+/**
+ * `store` with some operations failing: each named one rejects with its error (as the DynamoDB
+ * store rejects when the engine is down, slow or throttling); the others are the store's own.
+ */
+export function failingStore<T extends Partial<RegistryStore>>(
+  store: T,
+  failures: Partial<Record<StoreOperation, unknown>>,
+): T {
+  const overrides = Object.fromEntries(
+    Object.entries(failures).map(([operation, error]) => [
+      operation,
+      async () => {
+        throw error;
+      },
+    ]),
+  );
+  return Object.assign(Object.create(store), overrides) as T;
+}

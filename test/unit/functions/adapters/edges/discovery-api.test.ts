@@ -1,0 +1,262 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { describe, expect, it, vi } from 'vitest';
+import { answerDiscovery } from '../../../../../functions/adapters/edges/discovery-api.ts';
+import type { DiscoveryDeps } from '../../../../../functions/domain/discovery.ts';
+import { StoreUnavailableError } from '../../../../../functions/domain/errors.ts';
+import { testDiscoveryDeps } from '../../../../support/kit/deps.ts';
+import { loadEvent } from '../../../../support/kit/events.ts';
+import { failingStore, InMemoryRegistryStore } from '../../../../support/kit/in-memory-store.ts';
+import { probeRecord, registration, taskRecord } from '../../../../support/kit/records.ts';
+
+const NOW = Date.parse('2026-05-04T10:05:00.000Z');
+
+type Fixture = 'get-model' | 'get-version' | 'get-label' | 'list-models';
+
+function request(name: Fixture, patch: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent {
+  return { ...loadEvent<APIGatewayProxyEvent>('apigw-rest', name), ...patch };
+}
+
+/** A store holding one healthy resnet endpoint serving versions 2 and 1, with the label stable → 2. */
+function servingStore(): InMemoryRegistryStore {
+  return InMemoryRegistryStore.holding({
+    tasks: [taskRecord('a', ['resnet'])],
+    registrations: [registration('a', 'resnet')],
+    probes: [probeRecord('a', 'resnet', NOW, { versions: ['2', '1'], labels: { stable: '2' } })],
+  });
+}
+
+/** Discovery at the default settings over {@link servingStore}. */
+function deps(): DiscoveryDeps {
+  return testDiscoveryDeps({ store: servingStore(), now: () => NOW });
+}
+
+function body(response: { body: string }) {
+  return JSON.parse(response.body) as Record<string, unknown>;
+}
+
+describe('answerDiscovery', () => {
+  it('answers GET /models/{model} with the endpoints, a weak ETag and no-cache', async () => {
+    // Act
+    const response = await answerDiscovery(deps(), request('get-model'));
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({
+      'content-type': 'application/json',
+      'cache-control': 'no-cache',
+      etag: expect.stringMatching(/^W\/"/),
+    });
+    expect(body(response)).toMatchObject({
+      model: 'resnet',
+      endpoints: [{ id: 'ml/a/tfserving', versions: ['2', '1'] }],
+    });
+  });
+
+  it('answers GET /models with the model list', async () => {
+    // Act
+    const response = await answerDiscovery(deps(), request('list-models'));
+
+    // Assess
+    expect(body(response)).toEqual({
+      models: [{ name: 'resnet', endpoints: 1, versions: ['2', '1'] }],
+      stale: false,
+    });
+  });
+
+  it('answers GET /models/{model}/labels/{label}', async () => {
+    // Act
+    const response = await answerDiscovery(deps(), request('get-label'));
+
+    // Assess
+    expect(body(response)).toMatchObject({ model: 'resnet', endpoints: [{ id: 'ml/a/tfserving' }] });
+  });
+
+  it('compares a requested version in canonical form (007 is 7, 02 is 2)', async () => {
+    // Prepare
+    const event = request('get-version', { pathParameters: { model: 'resnet', version: '0002' } });
+
+    // Act
+    const response = await answerDiscovery(deps(), event);
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(body(response)).toMatchObject({ endpoints: [{ id: 'ml/a/tfserving' }] });
+  });
+
+  it('returns 304 with the ETag for a matching If-None-Match', async () => {
+    // Prepare
+    const first = await answerDiscovery(deps(), request('get-model'));
+    const etag = first.headers.etag ?? '';
+    const event = request('get-model', { headers: { 'If-None-Match': etag } });
+
+    // Act
+    const response = await answerDiscovery(deps(), event);
+
+    // Assess
+    expect(response).toEqual({ statusCode: 304, headers: expect.objectContaining({ etag }), body: '' });
+  });
+
+  it('returns 200 for a stale If-None-Match', async () => {
+    // Prepare
+    const event = request('get-model', { headers: { 'if-none-match': 'W/"stale"' } });
+
+    // Act
+    const response = await answerDiscovery(deps(), event);
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+  });
+
+  it('returns a 404 ModelNotFound for an unknown model', async () => {
+    // Prepare
+    const event = request('get-model', { pathParameters: { model: 'bert' } });
+
+    // Act
+    const response = await answerDiscovery(deps(), event);
+
+    // Assess
+    expect(response.statusCode).toBe(404);
+    expect(body(response)).toEqual({ error: { code: 'ModelNotFound', message: expect.any(String) } });
+  });
+
+  it.each([
+    ['a model name with a colon', 'get-model', { model: 'resnet:predict' }, 'InvalidModelName'],
+    ['a model name that is too long', 'get-model', { model: 'm'.repeat(257) }, 'InvalidModelName'],
+    ['a model name with U+FFFD', 'get-model', { model: 'res\uFFFDnet' }, 'InvalidModelName'],
+    ['a negative version', 'get-version', { model: 'resnet', version: '-1' }, 'InvalidVersion'],
+    [
+      'an overflowing version',
+      'get-version',
+      { model: 'resnet', version: '9223372036854775808' },
+      'InvalidVersion',
+    ],
+    ['a label with a slash', 'get-label', { model: 'resnet', label: 'a/b' }, 'InvalidLabelName'],
+  ] as const)('returns 400 for %s', async (_, fixture, pathParameters, code) => {
+    // Prepare
+    const event = request(fixture, { pathParameters: { ...pathParameters } });
+
+    // Act
+    const response = await answerDiscovery(deps(), event);
+
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(body(response)).toMatchObject({ error: { code } });
+  });
+
+  it('returns 405 with an Allow header for a method other than GET and HEAD', async () => {
+    // Act
+    const response = await answerDiscovery(deps(), request('get-model', { httpMethod: 'DELETE' }));
+
+    // Assess
+    expect(response.statusCode).toBe(405);
+    expect(response.headers?.allow).toBe('GET, HEAD');
+    expect(body(response)).toMatchObject({ error: { code: 'MethodNotAllowed' } });
+  });
+
+  it('answers HEAD as GET (the same status and ETag; the HTTP layer drops the body)', async () => {
+    // Prepare
+    const registry = deps();
+
+    // Act
+    const get = await answerDiscovery(registry, request('list-models'));
+    const head = await answerDiscovery(registry, request('list-models', { httpMethod: 'HEAD' }));
+
+    // Assess
+    expect(head.statusCode).toBe(200);
+    expect(head.headers?.etag).toBe(get.headers?.etag);
+  });
+
+  it('returns 404 RouteNotFound for an unknown resource', async () => {
+    // Act
+    const response = await answerDiscovery(deps(), request('get-model', { resource: '/health' }));
+
+    // Assess
+    expect(response.statusCode).toBe(404);
+    expect(body(response)).toMatchObject({ error: { code: 'RouteNotFound' } });
+  });
+
+  it('returns a generic 500 when the store fails', async () => {
+    // Prepare
+    const failing = testDiscoveryDeps({
+      store: failingStore(servingStore(), {
+        readModel: new Error('ProvisionedThroughputExceededException on table secret'),
+      }),
+      now: () => NOW,
+    });
+
+    // Act
+    const response = await answerDiscovery(failing, request('get-model'));
+
+    // Assess
+    expect(response.statusCode).toBe(500);
+    expect(body(response)).toEqual({
+      error: { code: 'InternalError', message: 'The registry could not answer this request.' },
+    });
+  });
+
+  describe('when the store is unavailable', () => {
+    /** `deps` whose store answers once, then times out (as the DynamoDB adapter reports it). */
+    function failingAfterFirst(): DiscoveryDeps {
+      const store = servingStore();
+      const timeout = new StoreUnavailableError(
+        'Query',
+        Object.assign(new Error('aborted'), { name: 'TimeoutError' }),
+      );
+      const readModel = store.readModel.bind(store);
+      vi.spyOn(store, 'readModel').mockImplementationOnce(readModel).mockRejectedValue(timeout);
+      vi.spyOn(store, 'listRunningTasks').mockRejectedValue(timeout);
+      return testDiscoveryDeps({ store, now: () => NOW });
+    }
+
+    it('answers 200 with the last answer for the same request, marked stale as of when it was made', async () => {
+      // Prepare
+      const failing = failingAfterFirst();
+      const fresh = await answerDiscovery(failing, request('get-model'));
+
+      // Act
+      const stale = await answerDiscovery(failing, request('get-model'));
+
+      // Assess
+      expect(stale.statusCode).toBe(200);
+      expect(body(stale)).toEqual({
+        ...body(fresh),
+        stale: true,
+        asOf: new Date(NOW).toISOString(),
+      });
+      expect(stale.headers.etag).toBe(fresh.headers.etag);
+    });
+
+    it('answers 503 RegistryUnavailable with Retry-After when it has no earlier answer for the request', async () => {
+      // Prepare
+      const failing = failingAfterFirst();
+      await answerDiscovery(failing, request('get-model'));
+
+      // Act: another request (a version) was never answered before.
+      const response = await answerDiscovery(failing, request('get-version'));
+
+      // Assess
+      expect(response.statusCode).toBe(503);
+      expect(response.headers['retry-after']).toBe('1');
+      expect(body(response)).toEqual({ error: { code: 'RegistryUnavailable', message: expect.any(String) } });
+    });
+
+    it('answers 503 for the model list with no earlier answer', async () => {
+      // Act
+      const response = await answerDiscovery(failingAfterFirst(), request('list-models'));
+
+      // Assess
+      expect(response.statusCode).toBe(503);
+    });
+
+    it('still answers 400 for bad input without asking the store', async () => {
+      // Act
+      const response = await answerDiscovery(
+        failingAfterFirst(),
+        request('get-model', { pathParameters: { model: 'a/b' } }),
+      );
+
+      // Assess
+      expect(response.statusCode).toBe(400);
+    });
+  });
+});

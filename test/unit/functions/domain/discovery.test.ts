@@ -1,0 +1,600 @@
+import { describe, expect, it, vi } from 'vitest';
+import {
+  type Endpoint,
+  findEndpoints,
+  listModels,
+  type ModelEndpoints,
+  routingEtag,
+} from '../../../../functions/domain/discovery.ts';
+import { RequestError } from '../../../../functions/domain/errors.ts';
+import type {
+  ModelRegistration,
+  ProbeRecord,
+  RoundMarker,
+  TaskRecord,
+} from '../../../../functions/domain/records.ts';
+import { testDiscoveryDeps } from '../../../support/kit/deps.ts';
+import { InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
+import {
+  CLUSTER_ARN,
+  probeRecord,
+  registration,
+  taskArnOf,
+  taskRecord,
+} from '../../../support/kit/records.ts';
+
+const NOW = Date.parse('2026-05-04T10:05:00.000Z');
+
+/**
+ * Discovery at the default settings over a store holding these records (`round`: every model's
+ * marker), with the store's reads counted.
+ */
+function deps(contents: {
+  tasks?: TaskRecord[];
+  registrations?: ModelRegistration[];
+  probes?: ProbeRecord[];
+  round?: RoundMarker;
+}) {
+  const { round, ...records } = contents;
+  const models = [...(records.registrations ?? []), ...(records.probes ?? [])].map((r) => r.model);
+  const rounds = round === undefined ? {} : Object.fromEntries(models.map((model) => [model, round]));
+  const store = InMemoryRegistryStore.holding({ ...records, rounds });
+  const reads = {
+    readModel: vi.spyOn(store, 'readModel'),
+    listRunningTasks: vi.spyOn(store, 'listRunningTasks'),
+  };
+  return { reads, discovery: testDiscoveryDeps({ store, now: () => NOW }) };
+}
+
+describe('findEndpoints', () => {
+  it('rejects with a 404 ModelNotFound for a model no task declares', async () => {
+    // Prepare
+    const { discovery } = deps({});
+
+    // Act
+    const finding = findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+    // Assess
+    await expect(finding).rejects.toBeInstanceOf(RequestError);
+    await expect(finding).rejects.toMatchObject({ statusCode: 404, code: 'ModelNotFound' });
+  });
+
+  it('rejects with a 404 ModelNotFound when every registration of the model is stopping or stopped', async () => {
+    // Prepare
+    const { discovery } = deps({
+      registrations: [
+        registration('a', 'resnet', { lifecycle: 'STOPPING', host: undefined }),
+        registration('b', 'resnet', { lifecycle: 'STOPPED', host: undefined }),
+      ],
+      probes: [probeRecord('a', 'resnet', NOW), probeRecord('b', 'resnet', NOW)],
+    });
+
+    // Act
+    const finding = findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+    // Assess
+    await expect(finding).rejects.toBeInstanceOf(RequestError);
+    await expect(finding).rejects.toMatchObject({ statusCode: 404, code: 'ModelNotFound' });
+  });
+
+  it('returns no endpoints for a known model whose endpoint has not been probed successfully yet', async () => {
+    // Prepare
+    const { discovery } = deps({ registrations: [registration('a', 'resnet')] });
+
+    // Act
+    const result = await findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+    // Assess
+    expect(result).toEqual({ model: 'resnet', endpoints: [], stale: false });
+  });
+
+  it('returns no endpoints for a known model whose every endpoint is failing', async () => {
+    // Prepare
+    const { discovery } = deps({
+      registrations: [registration('a', 'resnet')],
+      probes: [probeRecord('a', 'resnet', NOW, { consecutiveFailures: 2 })],
+    });
+
+    // Act
+    const result = await findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+    // Assess
+    expect(result.endpoints).toEqual([]);
+  });
+
+  it('returns a healthy endpoint with every field of the contract', async () => {
+    // Prepare
+    const lastSuccessAt = NOW - 2500;
+    const { discovery } = deps({
+      registrations: [
+        registration('a', 'resnet', {
+          host: '10.0.215.105',
+          restPort: 8501,
+          grpcPort: 8500,
+          availabilityZone: 'us-east-1a',
+        }),
+      ],
+      probes: [probeRecord('a', 'resnet', NOW, { versions: ['8', '7'], lastSuccessAt })],
+    });
+
+    // Act
+    const result = await findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+    // Assess
+    expect(result).toEqual({
+      model: 'resnet',
+      endpoints: [
+        {
+          id: 'ml/a/tfserving',
+          host: '10.0.215.105',
+          restPort: 8501,
+          grpcPort: 8500,
+          versions: ['8', '7'],
+          labels: {},
+          availabilityZone: 'us-east-1a',
+          clusterArn: CLUSTER_ARN,
+          taskArn: taskArnOf('a'),
+          lastProbeAt: new Date(lastSuccessAt).toISOString(),
+        },
+      ],
+      stale: false,
+    });
+  });
+
+  it('returns null for an unknown availability zone and a missing gRPC port', async () => {
+    // Prepare
+    const { discovery } = deps({
+      registrations: [registration('a', 'resnet', { availabilityZone: undefined, grpcPort: null })],
+      probes: [probeRecord('a', 'resnet', NOW)],
+    });
+
+    // Act
+    const result = await findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+    // Assess
+    expect(result.endpoints[0]).toMatchObject({ availabilityZone: null, grpcPort: null });
+  });
+
+  it('returns only the healthy endpoints of the model', async () => {
+    // Prepare
+    const { discovery } = deps({
+      registrations: [
+        registration('healthy', 'resnet'),
+        registration('stale', 'resnet'),
+        registration('expired', 'resnet'),
+        registration('failing', 'resnet'),
+        registration('draining', 'resnet', { lifecycle: 'STOPPING', host: undefined }),
+        registration('unprobed', 'resnet'),
+      ],
+      probes: [
+        probeRecord('healthy', 'resnet', NOW),
+        probeRecord('stale', 'resnet', NOW, { lastSuccessAt: NOW - 60_000 }),
+        probeRecord('expired', 'resnet', NOW, { expiresAt: NOW / 1000 - 1 }),
+        probeRecord('failing', 'resnet', NOW, { consecutiveFailures: 5 }),
+        probeRecord('draining', 'resnet', NOW),
+      ],
+    });
+
+    // Act
+    const result = await findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+    // Assess
+    expect(result.endpoints.map((e) => e.id)).toEqual(['ml/healthy/tfserving']);
+  });
+
+  it('does not serve a probe row without a registration', async () => {
+    // Prepare
+    const { discovery } = deps({
+      registrations: [registration('a', 'resnet')],
+      probes: [probeRecord('a', 'resnet', NOW), probeRecord('orphan', 'resnet', NOW)],
+    });
+
+    // Act
+    const result = await findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+    // Assess
+    expect(result.endpoints.map((e) => e.id)).toEqual(['ml/a/tfserving']);
+  });
+
+  it('returns the endpoints ordered by id', async () => {
+    // Prepare
+    const { discovery } = deps({
+      registrations: ['c', 'a', 'b'].map((id) => registration(id, 'resnet')),
+      probes: ['b', 'c', 'a'].map((id) => probeRecord(id, 'resnet', NOW)),
+    });
+
+    // Act
+    const result = await findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+    // Assess
+    expect(result.endpoints.map((e) => e.id)).toEqual(['ml/a/tfserving', 'ml/b/tfserving', 'ml/c/tfserving']);
+  });
+
+  it('judges health at the time deps.now gives', async () => {
+    // Prepare: the prober is running (its marker is a second old) but has not seen the endpoint.
+    const { discovery } = deps({
+      registrations: [registration('a', 'resnet')],
+      probes: [probeRecord('a', 'resnet', NOW, { expiresAt: NOW / 1000 + 3600 })],
+      round: { startedAt: NOW + 19_000, recordedAt: NOW + 19_000, seen: new Map() },
+    });
+    const later = { ...discovery, now: () => NOW + 20_000 };
+
+    // Act
+    const result = await findEndpoints(later, 'resnet', { kind: 'model' });
+
+    // Assess
+    expect(result).toEqual({ model: 'resnet', endpoints: [], stale: false });
+  });
+
+  it('keeps serving, marked stale, the endpoints healthy when the prober last recorded anything', async () => {
+    // Prepare: the marker saw both 40 s ago and nothing was recorded since; b has a failure on record.
+    const lastRecord = NOW - 40_000;
+    const { discovery } = deps({
+      registrations: [registration('a', 'resnet'), registration('b', 'resnet')],
+      probes: [
+        probeRecord('a', 'resnet', lastRecord, { expiresAt: NOW / 1000 + 3600 }),
+        probeRecord('b', 'resnet', lastRecord, { expiresAt: NOW / 1000 + 3600, consecutiveFailures: 1 }),
+      ],
+      round: {
+        startedAt: lastRecord,
+        recordedAt: lastRecord,
+        seen: new Map([['ml/a/tfserving', lastRecord]]),
+      },
+    });
+
+    // Act
+    const result = await findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+    // Assess
+    expect(result).toMatchObject({ stale: true, asOf: new Date(lastRecord).toISOString() });
+    expect(result.endpoints.map((e) => [e.id, e.lastProbeAt])).toEqual([
+      ['ml/a/tfserving', new Date(lastRecord).toISOString()],
+    ]);
+  });
+
+  it('reads one model partition and nothing else', async () => {
+    // Prepare
+    const { discovery, reads } = deps({ registrations: [registration('a', 'resnet')] });
+
+    // Act
+    await findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+    // Assess
+    expect(reads.readModel.mock.calls).toEqual([['resnet']]);
+    expect(reads.listRunningTasks).not.toHaveBeenCalled();
+  });
+
+  describe('with a version selector', () => {
+    const contents = {
+      registrations: [registration('a', 'resnet'), registration('b', 'resnet'), registration('c', 'resnet')],
+      probes: [
+        probeRecord('a', 'resnet', NOW, { versions: ['2', '1'] }),
+        probeRecord('b', 'resnet', NOW, { versions: ['1'] }),
+        probeRecord('c', 'resnet', NOW, { versions: ['10'] }),
+      ],
+    };
+
+    it('returns only the endpoints where that version is AVAILABLE', async () => {
+      // Prepare
+      const { discovery } = deps(contents);
+
+      // Act
+      const result = await findEndpoints(discovery, 'resnet', { kind: 'version', version: '2' });
+
+      // Assess
+      expect(result.endpoints.map((e) => e.id)).toEqual(['ml/a/tfserving']);
+    });
+
+    it('compares whole versions (1 does not match 10)', async () => {
+      // Prepare
+      const { discovery } = deps(contents);
+
+      // Act
+      const result = await findEndpoints(discovery, 'resnet', { kind: 'version', version: '1' });
+
+      // Assess
+      expect(result.endpoints.map((e) => e.id)).toEqual(['ml/a/tfserving', 'ml/b/tfserving']);
+    });
+
+    it('lists every AVAILABLE version of a matching endpoint, not only the selected one', async () => {
+      // Prepare
+      const { discovery } = deps(contents);
+
+      // Act
+      const result = await findEndpoints(discovery, 'resnet', { kind: 'version', version: '1' });
+
+      // Assess
+      expect(result.endpoints[0]?.versions).toEqual(['2', '1']);
+    });
+
+    it('returns no endpoints for a version no endpoint serves', async () => {
+      // Prepare
+      const { discovery } = deps(contents);
+
+      // Act
+      const result = await findEndpoints(discovery, 'resnet', { kind: 'version', version: '3' });
+
+      // Assess
+      expect(result).toEqual({ model: 'resnet', endpoints: [], stale: false });
+    });
+
+    it('rejects with a 404 ModelNotFound for an unknown model', async () => {
+      // Prepare
+      const { discovery } = deps(contents);
+
+      // Act
+      const finding = findEndpoints(discovery, 'bert', { kind: 'version', version: '1' });
+
+      // Assess
+      await expect(finding).rejects.toBeInstanceOf(RequestError);
+      await expect(finding).rejects.toMatchObject({ statusCode: 404, code: 'ModelNotFound' });
+    });
+  });
+
+  describe('with a label selector', () => {
+    it('returns an endpoint whose label resolves to an AVAILABLE version', async () => {
+      // Prepare
+      const { discovery } = deps({
+        registrations: [registration('a', 'resnet')],
+        probes: [
+          probeRecord('a', 'resnet', NOW, { versions: ['8', '7'], labels: { stable: '7', canary: '8' } }),
+        ],
+      });
+
+      // Act
+      const result = await findEndpoints(discovery, 'resnet', { kind: 'label', label: 'stable' });
+
+      // Assess
+      expect(result.endpoints.map((e) => e.id)).toEqual(['ml/a/tfserving']);
+      expect(result.endpoints[0]?.labels).toEqual({ canary: '8', stable: '7' });
+    });
+
+    it('shows only the labels that resolve to a served version', async () => {
+      // Prepare
+      const { discovery } = deps({
+        registrations: [registration('a', 'resnet')],
+        probes: [probeRecord('a', 'resnet', NOW, { versions: ['7'], labels: { stable: '7', canary: '8' } })],
+      });
+
+      // Act
+      const result = await findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+      // Assess
+      expect(result.endpoints[0]?.labels).toEqual({ stable: '7' });
+    });
+
+    it('excludes an endpoint whose label resolves to a version that is not AVAILABLE', async () => {
+      // Prepare
+      const { discovery } = deps({
+        registrations: [registration('a', 'resnet')],
+        probes: [probeRecord('a', 'resnet', NOW, { versions: ['7'], labels: { canary: '8' } })],
+      });
+
+      // Act
+      const result = await findEndpoints(discovery, 'resnet', { kind: 'label', label: 'canary' });
+
+      // Assess
+      expect(result.endpoints).toEqual([]);
+    });
+
+    it('excludes an endpoint where the label did not resolve', async () => {
+      // Prepare
+      const { discovery } = deps({
+        registrations: [registration('a', 'resnet')],
+        probes: [probeRecord('a', 'resnet', NOW, { versions: ['7'], labels: {} })],
+      });
+
+      // Act
+      const result = await findEndpoints(discovery, 'resnet', { kind: 'label', label: 'stable' });
+
+      // Assess
+      expect(result.endpoints).toEqual([]);
+    });
+
+    it.each(['constructor', 'toString', '__proto__'])(
+      'does not resolve the label %j from the object prototype',
+      async (label) => {
+        // Prepare
+        const { discovery } = deps({
+          registrations: [registration('a', 'resnet')],
+          probes: [probeRecord('a', 'resnet', NOW, { versions: ['7'], labels: {} })],
+        });
+
+        // Act
+        const result = await findEndpoints(discovery, 'resnet', { kind: 'label', label });
+
+        // Assess
+        expect(result.endpoints).toEqual([]);
+      },
+    );
+
+    it('excludes an unhealthy endpoint even when its label resolves', async () => {
+      // Prepare
+      const { discovery } = deps({
+        registrations: [registration('a', 'resnet')],
+        probes: [
+          probeRecord('a', 'resnet', NOW, {
+            versions: ['7'],
+            labels: { stable: '7' },
+            consecutiveFailures: 2,
+          }),
+        ],
+      });
+
+      // Act
+      const result = await findEndpoints(discovery, 'resnet', { kind: 'label', label: 'stable' });
+
+      // Assess
+      expect(result.endpoints).toEqual([]);
+    });
+  });
+});
+
+describe('listModels', () => {
+  it('lists every model with a healthy endpoint, its endpoint count and its versions newest first', async () => {
+    // Prepare
+    const { discovery } = deps({
+      tasks: [taskRecord('a', ['resnet', 'bert']), taskRecord('b', ['resnet'])],
+      registrations: [registration('a', 'resnet'), registration('a', 'bert'), registration('b', 'resnet')],
+      probes: [
+        probeRecord('a', 'resnet', NOW, { versions: ['2', '1'] }),
+        probeRecord('b', 'resnet', NOW, { versions: ['10'] }),
+        probeRecord('a', 'bert', NOW, { versions: ['3'] }),
+      ],
+    });
+
+    // Act
+    const result = await listModels(discovery);
+
+    // Assess
+    expect(result).toEqual({
+      models: [
+        { name: 'bert', endpoints: 1, versions: ['3'] },
+        { name: 'resnet', endpoints: 2, versions: ['10', '2', '1'] },
+      ],
+      stale: false,
+    });
+  });
+
+  it('leaves out a model with no healthy endpoint', async () => {
+    // Prepare
+    const { discovery } = deps({
+      tasks: [taskRecord('a', ['resnet', 'bert'])],
+      registrations: [registration('a', 'resnet'), registration('a', 'bert')],
+      probes: [
+        probeRecord('a', 'resnet', NOW),
+        probeRecord('a', 'bert', NOW, { lastSuccessAt: NOW - 3_600_000 }),
+      ],
+    });
+
+    // Act
+    const result = await listModels(discovery);
+
+    // Assess
+    expect(result.models.map((m) => m.name)).toEqual(['resnet']);
+  });
+
+  it('counts only the healthy endpoints and their versions', async () => {
+    // Prepare
+    const { discovery } = deps({
+      tasks: [taskRecord('a', ['resnet']), taskRecord('b', ['resnet'])],
+      registrations: [registration('a', 'resnet'), registration('b', 'resnet')],
+      probes: [
+        probeRecord('a', 'resnet', NOW, { versions: ['1'] }),
+        probeRecord('b', 'resnet', NOW, { versions: ['2'], consecutiveFailures: 9 }),
+      ],
+    });
+
+    // Act
+    const result = await listModels(discovery);
+
+    // Assess
+    expect(result.models).toEqual([{ name: 'resnet', endpoints: 1, versions: ['1'] }]);
+  });
+
+  it('reads each model partition once, even when several tasks declare the model', async () => {
+    // Prepare
+    const { discovery, reads } = deps({
+      tasks: [taskRecord('a', ['resnet']), taskRecord('b', ['resnet']), taskRecord('c', ['bert'])],
+    });
+
+    // Act
+    await listModels(discovery);
+
+    // Assess
+    expect(reads.listRunningTasks).toHaveBeenCalledOnce();
+    expect(reads.readModel.mock.calls.map(([model]) => model).sort()).toEqual(['bert', 'resnet']);
+  });
+
+  it('returns an empty list for an empty registry', async () => {
+    // Prepare
+    const { discovery } = deps({});
+
+    // Act
+    const result = await listModels(discovery);
+
+    // Assess
+    expect(result).toEqual({ models: [], stale: false });
+  });
+});
+
+describe('routingEtag', () => {
+  const endpoint: Endpoint = {
+    id: 'ml/a/tfserving',
+    host: '10.0.0.1',
+    restPort: 8501,
+    grpcPort: 8500,
+    versions: ['2', '1'],
+    labels: { stable: '2' },
+    availabilityZone: 'us-east-1a',
+    clusterArn: CLUSTER_ARN,
+    taskArn: taskArnOf('a'),
+    lastProbeAt: '2026-05-04T10:04:59.000Z',
+  };
+  const body = (patch: Partial<Endpoint> = {}): ModelEndpoints => ({
+    model: 'resnet',
+    endpoints: [{ ...endpoint, ...patch }],
+    stale: false,
+  });
+
+  it('returns a weak ETag', () => {
+    // Act / Assess
+    expect(routingEtag(body())).toMatch(/^W\/"[A-Za-z0-9_-]+"$/);
+  });
+
+  it('returns the same ETag for the same routing', () => {
+    // Act / Assess
+    expect(routingEtag(body())).toBe(routingEtag(body()));
+  });
+
+  it('ignores lastProbeAt', () => {
+    // Act / Assess
+    expect(routingEtag(body({ lastProbeAt: '2026-05-04T10:05:04.000Z' }))).toBe(routingEtag(body()));
+  });
+
+  it.each<[string, Partial<Endpoint>]>([
+    ['the id', { id: 'ml/b/tfserving' }],
+    ['the host', { host: '10.0.0.2' }],
+    ['the REST port', { restPort: 9000 }],
+    ['the gRPC port', { grpcPort: null }],
+    ['the versions', { versions: ['2'] }],
+    ['a new version', { versions: ['3', '2', '1'] }],
+    ['a label moving to another version', { labels: { stable: '1' } }],
+  ])('changes with %s', (_, patch) => {
+    // Act / Assess
+    expect(routingEtag(body(patch))).not.toBe(routingEtag(body()));
+  });
+
+  it('changes when an endpoint is added', () => {
+    // Prepare
+    const two: ModelEndpoints = {
+      model: 'resnet',
+      endpoints: [endpoint, { ...endpoint, id: 'ml/b/tfserving' }],
+      stale: false,
+    };
+
+    // Act / Assess
+    expect(routingEtag(two)).not.toBe(routingEtag(body()));
+  });
+
+  describe('for the model list', () => {
+    const list = (endpoints: number, versions: string[]) => ({
+      models: [{ name: 'resnet', endpoints, versions }],
+    });
+
+    it('returns the same ETag for the same list', () => {
+      // Act / Assess
+      expect(routingEtag(list(2, ['2']))).toBe(routingEtag(list(2, ['2'])));
+    });
+
+    it('changes when an endpoint count changes', () => {
+      // Act / Assess
+      expect(routingEtag(list(3, ['2']))).not.toBe(routingEtag(list(2, ['2'])));
+    });
+
+    it('changes when a version appears', () => {
+      // Act / Assess
+      expect(routingEtag(list(2, ['3', '2']))).not.toBe(routingEtag(list(2, ['2'])));
+    });
+  });
+});
