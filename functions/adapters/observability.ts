@@ -10,6 +10,22 @@ export const SERVICE_NAME = 'tf-serving-registry';
 
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
 
+/** The registry's pieces, each of which logs as itself. */
+export type Piece = 'discovery' | 'ecs-events' | 'probe' | 'reconcile' | 'local';
+
+/**
+ * One logger per piece, each with its own Lambda context and keys, and a `piece` key saying who
+ * logged. On Lambda each function is a process of its own; in local mode they share one, and a
+ * single logger would stamp every probe round with the last discovery request's id.
+ */
+export const loggers: Readonly<Record<Piece, Logger>> = {
+  discovery: logger.createChild({ persistentKeys: { piece: 'discovery' } }),
+  'ecs-events': logger.createChild({ persistentKeys: { piece: 'ecs-events' } }),
+  probe: logger.createChild({ persistentKeys: { piece: 'probe' } }),
+  reconcile: logger.createChild({ persistentKeys: { piece: 'reconcile' } }),
+  local: logger.createChild({ persistentKeys: { piece: 'local' } }),
+};
+
 // Pure: a function that records no metric (discovery) leaves Metrics out of its bundle.
 export const metrics = /* @__PURE__ */ new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'TfServingRegistry',

@@ -56,6 +56,8 @@ export type ProbeResult =
   | {
       readonly ok: true;
       readonly versions: string[];
+      /** The declared labels that resolved: label → version. */
+      readonly labels: Readonly<Record<string, string>>;
       readonly written: boolean;
       /** Nothing changed: left to the round's marker instead of a write. */
       readonly unchanged: boolean;
@@ -142,7 +144,7 @@ export async function probeEndpointModel(
     known !== undefined &&
     isUnchanged(known.probe, status.versions, labels, nowSeconds, deps.removeAfterSeconds)
   ) {
-    return { ok: true, versions: status.versions, written: false, unchanged: true };
+    return { ok: true, versions: status.versions, labels, written: false, unchanged: true };
   }
   const written = await deps.store.recordProbeSuccess({
     endpointId: endpoint.id,
@@ -152,7 +154,7 @@ export async function probeEndpointModel(
     probedAt,
     expiresAt: leaseExpiresAt(nowSeconds, deps.removeAfterSeconds),
   });
-  return { ok: true, versions: status.versions, written, unchanged: false };
+  return { ok: true, versions: status.versions, labels, written, unchanged: false };
 }
 
 /** Every (endpoint, model) pair of the given tasks that has an address. */
@@ -170,6 +172,8 @@ export interface RoundSummary {
   readonly failed: number;
   /** Probes that waited longer than the pool's slow threshold (hung or slow servers). */
   readonly slow: number;
+  /** Successful probes that found other versions or labels than the endpoint's row held (or no row). */
+  readonly changed: number;
   /** Registry writes: changed rows, and markers. */
   readonly writes: number;
   /** Registry writes that failed (a target's row or a marker). */
@@ -306,6 +310,7 @@ export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
     models.get((targets[index] as ProbeTarget).model)?.release();
   };
   let slow = 0;
+  let changed = 0;
   const outcomes = await runPooled(
     targets,
     async (target, index): Promise<ProbeResult | undefined> => {
@@ -325,6 +330,14 @@ export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
         result = undefined;
       }
       round.observed(target.endpoint.id, result?.ok && result.unchanged ? probedAt : undefined);
+      if (
+        result?.ok &&
+        (probe === undefined ||
+          !sameList(probe.versions, result.versions) ||
+          !sameLabels(probe.labels, result.labels))
+      ) {
+        changed += 1;
+      }
       release(index);
       return result;
     },
@@ -348,6 +361,7 @@ export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
     healthy,
     failed: targets.length - healthy,
     slow,
+    changed,
     writes: results.filter((r) => r.written).length + rounds.reduce((n, r) => n + r.markers, 0),
     errors: targets.length - results.length + rounds.reduce((n, r) => n + r.markerErrors, 0),
     durationMs: deps.now() - startedAt,

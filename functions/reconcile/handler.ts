@@ -2,7 +2,7 @@ import { createEcsClient, ec2PrivateIpLookup } from '../adapters/aws-clients.ts'
 import { AwsEcsLookups } from '../adapters/ecs/ecs-lookups.ts';
 import { AwsEcsTaskReader } from '../adapters/ecs/ecs-task-reader.ts';
 import { createReconcileHandler } from '../adapters/edges/scheduled-reconcile.ts';
-import { logger } from '../adapters/observability.ts';
+import { loggers } from '../adapters/observability.ts';
 import { createStore, loadFunctionConfig, probeDeps, taskEventDeps } from '../composition/registry.ts';
 import { applyTaskEvent } from '../domain/task-events.ts';
 
@@ -14,7 +14,7 @@ const taskEvents = taskEventDeps(
   config,
   store,
   probeDeps(config, store),
-  new AwsEcsLookups(ecs, ec2PrivateIpLookup(), logger),
+  new AwsEcsLookups(ecs, ec2PrivateIpLookup(), loggers.reconcile),
 );
 
 /** Lambda entry point (EventBridge rule, once a minute). */
@@ -23,5 +23,5 @@ export const handler = createReconcileHandler({
   store,
   apply: (detail) => applyTaskEvent(detail, taskEvents),
   clusterArns: config.clusterArns,
-  log: logger,
+  log: loggers.reconcile,
 });

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { errorResponse, type HttpResponse, jsonResponse } from '../../functions/adapters/http.ts';
-import { logger } from '../../functions/adapters/observability.ts';
+import { loggers } from '../../functions/adapters/observability.ts';
 import { parseEventBatch } from '../../functions/domain/ecs-task-event.ts';
 import { MethodNotAllowedError, RequestError, StoreUnavailableError } from '../../functions/domain/errors.ts';
 import { matchRoute } from '../../functions/domain/routes.ts';
@@ -111,7 +111,7 @@ async function postEvents(handlers: LocalHandlers, request: IncomingMessage): Pr
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
       // 503 with Retry-After; events are idempotent, so the batch can simply be posted again.
-      const answer = errorResponse(error, logger);
+      const answer = errorResponse(error, loggers['ecs-events']);
       return { ...answer, body: JSON.stringify({ ...JSON.parse(answer.body), applied: results.length }) };
     }
   }
@@ -138,8 +138,8 @@ function send(response: ServerResponse, answer: HttpResponse): void {
 export function createLocalServer(handlers: LocalHandlers): http.Server {
   return http.createServer((request, response) => {
     route(handlers, request)
-      .catch((error: unknown) => errorResponse(error, logger))
+      .catch((error: unknown) => errorResponse(error, loggers.local))
       .then((answer) => send(response, answer))
-      .catch((error: unknown) => logger.error('response failed', { error: String(error) }));
+      .catch((error: unknown) => loggers.local.error('response failed', { error: String(error) }));
   });
 }

@@ -11,9 +11,9 @@ import { AwsEcsLookups, eventOnlyLookups } from '../../functions/adapters/ecs/ec
 import { AwsEcsTaskReader } from '../../functions/adapters/ecs/ecs-task-reader.ts';
 import { createDiscoveryHandler } from '../../functions/adapters/edges/discovery-api.ts';
 import { createEcsEventsHandler } from '../../functions/adapters/edges/ecs-events.ts';
-import { loggedProbeRound } from '../../functions/adapters/edges/scheduled-probe.ts';
+import { probeRounds } from '../../functions/adapters/edges/scheduled-probe.ts';
 import { runReconcile } from '../../functions/adapters/edges/scheduled-reconcile.ts';
-import { logger } from '../../functions/adapters/observability.ts';
+import { loggers } from '../../functions/adapters/observability.ts';
 import { createRegistry, STORE_BUDGETS } from '../../functions/composition/registry.ts';
 import { asError, ConfigError } from '../../functions/domain/errors.ts';
 import { runProbeLoop } from '../../functions/domain/probe.ts';
@@ -118,7 +118,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
   const lookups =
     ecs === undefined
       ? eventOnlyLookups(options.containerInstanceHost ?? '127.0.0.1')
-      : new AwsEcsLookups(ecs, ec2PrivateIpLookup(), logger);
+      : new AwsEcsLookups(ecs, ec2PrivateIpLookup(), loggers['ecs-events']);
   const registry = createRegistry(options.config, lookups, {
     ...(options.isAllowedProbeHost ? { isAllowedProbeHost: options.isAllowedProbeHost } : {}),
   });
@@ -133,7 +133,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
   const stop = new AbortController();
   const sleep = (ms: number) => delay(ms, undefined, { signal: stop.signal }).catch(() => undefined);
   const intervalMs = options.config.probeIntervalSeconds * 1000;
-  const probing = runProbeLoop(() => loggedProbeRound(registry.probe, intervalMs), {
+  const probing = runProbeLoop(probeRounds(registry.probe, intervalMs), {
     intervalMs,
     deadlineMs: Number.POSITIVE_INFINITY,
     now: Date.now,
@@ -149,7 +149,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
         try {
           await task();
         } catch (error) {
-          logger.warn(`${name} failed`, { error: asError(error).message });
+          loggers.local.warn(`${name} failed`, { error: asError(error).message });
         }
       }
     })();
@@ -167,7 +167,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
               store: registry.store,
               apply: (detail) => applyTaskEvent(detail, registry.taskEvents),
               clusterArns: options.config.clusterArns,
-              log: logger,
+              log: loggers.reconcile,
             }),
           ),
         ]),

@@ -22,7 +22,9 @@ import {
   ROUTES_HELP,
 } from '../../domain/routes.ts';
 import { errorResponse, etagMatches, type HttpResponse, headerValue, jsonResponse } from '../http.ts';
-import { logger, metrics, publishRecordedMetrics } from '../observability.ts';
+import { loggers, metrics, publishRecordedMetrics } from '../observability.ts';
+
+const logger = loggers.discovery;
 
 /**
  * API Gateway REST API (v1) proxy handler: the discovery routes of the design. It fails open:

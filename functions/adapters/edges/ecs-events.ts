@@ -4,7 +4,9 @@ import middy from '@middy/core';
 import { parseEvent } from '../../domain/ecs-task-event.ts';
 import { InvalidEventError, StoreUnavailableError } from '../../domain/errors.ts';
 import { applyTaskEvent, type TaskEventDeps, type TaskEventOutcome } from '../../domain/task-events.ts';
-import { logger, metrics, publishRecordedMetrics } from '../observability.ts';
+import { loggers, metrics, publishRecordedMetrics } from '../observability.ts';
+
+const logger = loggers['ecs-events'];
 
 /**
  * EventBridge target for "ECS Task State Change". A malformed event is logged and thrown, so

@@ -4,7 +4,9 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { asError } from '../../domain/errors.ts';
 import { type ProbeDeps, type RoundSummary, runProbeLoop, runProbeRound } from '../../domain/probe.ts';
-import { logger, metrics, publishRecordedMetrics } from '../observability.ts';
+import { loggers, metrics, publishRecordedMetrics } from '../observability.ts';
+
+const logger = loggers.probe;
 
 /**
  * Scheduled probe: a rule fires once a minute and this invocation probes every
@@ -35,43 +37,64 @@ export function loopDeadline(
   return Math.min(origin + SCHEDULE_PERIOD_MS, startedAt + remainingMs) - END_MARGIN_MS;
 }
 
-function publishRound(summary: RoundSummary, intervalMs: number): void {
-  const overran = summary.durationMs > intervalMs;
-  logger.info('probe round', { ...summary, overran });
-  metrics.addMetric('ProbeTargets', MetricUnit.Count, summary.targets);
-  metrics.addMetric('ProbeFailures', MetricUnit.Count, summary.failed);
-  metrics.addMetric('ProbeSlowTargets', MetricUnit.Count, summary.slow);
-  metrics.addMetric('ProbeWriteErrors', MetricUnit.Count, summary.errors);
-  metrics.addMetric('ProbeRoundDuration', MetricUnit.Milliseconds, summary.durationMs);
-  // Longer than the interval: every endpoint is probed less often than configured.
-  if (overran) metrics.addMetric('ProbeRoundOverruns', MetricUnit.Count, 1);
+/**
+ * What a round's log line is compared on: a round that saw the same as the one before, with
+ * nothing new and nothing wrong, is logged at DEBUG only, so a steady fleet is quiet.
+ */
+function roundShape(summary: RoundSummary): string {
+  return [summary.targets, summary.healthy, summary.failed, summary.slow, summary.errors].join('/');
 }
 
 /**
- * One probe round, logged and counted. A round that fails as a whole (the registry unreachable,
- * say) is logged and the loop goes on: the next round is an interval away, not a minute.
+ * Probe rounds, logged and counted. Every round is counted in the metrics; its `probe round`
+ * line is INFO when something changed (the first round, other target/healthy/failing/slow/error
+ * counts than the round before, versions or labels that changed) or the round overran its
+ * interval, and DEBUG otherwise (`POWERTOOLS_LOG_LEVEL=DEBUG` shows every round). A round that
+ * fails as a whole (the registry unreachable, say) is an error and the loop goes on: the next
+ * round is an interval away, not a minute.
  */
-export async function loggedProbeRound(deps: ProbeDeps, intervalMs: number): Promise<{ durationMs: number }> {
-  const started = deps.now();
-  try {
-    const summary = await runProbeRound(deps);
-    publishRound(summary, intervalMs);
-    return summary;
-  } catch (error) {
-    logger.error('probe round failed', { error: asError(error).message });
-    metrics.addMetric('ProbeRoundFailures', MetricUnit.Count, 1);
-    return { durationMs: deps.now() - started };
-  }
+export function probeRounds(deps: ProbeDeps, intervalMs: number): () => Promise<{ durationMs: number }> {
+  let previousShape: string | undefined;
+  const publish = (summary: RoundSummary) => {
+    const overran = summary.durationMs > intervalMs;
+    const shape = roundShape(summary);
+    const noteworthy = overran || summary.changed > 0 || shape !== previousShape;
+    previousShape = shape;
+    const line = { ...summary, overran };
+    if (noteworthy) logger.info('probe round', line);
+    else logger.debug('probe round', line);
+    metrics.addMetric('ProbeTargets', MetricUnit.Count, summary.targets);
+    metrics.addMetric('ProbeFailures', MetricUnit.Count, summary.failed);
+    metrics.addMetric('ProbeSlowTargets', MetricUnit.Count, summary.slow);
+    metrics.addMetric('ProbeWriteErrors', MetricUnit.Count, summary.errors);
+    metrics.addMetric('ProbeRoundDuration', MetricUnit.Milliseconds, summary.durationMs);
+    // Longer than the interval: every endpoint is probed less often than configured.
+    if (overran) metrics.addMetric('ProbeRoundOverruns', MetricUnit.Count, 1);
+  };
+  return async () => {
+    const started = deps.now();
+    try {
+      const summary = await runProbeRound(deps);
+      publish(summary);
+      return summary;
+    } catch (error) {
+      // The next round is logged whatever it sees: the registry came back.
+      previousShape = undefined;
+      logger.error('probe round failed', { error: asError(error).message });
+      metrics.addMetric('ProbeRoundFailures', MetricUnit.Count, 1);
+      return { durationMs: deps.now() - started };
+    }
+  };
 }
 
 export async function runScheduledProbe(
-  deps: ProbeDeps,
+  round: () => Promise<{ durationMs: number }>,
   schedule: ProbeSchedule,
   event: { time?: string },
   remainingMs: number,
 ): Promise<{ durationMs: number }[]> {
   const deadlineMs = loopDeadline(event.time, schedule.now(), remainingMs);
-  return runProbeLoop(() => loggedProbeRound(deps, schedule.intervalMs), {
+  return runProbeLoop(round, {
     intervalMs: schedule.intervalMs,
     deadlineMs,
     now: schedule.now,
@@ -85,8 +108,10 @@ export function createProbeHandler(deps: ProbeDeps, intervalSeconds: number) {
     now: deps.now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
+  // One per container: a warm container's first round of the minute is quiet when nothing changed.
+  const round = probeRounds(deps, schedule.intervalMs);
   return middy(async (event: { time?: string }, context: Context) => {
-    const rounds = await runScheduledProbe(deps, schedule, event, context.getRemainingTimeInMillis());
+    const rounds = await runScheduledProbe(round, schedule, event, context.getRemainingTimeInMillis());
     return { rounds: rounds.length };
   })
     .use(injectLambdaContext(logger, { resetKeys: true }))

@@ -2,7 +2,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { type ReconcileDeps, type ReconcileSummary, reconcile } from '../../domain/reconcile.ts';
-import { logger, metrics, publishRecordedMetrics } from '../observability.ts';
+import { loggers, metrics, publishRecordedMetrics } from '../observability.ts';
+
+const logger = loggers.reconcile;
 
 /** Scheduled reconciliation: ECS's view of the tasks, applied like events (a rule, once a minute). */
 export async function runReconcile(deps: ReconcileDeps): Promise<ReconcileSummary> {

@@ -7,9 +7,13 @@ import { ec2PrivateIpLookup } from '../../../../functions/adapters/aws-clients.t
 import { AwsEcsLookups } from '../../../../functions/adapters/ecs/ecs-lookups.ts';
 import { createDiscoveryHandler } from '../../../../functions/adapters/edges/discovery-api.ts';
 import { createEcsEventsHandler } from '../../../../functions/adapters/edges/ecs-events.ts';
-import { createProbeHandler, END_MARGIN_MS } from '../../../../functions/adapters/edges/scheduled-probe.ts';
+import {
+  createProbeHandler,
+  END_MARGIN_MS,
+  probeRounds,
+} from '../../../../functions/adapters/edges/scheduled-probe.ts';
 import { createReconcileHandler } from '../../../../functions/adapters/edges/scheduled-reconcile.ts';
-import { logger } from '../../../../functions/adapters/observability.ts';
+import { loggers } from '../../../../functions/adapters/observability.ts';
 import { FUNCTION_STORE_OPERATIONS, type FunctionName } from '../../../../functions/composition/registry.ts';
 import { InvalidEventError, StoreUnavailableError } from '../../../../functions/domain/errors.ts';
 import { applyTaskEvent } from '../../../../functions/domain/task-events.ts';
@@ -165,7 +169,7 @@ const scenarios: Record<FunctionName, () => Promise<unknown>> = {
     try {
       const store = new InMemoryRegistryStore();
       const tfserving = new FakeTfServing().status(RESNET, 'resnet', available('7'));
-      const lookups = new AwsEcsLookups(new ECSClient({}), ec2PrivateIpLookup(), logger);
+      const lookups = new AwsEcsLookups(new ECSClient({}), ec2PrivateIpLookup(), loggers['ecs-events']);
       const deps = testTaskEventDeps({ store, tfserving, lookups, now: () => 1_000 });
       const handler = createEcsEventsHandler(deps);
       const context = lambdaContext('ecs-events');
@@ -238,7 +242,7 @@ const scenarios: Record<FunctionName, () => Promise<unknown>> = {
       store,
       apply: (detail) => applyTaskEvent(detail, testTaskEventDeps({ store, now: () => 1_000 })),
       clusterArns: [],
-      log: logger,
+      log: loggers.reconcile,
     });
     await handler({}, lambdaContext('reconcile'));
   },
@@ -293,6 +297,38 @@ describe('the README Observability section', () => {
       expect(candidates.some((line) => query.fields.every((field) => field in line))).toBe(true);
     },
   );
+});
+
+describe('one process running every piece (local mode)', () => {
+  it('logs each piece as itself: a probe round carries neither the discovery request id nor its name', async () => {
+    // Prepare: a discovery request is answered first, in the same process
+    const store = new InMemoryRegistryStore();
+    const now = () => 1_000;
+    const tfserving = new FakeTfServing().status(RESNET, 'resnet', available('7'));
+    await applyTaskEvent(taskDetail('running-awsvpc'), testTaskEventDeps({ store, tfserving, now }));
+    // The store does not answer discovery, so discovery logs (with its Lambda context).
+    const discovery = createDiscoveryHandler(
+      testDiscoveryDeps({ store: failingStore(store, { readModel: timedOut() }), now }),
+    );
+    const round = probeRounds(testProbeDeps({ store, tfserving, now }), 5_000);
+
+    // Act
+    const printed = await printedBy(async () => {
+      await discovery(loadEvent<APIGatewayProxyEvent>('apigw-rest', 'get-model'), lambdaContext('discovery'));
+      await round();
+    });
+
+    // Assess
+    const byMessage = (message: string) => printed.logs.find((line) => line.message === message);
+    expect(byMessage('registry store unavailable')).toMatchObject({
+      piece: 'discovery',
+      function_request_id: 'request-discovery',
+    });
+    expect(byMessage('probe round')).toMatchObject({ piece: 'probe' });
+    // (Earlier tests in this file ran the probe's own handler, whose context it may keep.)
+    expect(byMessage('probe round')?.function_request_id).not.toBe('request-discovery');
+    expect(byMessage('probe round')?.function_name).not.toBe('discovery');
+  });
 });
 
 describe('readmeObservability', () => {

@@ -50,7 +50,7 @@ describe('probeEndpointModel', () => {
     const result = await probeEndpointModel(probeDeps({ tfserving, store }), target(endpoint, 'resnet'));
 
     // Assess
-    expect(result).toEqual({ ok: true, versions: ['8', '7'], written: true, unchanged: false });
+    expect(result).toEqual({ ok: true, versions: ['8', '7'], labels: {}, written: true, unchanged: false });
     expect(store.probe('ml/a/tfserving', 'resnet')).toEqual({
       endpointId: 'ml/a/tfserving',
       model: 'resnet',
@@ -256,6 +256,32 @@ describe('runProbeRound', () => {
     expect(store.probe('ml/b/tfserving', 'resnet')).toBeUndefined();
   });
 
+  it('counts as changed the successes that found other versions or labels than their rows, and only those', async () => {
+    // Prepare
+    const store = await twoTasks();
+    const resnet = { host: '10.0.0.1', restPort: 8501 };
+    const tfserving = new FakeTfServing()
+      .status(resnet, 'resnet', available('2'))
+      .status(resnet, 'bert', available('5'));
+    const clock = new TestClock(START);
+    const deps = probeDeps({ tfserving, store, now: clock.now });
+    const round = () => {
+      clock.advance(5_000);
+      return runProbeRound(deps);
+    };
+
+    // Act
+    const first = await round();
+    const same = await round();
+    tfserving.status(resnet, 'resnet', available('3', '2'));
+    const newVersion = await round();
+    tfserving.label(resnet, 'bert', 'stable', '5');
+    const sameAgain = await round();
+
+    // Assess: bert declares no label, so a label TF Serving could resolve changes nothing
+    expect([first, same, newVersion, sameAgain].map((round) => round.changed)).toEqual([2, 0, 1, 0]);
+  });
+
   it('returns the counts of targets, healthy and failed probes and writes', async () => {
     // Prepare
     const store = await twoTasks();
@@ -272,6 +298,7 @@ describe('runProbeRound', () => {
       healthy: 1,
       failed: 2,
       slow: 0,
+      changed: 1,
       writes: 1 + 2,
       errors: 0,
       durationMs: 0,

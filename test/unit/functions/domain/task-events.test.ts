@@ -115,6 +115,7 @@ describe('applyTaskEvent', () => {
         {
           ok: true,
           versions: ['2'],
+          labels: {},
           written: true,
           unchanged: false,
           endpointId: SIDECARS_ID,

@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   END_MARGIN_MS,
-  loggedProbeRound,
   loopDeadline,
+  probeRounds,
   runScheduledProbe,
 } from '../../../../../functions/adapters/edges/scheduled-probe.ts';
+import { loggers } from '../../../../../functions/adapters/observability.ts';
 import { testProbeDeps } from '../../../../support/kit/deps.ts';
 import { loadEvent } from '../../../../support/kit/events.ts';
 import { failingStore, InMemoryRegistryStore } from '../../../../support/kit/in-memory-store.ts';
@@ -111,7 +112,7 @@ describe('runScheduledProbe', () => {
     };
 
     // Act
-    const rounds = await runScheduledProbe(deps, schedule, event, LAMBDA_TIMEOUT_MS);
+    const rounds = await runScheduledProbe(probeRounds(deps, 5000), schedule, event, LAMBDA_TIMEOUT_MS);
 
     // Assess: starts at +0.8 s, +5.8 s, … +55.8 s; the deadline is +58 s
     expect(rounds).toHaveLength(12);
@@ -120,7 +121,7 @@ describe('runScheduledProbe', () => {
   });
 });
 
-describe('loggedProbeRound', () => {
+describe('probeRounds', () => {
   it('returns instead of throwing when a round fails as a whole, so the loop goes on', async () => {
     // Prepare
     const store = failingStore(new InMemoryRegistryStore(), {
@@ -129,9 +130,79 @@ describe('loggedProbeRound', () => {
     const deps = testProbeDeps({ store, now: () => 1_000 });
 
     // Act
-    const round = loggedProbeRound(deps, 5_000);
+    const round = probeRounds(deps, 5_000)();
 
     // Assess
     await expect(round).resolves.toEqual({ durationMs: 0 });
+  });
+});
+
+describe('probeRounds logging', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** The level each round's `probe round` line was logged at, in order. */
+  function roundLevels() {
+    const levels: string[] = [];
+    for (const level of ['info', 'debug'] as const) {
+      vi.spyOn(loggers.probe, level).mockImplementation((message) => {
+        if (message === 'probe round') levels.push(level);
+      });
+    }
+    return levels;
+  }
+
+  it('logs a round at INFO only when something changed or went wrong, at DEBUG otherwise', async () => {
+    // Prepare: one endpoint serving resnet 1
+    const levels = roundLevels();
+    let now = 1_000_000;
+    const store = new InMemoryRegistryStore();
+    await store.putTask(taskRecord('a', ['resnet']));
+    const endpoint = { host: '10.0.0.1', restPort: 8501 };
+    const tfserving = new FakeTfServing().status(endpoint, 'resnet', { ok: true, versions: ['1'] });
+    const round = probeRounds(testProbeDeps({ store, tfserving, now: () => now }), 5_000);
+    const next = async (change?: () => void) => {
+      change?.();
+      await round();
+      now += 5_000;
+    };
+
+    // Act
+    await next(); // first round: INFO
+    await next(); // the same: DEBUG
+    await next(() => tfserving.status(endpoint, 'resnet', { ok: true, versions: ['2', '1'] })); // version 2: INFO
+    await next(); // DEBUG
+    await next(() => tfserving.statuses.clear()); // refused: INFO
+    await next(); // still refused, nothing new: DEBUG
+    await next(() => tfserving.status(endpoint, 'resnet', { ok: true, versions: ['2', '1'] })); // back: INFO
+
+    // Assess
+    expect(levels).toEqual(['info', 'debug', 'info', 'debug', 'info', 'debug', 'info']);
+  });
+
+  it('logs a round that overran its interval at INFO, even when it saw the same as the one before', async () => {
+    // Prepare: every status call takes 3 s of a 2 s interval
+    const levels = roundLevels();
+    let now = 1_000_000;
+    const store = new InMemoryRegistryStore();
+    await store.putTask(taskRecord('a', ['resnet']));
+    const tfserving = new FakeTfServing().status({ host: '10.0.0.1', restPort: 8501 }, 'resnet', {
+      ok: true,
+      versions: ['1'],
+    });
+    const modelStatus = tfserving.modelStatus.bind(tfserving);
+    tfserving.modelStatus = async (endpoint, model) => {
+      now += 3_000;
+      return modelStatus(endpoint, model);
+    };
+    const round = probeRounds(testProbeDeps({ store, tfserving, now: () => now }), 2_000);
+
+    // Act
+    await round();
+    await round();
+
+    // Assess
+    expect(levels).toEqual(['info', 'info']);
   });
 });
