@@ -1,5 +1,5 @@
 import type { TaskDetail } from './ecs-task-event.ts';
-import { type Lifecycle, lifecycleOf } from './lifecycle.ts';
+import { LIFECYCLE_RANK, type Lifecycle, lifecycleOf } from './lifecycle.ts';
 import type { EcsLookups, RegistryStore, StoreOperation } from './ports.ts';
 import { type EndpointProbeDeps, type ProbeResult, probeEndpointModel } from './probe.ts';
 import type { TaskRecord } from './records.ts';
@@ -30,12 +30,22 @@ export interface TaskEventDeps {
   readonly tombstoneSeconds: number;
 }
 
+/**
+ * Why an event changed nothing. `task-stopping`: the task is already stopping or stopped, which is
+ * final (a task that runs again is a new task with a new ARN). `superseded`: a newer event of the
+ * running task (a higher version, or RUNNING over PENDING) was already applied. `concurrent`:
+ * another event of the task won the write at the same moment.
+ */
+export type NotAppliedReason = 'task-stopping' | 'superseded' | 'concurrent';
+
 export interface TaskEventOutcome {
   readonly taskArn: string;
   readonly taskVersion: number;
   readonly lifecycle: Lifecycle;
-  /** `stale`: a newer or later state was already applied, nothing changed. */
+  /** `false`: the registry already holds a later state of the task; nothing changed (see `notApplied`). */
   readonly applied: boolean;
+  /** Present when not applied: why, in a word and a sentence. */
+  readonly notApplied?: { readonly reason: NotAppliedReason; readonly message: string };
   readonly endpoints: readonly EndpointRegistration[];
   readonly skipped: readonly { container: string; reason: string }[];
   readonly probes: readonly (ProbeResult & { endpointId: string; model: string })[];
@@ -91,6 +101,33 @@ function merged(
   return [...result, ...byId.values()];
 }
 
+/** Why the registry's state of a task (`current`) kept an event (`version`, `lifecycle`) from applying. */
+export function notAppliedBecause(
+  current: Pick<TaskRecord, 'taskVersion' | 'lifecycle'> | undefined,
+  version: number,
+  lifecycle: Lifecycle,
+): NonNullable<TaskEventOutcome['notApplied']> {
+  if (current === undefined) {
+    return { reason: 'concurrent', message: 'another event of this task was applied at the same moment' };
+  }
+  if (
+    (current.lifecycle === 'STOPPING' || current.lifecycle === 'STOPPED') &&
+    LIFECYCLE_RANK[current.lifecycle] > LIFECYCLE_RANK[lifecycle]
+  ) {
+    return {
+      reason: 'task-stopping',
+      message: `the task is ${current.lifecycle} (event version ${current.taskVersion}); a stopping task never runs again, and a task started anew has a new ARN`,
+    };
+  }
+  if (current.taskVersion > version || LIFECYCLE_RANK[current.lifecycle] > LIFECYCLE_RANK[lifecycle]) {
+    return {
+      reason: 'superseded',
+      message: `a later event of this task was already applied (version ${current.taskVersion}, ${current.lifecycle})`,
+    };
+  }
+  return { reason: 'concurrent', message: 'another event of this task was applied at the same moment' };
+}
+
 export async function applyTaskEvent(detail: TaskDetail, deps: TaskEventDeps): Promise<TaskEventOutcome> {
   const lifecycle = lifecycleOf(detail);
   const { endpoints, skipped } = await endpointsOf(detail, lifecycle, deps);
@@ -112,7 +149,16 @@ export async function applyTaskEvent(detail: TaskDetail, deps: TaskEventDeps): P
     ...(stopping ? { expiresAt: tombstoneExpiresAt } : {}),
   };
   const outcome = { taskArn: detail.taskArn, taskVersion: detail.version, lifecycle, endpoints, skipped };
-  if (!(await deps.store.putTask(task))) return { ...outcome, applied: false, probes: [] };
+  if (!(await deps.store.putTask(task))) {
+    // The write lost to a later state: read it (a PENDING event did not) to say which.
+    const current = await deps.store.getTask(detail.taskArn);
+    return {
+      ...outcome,
+      applied: false,
+      notApplied: notAppliedBecause(current, detail.version, lifecycle),
+      probes: [],
+    };
+  }
 
   const common = {
     taskArn: detail.taskArn,

@@ -1,5 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { EcsEventResult } from '../../functions/adapters/edges/ecs-events.ts';
 import { errorResponse, type HttpResponse, jsonResponse } from '../../functions/adapters/http.ts';
 import { loggers } from '../../functions/adapters/observability.ts';
 import { parseEventBatch } from '../../functions/domain/ecs-task-event.ts';
@@ -16,7 +17,39 @@ type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 
 export interface LocalHandlers {
   readonly discovery: Handler<APIGatewayProxyEvent, APIGatewayProxyResult>;
-  readonly ecsEvents: Handler<unknown, unknown>;
+  readonly ecsEvents: Handler<unknown, EcsEventResult>;
+}
+
+/**
+ * What `POST /events` says of one event: `ignored` (not an ECS task state change), `applied`, or
+ * `skipped` with the reason the registry kept it from applying; the endpoints it named, the
+ * containers it could not register and why, and the probes it ran at once.
+ */
+export function eventAnswer(result: EcsEventResult) {
+  if ('status' in result) return { status: 'ignored', detailType: result.detailType };
+  return {
+    status: result.applied ? 'applied' : 'skipped',
+    ...(result.notApplied === undefined
+      ? {}
+      : { reason: result.notApplied.reason, detail: result.notApplied.message }),
+    taskArn: result.taskArn,
+    taskVersion: result.taskVersion,
+    lifecycle: result.lifecycle,
+    endpoints: result.endpoints.map(({ id, host, restPort, grpcPort, models }) => ({
+      id,
+      host: host ?? null,
+      restPort: restPort ?? null,
+      grpcPort,
+      models,
+    })),
+    ...(result.skipped.length > 0 ? { unregistered: result.skipped } : {}),
+    probes: result.probes.map((probe) => ({
+      endpointId: probe.endpointId,
+      model: probe.model,
+      ok: probe.ok,
+      ...(probe.ok ? { versions: probe.versions } : { error: probe.reason }),
+    })),
+  };
 }
 
 const MAX_EVENTS_BODY_BYTES = 5 * 1024 * 1024;
@@ -96,10 +129,9 @@ async function postEvents(handlers: LocalHandlers, request: IncomingMessage): Pr
   } catch (error) {
     throw new RequestError(400, 'InvalidJson', `The body is not JSON: ${(error as Error).message}`);
   }
-  let parsed: ReturnType<typeof parseEventBatch>;
   try {
     // The whole batch is validated before any event is applied: one bad event rejects it all.
-    parsed = parseEventBatch(body);
+    parseEventBatch(body);
   } catch (error) {
     throw new RequestError(400, 'InvalidEvent', (error as Error).message);
   }
@@ -115,8 +147,15 @@ async function postEvents(handlers: LocalHandlers, request: IncomingMessage): Pr
       return { ...answer, body: JSON.stringify({ ...JSON.parse(answer.body), applied: results.length }) };
     }
   }
-  const ignored = parsed.filter((p) => p.kind === 'ignored').length;
-  return jsonResponse(202, { accepted: events.length, ignored, results });
+  const answers = results.map(eventAnswer);
+  const count = (status: string) => answers.filter((answer) => answer.status === status).length;
+  return jsonResponse(202, {
+    accepted: events.length,
+    ignored: count('ignored'),
+    applied: count('applied'),
+    skipped: count('skipped'),
+    results: answers,
+  });
 }
 
 async function route(handlers: LocalHandlers, request: IncomingMessage): Promise<HttpResponse> {

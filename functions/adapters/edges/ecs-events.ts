@@ -57,9 +57,12 @@ export async function applyParsedTaskEvent(
       throw error;
     }
     metrics.addMetric(outcome.applied ? 'EventsApplied' : 'EventsStale', MetricUnit.Count, 1);
-    logger.info(outcome.applied ? 'task event applied' : 'stale task event skipped', {
+    logger.info(outcome.applied ? 'task event applied' : 'task event skipped', {
       taskVersion: outcome.taskVersion,
       lifecycle: outcome.lifecycle,
+      ...(outcome.notApplied === undefined
+        ? {}
+        : { reason: outcome.notApplied.reason, detail: outcome.notApplied.message }),
       endpoints: outcome.endpoints.map((e) => ({
         id: e.id,
         host: e.host,

@@ -4,7 +4,11 @@ import type { TaskDetail } from '../../../../functions/domain/ecs-task-event.ts'
 import { RequestError } from '../../../../functions/domain/errors.ts';
 import type { EcsLookups } from '../../../../functions/domain/ports.ts';
 import type { TaskDefinition } from '../../../../functions/domain/task-endpoints.ts';
-import { applyTaskEvent, DEFAULT_TOMBSTONE_SECONDS } from '../../../../functions/domain/task-events.ts';
+import {
+  applyTaskEvent,
+  DEFAULT_TOMBSTONE_SECONDS,
+  notAppliedBecause,
+} from '../../../../functions/domain/task-events.ts';
 import { testDiscoveryDeps, testTaskEventDeps } from '../../../support/kit/deps.ts';
 import { type TaskEventFixture, taskDetail } from '../../../support/kit/events.ts';
 import { InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
@@ -477,12 +481,12 @@ describe('applyTaskEvent', () => {
 
   describe('stale events', () => {
     it.each([
-      ['a late PENDING after RUNNING', ['running-awsvpc'], 'pending'],
-      ['a late RUNNING after the drain', ['running-awsvpc', 'draining'], 'running-awsvpc'],
-      ['a late RUNNING after STOPPED', ['running-awsvpc', 'stopped'], 'running-awsvpc'],
-      ['a late drain after STOPPED', ['running-awsvpc', 'stopped'], 'draining'],
-      ['a late PROVISIONING after PENDING', ['pending'], 'provisioning'],
-    ] as const)('reports %s applied: false and changes nothing', async (_, earlier, late) => {
+      ['a late PENDING after RUNNING', ['running-awsvpc'], 'pending', 'superseded'],
+      ['a late RUNNING after the drain', ['running-awsvpc', 'draining'], 'running-awsvpc', 'task-stopping'],
+      ['a late RUNNING after STOPPED', ['running-awsvpc', 'stopped'], 'running-awsvpc', 'task-stopping'],
+      ['a late drain after STOPPED', ['running-awsvpc', 'stopped'], 'draining', 'task-stopping'],
+      ['a late PROVISIONING after PENDING', ['pending'], 'provisioning', 'superseded'],
+    ] as const)('reports %s applied: false (%s) and changes nothing', async (_, earlier, late, reason) => {
       // Prepare
       const { applyFixture, store } = setupServingResnet();
       for (const name of earlier) await applyFixture(name);
@@ -493,6 +497,7 @@ describe('applyTaskEvent', () => {
 
       // Assess
       expect(outcome.applied).toBe(false);
+      expect(outcome.notApplied?.reason).toBe(reason);
       expect(outcome.probes).toEqual([]);
       expect(store.snapshot()).toEqual(before);
     });
@@ -517,8 +522,37 @@ describe('applyTaskEvent', () => {
       // Act
       const outcome = await apply(taskDetail('running-awsvpc', { version: 9 }));
 
+      // Assess: not "stale": the task is stopping, which is final
+      expect(outcome).toMatchObject({
+        applied: false,
+        notApplied: { reason: 'task-stopping', message: expect.stringMatching(/STOPPING.*new ARN/) },
+      });
+    });
+
+    it('says a lower version of a running task was superseded, naming the version applied', async () => {
+      // Prepare
+      const { apply } = setupServingResnet();
+      await apply(taskDetail('running-awsvpc', { version: 7 }));
+
+      // Act
+      const outcome = await apply(taskDetail('running-awsvpc', { version: 5 }));
+
       // Assess
-      expect(outcome.applied).toBe(false);
+      expect(outcome.notApplied).toEqual({
+        reason: 'superseded',
+        message: 'a later event of this task was already applied (version 7, RUNNING)',
+      });
+    });
+
+    it.each([
+      ['no task at all (its row gone)', undefined],
+      ['the same state', { taskVersion: 3, lifecycle: 'RUNNING' } as const],
+    ])('calls a lost write against %s concurrent', (_, current) => {
+      // Act
+      const why = notAppliedBecause(current, 3, 'RUNNING');
+
+      // Assess
+      expect(why.reason).toBe('concurrent');
     });
 
     it('ends in the same state whatever the delivery order, duplicates included', async () => {
