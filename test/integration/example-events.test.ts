@@ -14,6 +14,10 @@ const MENTIONED = [
 ];
 const example = (file: string) => readFileSync(new URL(`examples/events/${file}`, ROOT), 'utf8');
 
+const SETTINGS = { PROBE_INTERVAL_SECONDS: 1, PROBE_TIMEOUT_MS: 300 };
+// Served at the event's own probe, or the next one: one interval plus the timeout, doubled for a shared machine.
+const SERVED_MS = 2 * (SETTINGS.PROBE_INTERVAL_SECONDS * 1000 + SETTINGS.PROBE_TIMEOUT_MS);
+
 interface Outcome {
   applied: boolean;
   lifecycle: string;
@@ -26,7 +30,7 @@ describe('the README example events', () => {
   const stands: TfServingStandIn[] = [];
 
   beforeAll(async () => {
-    registry = await startInProcessRegistry({ PROBE_INTERVAL_SECONDS: 1, PROBE_TIMEOUT_MS: 300 });
+    registry = await startInProcessRegistry(SETTINGS);
   });
 
   afterAll(async () => {
@@ -37,7 +41,13 @@ describe('the README example events', () => {
   it('names the walk-through and the bridge-mode examples, and every file it names exists', () => {
     // Assess
     expect(MENTIONED).toEqual(
-      expect.arrayContaining(['running.json', 'draining.json', 'running-bridge.json', 'stopped-bridge.json']),
+      expect.arrayContaining([
+        'running.json',
+        'draining.json',
+        'running-lifecycle.json',
+        'running-bridge.json',
+        'stopped-bridge.json',
+      ]),
     );
     expect(MENTIONED.filter((file) => !existsSync(new URL(`examples/events/${file}`, ROOT)))).toEqual([]);
   });
@@ -96,7 +106,7 @@ describe('the README example events', () => {
 
     // Assess
     expect(accepted.status).toBe(202);
-    await within(2_600, async () => {
+    await within(SERVED_MS, async () => {
       const { body } = await registry.get('/models/half_plus_two/versions/123');
       return (body.endpoints ?? []).some((e) => e.host === '127.0.0.1' && e.restPort === standIn.port);
     });
