@@ -215,7 +215,7 @@ describe('TF Serving stand-in model lifecycle', () => {
       expect(standIn.requests.paths).toEqual(['/v1/models/resnet']);
     });
 
-    it('is not there unless asked for: /_stand-in is TF Serving's 404 page by default', async () => {
+    it("is not there unless asked for: /_stand-in is TF Serving's 404 page by default", async () => {
       // Prepare
       const standIn = await standIns.start({ models: { resnet: { available: ['1'] } } });
 
