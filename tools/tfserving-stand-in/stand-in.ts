@@ -412,8 +412,9 @@ export class TfServingStandIn {
           try {
             send(res, textReply(200, this.command(body.toString('utf8'))));
           } catch (error) {
-            if (!(error instanceof RangeError)) throw error;
-            send(res, textReply(400, `${error.message}\nGET /_stand-in lists the commands.`));
+            // A bad command is the caller's (400); anything else is the stand-in's own bug (500), never a crash.
+            const status = error instanceof RangeError ? 400 : 500;
+            send(res, textReply(status, `${(error as Error).message}\nGET /_stand-in lists the commands.`));
           }
         },
         () => send(res, textReply(413, `Commands larger than ${MAX_COMMANDS_BYTES} bytes`)),
