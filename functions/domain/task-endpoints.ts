@@ -182,7 +182,12 @@ export function deriveEndpoints(detail: TaskDetail, options: DeriveOptions): End
           reason: `no host port is bound to REST port ${ports.rest}`,
         });
       } else if (host === undefined) {
-        skipped.push({ container: container.name, reason: 'the container instance address is unknown' });
+        // ECS always sends the instance for the EC2 launch type; a hand-written event may not.
+        const reason =
+          detail.containerInstanceArn === undefined
+            ? 'the container instance address is unknown: the event has no detail.containerInstanceArn (bridge and host mode need it)'
+            : 'the container instance address is unknown';
+        skipped.push({ container: container.name, reason });
       }
     } else {
       host = awsvpcAddress(detail, container);

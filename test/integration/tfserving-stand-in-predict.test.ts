@@ -173,7 +173,7 @@ describe('TF Serving stand-in :predict', () => {
     });
 
     // Assess
-    expect(stdout()).toContain(`http://${host}:8501, models half_plus_two:1`);
+    expect(stdout()).toContain(`http://${host}:8501, half_plus_two: 1 AVAILABLE`);
     expect(await response.json()).toEqual({ predictions: [2.5, 3.0, 4.5] });
   });
 });

@@ -2,12 +2,14 @@
  * Runs TF Serving stand-ins from the command line until SIGINT or SIGTERM.
  *
  *   npm run stand-in -- --host 127.0.0.2 --port 8501 --model resnet:1,2 --model bert:7 --label resnet:stable=1
+ *   npm run stand-in -- --host 127.0.0.2 --model resnet:1 --loading resnet:2
+ *   curl -d 'available resnet 2' http://127.0.0.2:8501/_stand-in
  *
- * Prints one line per listening address. Exit codes: 0 stopped by a signal, 1 could not listen,
- * 2 bad arguments.
+ * Prints one line per listening address, then one per command applied. Exit codes: 0 stopped by a
+ * signal, 1 could not listen, 2 bad arguments.
  */
 import { parseArgs } from 'node:util';
-import { type Misbehaviour, type ModelSeed, TfServingStandIn } from './stand-in.ts';
+import { COMMANDS_HELP, type Misbehaviour, type ModelSeed, TfServingStandIn } from './stand-in.ts';
 
 const USAGE = `Usage: npm run stand-in -- [options]
 
@@ -20,12 +22,22 @@ Options:
   --count <n>              listen on n consecutive IPv4 addresses starting at --host (default 1)
   --port <port>            port on every address (default 8501; 0 = any free port)
   --model <name:v1,v2,..>  a model and its AVAILABLE versions; repeatable
-  --label <name:label=v>   a version label of a --model (metadata resolves it); repeatable
+  --loading <name:v1,..>   versions still LOADING (not served yet); repeatable
+  --failed <name:v1,..>    versions whose load failed: END with NOT_FOUND, as TF Serving reports a
+                           missing SavedModel; repeatable
+  --label <name:label=v>   a version label of a model above (metadata resolves it); repeatable
   --misbehave <mode>       hang | http-500 | html | non-json | truncated-json | oversized | wrong-shape
   -h, --help               show this help
 
+While running, each stand-in takes commands at POST /_stand-in (one a line; GET it for help and
+the current state):
+
+${COMMANDS_HELP}
+
 Examples:
   npm run stand-in -- --host 127.0.0.2 --model resnet:1,2 --model bert:7 --label resnet:stable=1
+  npm run stand-in -- --host 127.0.0.2 --model resnet:1 --loading resnet:2
+  curl -d 'available resnet 2' http://127.0.0.2:8501/_stand-in
   npm run stand-in -- --host 127.0.0.11 --count 3 --model half_plus_two:1
   curl -d '{"instances": [1.0, 2.0, 5.0]}' http://127.0.0.11:8501/v1/models/half_plus_two:predict`;
 
@@ -33,12 +45,22 @@ const MISBEHAVIOURS = ['hang', 'http-500', 'html', 'non-json', 'truncated-json',
 
 class UsageError extends Error {}
 
+type Seed = ModelSeed & {
+  available: string[];
+  loading: string[];
+  failed: string[];
+  labels: Record<string, string>;
+};
+
 interface Plan {
   hosts: string[];
   port: number;
-  models: Record<string, ModelSeed & { available: string[]; labels: Record<string, string> }>;
+  models: Record<string, Seed>;
   misbehaviour: Misbehaviour;
 }
+
+/** The flags that list a model's versions, and the state each gives them. */
+const VERSION_FLAGS = { model: 'available', loading: 'loading', failed: 'failed' } as const;
 
 function parse(argv: string[]): Plan | 'help' {
   let values: ReturnType<typeof parseOptions>['values'];
@@ -59,15 +81,17 @@ function parse(argv: string[]): Plan | 'help' {
   }
 
   const models: Plan['models'] = {};
-  for (const spec of values.model ?? []) {
-    const colon = spec.indexOf(':');
-    const name = spec.slice(0, colon);
-    const versions = spec.slice(colon + 1).split(',');
-    if (colon <= 0 || versions.some((version) => !isVersion(version))) {
-      throw new UsageError(`--model ${spec}: expected name:versions, e.g. resnet:1,2`);
+  for (const [flag, state] of Object.entries(VERSION_FLAGS)) {
+    for (const spec of values[flag as keyof typeof VERSION_FLAGS] ?? []) {
+      const colon = spec.indexOf(':');
+      const name = spec.slice(0, colon);
+      const versions = spec.slice(colon + 1).split(',');
+      if (colon <= 0 || versions.some((version) => !isVersion(version))) {
+        throw new UsageError(`--${flag} ${spec}: expected name:versions, e.g. resnet:1,2`);
+      }
+      models[name] ??= { available: [], loading: [], failed: [], labels: {} };
+      models[name][state].push(...versions);
     }
-    models[name] ??= { available: [], labels: {} };
-    models[name].available.push(...versions);
   }
   for (const spec of values.label ?? []) {
     const match = /^([^:]+):([^=]+)=(\d+)$/.exec(spec);
@@ -76,7 +100,9 @@ function parse(argv: string[]): Plan | 'help' {
     }
     const [, name = '', label = '', version = ''] = match;
     const model = models[name];
-    if (model === undefined) throw new UsageError(`--label ${spec}: no --model ${name}:... given`);
+    if (model === undefined) {
+      throw new UsageError(`--label ${spec}: no --model, --loading or --failed ${name}:... given`);
+    }
     model.labels[label] = version;
   }
 
@@ -97,6 +123,8 @@ function parseOptions(argv: string[]) {
       count: { type: 'string' },
       port: { type: 'string' },
       model: { type: 'string', multiple: true },
+      loading: { type: 'string', multiple: true },
+      failed: { type: 'string', multiple: true },
       label: { type: 'string', multiple: true },
       misbehave: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -129,14 +157,6 @@ function consecutiveIpv4(first: string, count: number): string[] {
   });
 }
 
-function describeModels(models: Plan['models']): string {
-  const parts = Object.entries(models).map(([name, { available, labels }]) => {
-    const labelText = Object.entries(labels).map(([label, version]) => ` ${label}=${version}`);
-    return `${name}:${available.join(',')}${labelText.join('')}`;
-  });
-  return parts.length === 0 ? 'no models' : `models ${parts.join('; ')}`;
-}
-
 async function main(): Promise<number> {
   let plan: Plan | 'help';
   try {
@@ -153,7 +173,15 @@ async function main(): Promise<number> {
 
   const { hosts, port, models, misbehaviour } = plan;
   const started = await Promise.allSettled(
-    hosts.map((host) => TfServingStandIn.start({ host, port, models })),
+    hosts.map((host) =>
+      TfServingStandIn.start({
+        host,
+        port,
+        models,
+        control: true,
+        onCommand: (line, result) => process.stdout.write(`${host}: ${line}\n  ${result}\n`),
+      }),
+    ),
   );
   const standIns = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const failures = started.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
@@ -163,12 +191,15 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const summary = describeModels(models);
-  const mode = misbehaviour === 'none' ? '' : ` (misbehaving: ${misbehaviour})`;
   for (const standIn of standIns) {
     standIn.misbehave(misbehaviour);
-    process.stdout.write(`TF Serving stand-in listening on ${standIn.url}, ${summary}${mode}\n`);
+    const state = standIn.describe().replaceAll('\n', '; ');
+    process.stdout.write(`TF Serving stand-in listening on ${standIn.url}, ${state}\n`);
   }
+  const first = standIns[0] as TfServingStandIn;
+  process.stdout.write(
+    `Commands: curl -d 'load <model> <version>' ${first.url}/_stand-in   (curl ${first.url}/_stand-in for the list)\n`,
+  );
 
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -5,6 +5,10 @@
  * or garbage, die and come back. It also answers `:predict` (section 3) for a model named
  * `half_plus_two`, TF Serving's own example model (y = 0.5 x + 2).
  *
+ * Model states can also be driven by text commands (`load resnet 3`, `fail resnet 3`, see
+ * {@link COMMANDS_HELP}): `command()` in code, and `POST /_stand-in` over HTTP when started with
+ * `control: true` (the command line does), both through the same parser and the same methods.
+ *
  * Made to run by the thousand in one process (one instance per loopback address, each on 8501):
  * `node:http` only, no timers of its own, and the status body of a model is built once per change.
  */
@@ -14,24 +18,27 @@ import type { AddressInfo, Socket } from 'node:net';
 export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
 
 /** `tensorflow.error.Code` names, as TF Serving prints them in `status.error_code`. */
-export type ErrorCode =
-  | 'OK'
-  | 'CANCELLED'
-  | 'UNKNOWN'
-  | 'INVALID_ARGUMENT'
-  | 'DEADLINE_EXCEEDED'
-  | 'NOT_FOUND'
-  | 'ALREADY_EXISTS'
-  | 'PERMISSION_DENIED'
-  | 'UNAUTHENTICATED'
-  | 'RESOURCE_EXHAUSTED'
-  | 'FAILED_PRECONDITION'
-  | 'ABORTED'
-  | 'OUT_OF_RANGE'
-  | 'UNIMPLEMENTED'
-  | 'INTERNAL'
-  | 'UNAVAILABLE'
-  | 'DATA_LOSS';
+export const ERROR_CODES = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'UNAUTHENTICATED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface VersionStatus {
   error_code: ErrorCode;
@@ -44,6 +51,10 @@ export type Version = string | number;
 export interface ModelSeed {
   /** Versions that are AVAILABLE from the start (the initial load has finished, as at TF Serving startup). */
   available?: readonly Version[];
+  /** Versions still LOADING (a version added while serving, or one whose load is being retried). */
+  loading?: readonly Version[];
+  /** Versions whose load failed: END with NOT_FOUND and TF Serving's missing-SavedModel message. */
+  failed?: readonly Version[];
   /**
    * Versions loaded and unloaded before these, listed as END (TF Serving never forgets them): the
    * status answer of a server that has loaded `history` more versions over its life (~120 B each).
@@ -61,6 +72,13 @@ export interface StandInOptions {
   models?: Readonly<Record<string, ModelSeed>>;
   /** How many request paths `requests.paths` keeps (the latest ones). Default 1000. */
   keepPaths?: number;
+  /**
+   * Answers `POST /_stand-in` (commands, one a line) and `GET /_stand-in` (help and state). Off by
+   * default, so that every path outside `/v1/` is TF Serving's 404, as in the fidelity tests.
+   */
+  control?: boolean;
+  /** Called after each command applied, with the command line and the resulting state of what it touched. */
+  onCommand?: (line: string, result: string) => void;
 }
 
 /**
@@ -86,7 +104,7 @@ export type Misbehaviour =
   | 'wrong-shape';
 
 export interface RequestLog {
-  /** Every HTTP request received, any path, misbehaviours included. */
+  /** Every HTTP request received, any path, misbehaviours included (not `/_stand-in` control requests). */
   count: number;
   /** Raw request targets (path and query, exactly as sent), oldest first, bounded by `keepPaths`. */
   readonly paths: string[];
@@ -109,6 +127,7 @@ interface Reply {
   readonly type?: string;
   readonly body: Buffer;
   readonly close?: boolean;
+  readonly allow?: string;
 }
 
 const INT64_MAX = 9223372036854775807n;
@@ -139,6 +158,9 @@ const INFERENCE_PATH =
 export const HALF_PLUS_TWO = 'half_plus_two';
 /** A predict body larger than this is refused (413) rather than buffered. */
 const MAX_PREDICT_BODY_BYTES = 8 * 1024 * 1024;
+/** The stand-in's own control path (with `control: true`); TF Serving has nothing outside `/v1/` but a 404. */
+const CONTROL_PATH = /^\/_stand-in\/?$/;
+const MAX_COMMANDS_BYTES = 64 * 1024;
 /** TF Serving's CORS preflight check: `RE2::PartialMatch(origin, "https?://")`. */
 const CORS_ORIGIN = /https?:\/\//;
 
@@ -186,6 +208,8 @@ export class TfServingStandIn {
   readonly #sockets = new Set<Socket>();
   readonly #models = new Map<string, ModelRecord>();
   readonly #keepPaths: number;
+  readonly #control: boolean;
+  readonly #onCommand: ((line: string, result: string) => void) | undefined;
   #port: number;
   #mode: Misbehaviour = 'none';
   #state: 'new' | 'listening' | 'dead' | 'closed' = 'new';
@@ -198,11 +222,17 @@ export class TfServingStandIn {
       throw new RangeError(`Invalid port ${options.port}: expected an integer from 0 to 65535`);
     }
     this.#keepPaths = options.keepPaths ?? 1000;
+    this.#control = options.control ?? false;
+    this.#onCommand = options.onCommand;
     for (const [name, seed] of Object.entries(options.models ?? {})) {
-      const available = (seed.available ?? []).map(toVersion).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      const oldest = available[0] ?? 1n;
+      const seeded = [...(seed.available ?? []), ...(seed.loading ?? []), ...(seed.failed ?? [])]
+        .map(toVersion)
+        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const oldest = seeded[0] ?? 1n;
       for (let i = 1; i <= (seed.history ?? 0); i += 1) this.unload(name, String(oldest - BigInt(i)));
-      for (const version of available) this.load(name, String(version));
+      for (const version of seed.available ?? []) this.load(name, version);
+      for (const version of seed.loading ?? []) this.startLoading(name, version);
+      for (const version of seed.failed ?? []) this.failLoad(name, version);
       for (const [label, version] of Object.entries(seed.labels ?? {})) this.setLabel(name, label, version);
     }
     this.#server.on('connection', (socket: Socket) => {
@@ -262,10 +292,14 @@ export class TfServingStandIn {
     this.setVersion(model, version, 'LOADING');
   }
 
-  /** The load failed for good: END with the loader's error (NOT_FOUND, like a missing SavedModel). */
-  failLoad(model: string, version: Version, message?: string): void {
+  /**
+   * The load failed for good: END with the loader's error, by default NOT_FOUND with TF Serving's
+   * message for a missing SavedModel.
+   */
+  failLoad(model: string, version: Version, message?: string, code: ErrorCode = 'NOT_FOUND'): void {
+    if (code === 'OK') throw new RangeError('A failed load has an error code other than OK');
     this.setVersion(model, version, 'END', {
-      error_code: 'NOT_FOUND',
+      error_code: code,
       error_message:
         message ??
         `Could not find SavedModel .pb or .pbtxt at supplied export directory path: /models/${model}/${toVersion(version)}`,
@@ -303,6 +337,94 @@ export class TfServingStandIn {
 
   removeLabel(model: string, label: string): void {
     this.#models.get(model)?.labels.delete(label);
+  }
+
+  // ---- commands --------------------------------------------------------------------------------
+
+  /**
+   * Applies text commands ({@link COMMANDS_HELP}), one a line, as `POST /_stand-in` and the command
+   * line do. Every line is checked before any is applied, so a bad batch changes nothing; the
+   * error (a RangeError) names the line and what is allowed. Returns the state of what each
+   * command touched, one line per command, e.g. `resnet: 3 LOADING, 2 AVAILABLE`.
+   */
+  command(text: string): string {
+    const results: string[] = [];
+    for (const command of parseCommands(text)) {
+      const result = this.#apply(command);
+      this.#onCommand?.(command.line, result);
+      results.push(result);
+    }
+    return results.join('\n');
+  }
+
+  /** Every model's versions, newest first, one line each: `resnet: 3 LOADING, 2 AVAILABLE (stable=2)`. */
+  describe(): string {
+    const lines = [...this.#models.keys()].map((name) => this.#describeModel(name));
+    if (this.#mode !== 'none') lines.push(`misbehaving: ${this.#mode}`);
+    return lines.length === 0 ? 'no models' : lines.join('\n');
+  }
+
+  #apply(command: Command): string {
+    switch (command.verb) {
+      case 'load':
+        this.startLoading(command.model, command.version);
+        break;
+      case 'available':
+        this.load(command.model, command.version);
+        break;
+      case 'fail':
+        this.failLoad(command.model, command.version, command.message, command.code);
+        break;
+      case 'unload':
+        this.unload(command.model, command.version);
+        break;
+      case 'remove':
+        this.removeModel(command.model);
+        break;
+      case 'label':
+        this.setLabel(command.model, command.label, command.version);
+        break;
+      case 'misbehave':
+        this.misbehave(command.mode);
+        return command.mode === 'none' ? 'answering for real' : `misbehaving: ${command.mode}`;
+    }
+    return this.#describeModel(command.model);
+  }
+
+  #describeModel(name: string): string {
+    const model = this.#models.get(name);
+    const versions = [...(model?.versions ?? [])]
+      .sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0))
+      .map(([version, { state, status }]) =>
+        status.error_code === 'OK' ? `${version} ${state}` : `${version} ${state} ${status.error_code}`,
+      );
+    const labels = [...(model?.labels ?? [])].map(([label, version]) => `${label}=${version}`);
+    return `${name}: ${versions.length === 0 ? 'no versions' : versions.join(', ')}${labels.length === 0 ? '' : ` (${labels.join(', ')})`}`;
+  }
+
+  /** `/_stand-in`: GET shows the commands and the state, POST applies commands (text, one a line). */
+  #onControl(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      send(res, textReply(200, `${COMMANDS_HELP}\n\nNow:\n${this.describe()}`));
+    } else if (req.method === 'POST') {
+      readBody(req, MAX_COMMANDS_BYTES).then(
+        (body) => {
+          try {
+            send(res, textReply(200, this.command(body.toString('utf8'))));
+          } catch (error) {
+            // A bad command is the caller's (400); anything else is the stand-in's own bug (500), never a crash.
+            const status = error instanceof RangeError ? 400 : 500;
+            send(res, textReply(status, `${(error as Error).message}\nGET /_stand-in lists the commands.`));
+          }
+        },
+        () => send(res, textReply(413, `Commands larger than ${MAX_COMMANDS_BYTES} bytes`)),
+      );
+    } else {
+      send(res, {
+        ...textReply(405, 'POST commands (one a line) to /_stand-in, or GET it for help'),
+        allow: 'GET, POST',
+      });
+    }
   }
 
   // ---- faults ----------------------------------------------------------------------------------
@@ -395,6 +517,11 @@ export class TfServingStandIn {
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = req.url ?? '/';
+    // Before the request log and any misbehaviour: control requests are the test's, not a prober's.
+    if (this.#control && CONTROL_PATH.test(path)) {
+      this.#onControl(req, res);
+      return;
+    }
     const log = this.requests;
     log.count += 1;
     log.paths.push(path);
@@ -550,6 +677,112 @@ export class TfServingStandIn {
   }
 }
 
+/** The commands `command()` and `POST /_stand-in` take, one a line. */
+export const COMMANDS_HELP = `Commands, one a line (blank lines and # comments are skipped):
+  load <model> <version>                 the version starts loading: LOADING (not served yet)
+  available <model> <version>            its load has finished: AVAILABLE
+  fail <model> <version> [CODE] [text]   its load failed: END with the error (default NOT_FOUND and
+                                         TF Serving's "Could not find SavedModel ..." message)
+  unload <model> <version>               unloaded: END with OK (TF Serving keeps listing it)
+  remove <model>                         the model left the config: every version END with OK
+  label <model> <label> <version>        points a version label at a version (metadata, predict)
+  misbehave <mode>                       ${['none', ...[...MISBEHAVIOURS].filter((m) => m !== 'none')].join(' | ')}`;
+
+type Command = { readonly line: string } & (
+  | { readonly verb: 'load' | 'available' | 'unload'; readonly model: string; readonly version: string }
+  | {
+      readonly verb: 'fail';
+      readonly model: string;
+      readonly version: string;
+      readonly code: ErrorCode;
+      readonly message: string | undefined;
+    }
+  | { readonly verb: 'remove'; readonly model: string }
+  | { readonly verb: 'label'; readonly model: string; readonly label: string; readonly version: string }
+  | { readonly verb: 'misbehave'; readonly mode: Misbehaviour }
+);
+
+const COMMAND_ARGUMENTS: Readonly<Record<Command['verb'], string>> = {
+  load: '<model> <version>',
+  available: '<model> <version>',
+  unload: '<model> <version>',
+  fail: '<model> <version> [CODE] [text]',
+  remove: '<model>',
+  label: '<model> <label> <version>',
+  misbehave: '<mode>',
+};
+const FAILURE_CODES: ReadonlySet<string> = new Set(ERROR_CODES.filter((code) => code !== 'OK'));
+
+/** Parses every line first (a RangeError names the bad one), so a batch is applied whole or not at all. */
+function parseCommands(text: string): Command[] {
+  const commands: Command[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    try {
+      commands.push(parseCommand(line));
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new RangeError(`${JSON.stringify(line)}: ${error.message}`);
+    }
+  }
+  if (commands.length === 0) throw new RangeError('No command given');
+  return commands;
+}
+
+function parseCommand(line: string): Command {
+  const [verb = '', ...words] = line.split(/\s+/);
+  if (!Object.hasOwn(COMMAND_ARGUMENTS, verb)) {
+    throw new RangeError(
+      `unknown command ${JSON.stringify(verb)}: expected ${Object.keys(COMMAND_ARGUMENTS).join(', ')}`,
+    );
+  }
+  const known = verb as Command['verb'];
+  const usage = `expected ${known} ${COMMAND_ARGUMENTS[known]}`;
+  const [model = '', second = '', third = ''] = words;
+  const exactly = (count: number): void => {
+    if (words.length !== count) throw new RangeError(usage);
+  };
+  switch (known) {
+    case 'load':
+    case 'available':
+    case 'unload':
+      exactly(2);
+      return { line, verb: known, model, version: String(toVersion(second)) };
+    case 'remove':
+      exactly(1);
+      return { line, verb: known, model };
+    case 'label':
+      exactly(3);
+      return { line, verb: known, model, label: second, version: String(toVersion(third)) };
+    case 'misbehave':
+      exactly(1);
+      if (!MISBEHAVIOURS.has(model))
+        throw new RangeError(`${usage}, one of ${[...MISBEHAVIOURS].join(', ')}`);
+      return { line, verb: known, mode: model as Misbehaviour };
+    case 'fail': {
+      if (words.length < 2) throw new RangeError(usage);
+      // The rest of the line as typed: an optional error code, then the message (quotes optional).
+      let rest = /^\S+\s+\S+\s+\S+\s*(.*)$/s.exec(line)?.[1] ?? '';
+      let code: ErrorCode = 'NOT_FOUND';
+      const [first = '', after = ''] = /^(\S+)\s*(.*)$/s.exec(rest)?.slice(1) ?? [];
+      if (first === 'OK') {
+        throw new RangeError(`${usage}: a failed load's code is not OK (unload ends a version with OK)`);
+      }
+      if (FAILURE_CODES.has(first)) {
+        code = first as ErrorCode;
+        rest = after;
+      }
+      const message = rest === '' ? undefined : rest.replace(/^(["'])(.*)\1$/s, '$2');
+      return { line, verb: known, model, version: String(toVersion(second)), code, message };
+    }
+  }
+}
+
+function textReply(status: number, text: string): Reply {
+  return { status, type: 'text/plain; charset=utf-8', body: Buffer.from(`${text}\n`) };
+}
+
 /** The request body as a JSON object, or TF Serving's 400 for one that is not. */
 function parseJsonObject(raw: Buffer): { json: Record<string, unknown> } | Reply {
   let request: unknown;
@@ -645,6 +878,7 @@ function send(res: ServerResponse, reply: Reply): void {
   const headers: OutgoingHttpHeaders = { 'Content-Length': reply.body.length };
   if (reply.type !== undefined) headers['Content-Type'] = reply.type;
   if (reply.close === true) headers.Connection = 'close';
+  if (reply.allow !== undefined) headers.Allow = reply.allow;
   res.writeHead(reply.status, headers);
   res.end(reply.body);
 }

@@ -637,6 +637,24 @@ describe('deriveEndpoints', () => {
       ]);
     });
 
+    it('says the event has no containerInstanceArn when a bridge-mode event lacks it', () => {
+      // Prepare
+      const detail = taskDetail('running-bridge', { containerInstanceArn: undefined });
+
+      // Act
+      const { endpoints, skipped } = derive(detail);
+
+      // Assess
+      expect(isAddressable(only(endpoints))).toBe(false);
+      expect(skipped).toEqual([
+        {
+          container: 'tfserving',
+          reason:
+            'the container instance address is unknown: the event has no detail.containerInstanceArn (bridge and host mode need it)',
+        },
+      ]);
+    });
+
     it('reports the endpoint skipped and unaddressable when no host port is bound to the REST port', () => {
       // Prepare
       const detail = taskDetail('running-bridge');
