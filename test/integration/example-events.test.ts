@@ -19,10 +19,10 @@ const SETTINGS = { PROBE_INTERVAL_SECONDS: 1, PROBE_TIMEOUT_MS: 300 };
 const SERVED_MS = 2 * (SETTINGS.PROBE_INTERVAL_SECONDS * 1000 + SETTINGS.PROBE_TIMEOUT_MS);
 
 interface Outcome {
-  applied: boolean;
+  status: string;
   lifecycle: string;
-  endpoints: { host?: string; restPort?: number; grpcPort: number | null; models: string[] }[];
-  skipped: { container: string; reason: string }[];
+  endpoints: { host: string | null; restPort: number | null; grpcPort: number | null; models: string[] }[];
+  unregistered?: { container: string; reason: string }[];
 }
 
 describe('the README example events', () => {
@@ -69,7 +69,8 @@ describe('the README example events', () => {
         accepted: 1,
         ignored: 0,
       });
-      expect(body.results, file).toEqual([expect.objectContaining({ applied: true, skipped: [] })]);
+      expect(body.results, file).toEqual([expect.objectContaining({ status: 'applied' })]);
+      expect(body.results[0]?.unregistered, file).toBeUndefined();
       for (const endpoint of body.results[0]?.endpoints ?? []) {
         expect(endpoint, file).toMatchObject({ host: expect.any(String), restPort: expect.any(Number) });
       }
