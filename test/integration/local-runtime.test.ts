@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTableInput } from '../../functions/adapters/dynamodb/table.ts';
@@ -152,38 +151,6 @@ describe('npm start', () => {
     // Assess
     expect(accepted.status).toBe(202);
     expect(body.endpoints).toEqual([expect.objectContaining({ host: '127.0.0.1', restPort: stand.port })]);
-  });
-
-  it('runs the README walk-through: the example events against a stand-in on 127.0.0.2:8501', async () => {
-    // Prepare
-    const stand = await TfServingStandIn.start({
-      host: '127.0.0.2',
-      models: { resnet: { available: ['1', '2'], labels: { stable: '2' } } },
-    });
-    stands.push(stand);
-    const example = (name: string) =>
-      readFileSync(new URL(`../../examples/events/${name}.json`, import.meta.url), 'utf8');
-
-    // Act
-    const running = await fetch(`${url}/events`, { method: 'POST', body: example('running') });
-    const stable = (await fetch(`${url}/models/resnet/labels/stable`).then((r) => r.json())) as {
-      endpoints: unknown[];
-    };
-    const draining = await fetch(`${url}/events`, { method: 'POST', body: example('draining') });
-    const afterDrain = await hosts('resnet');
-
-    // Assess
-    expect(running.status).toBe(202);
-    expect(stable.endpoints).toEqual([
-      expect.objectContaining({
-        host: '127.0.0.2',
-        restPort: 8501,
-        versions: ['2', '1'],
-        labels: { stable: '2' },
-      }),
-    ]);
-    expect(draining.status).toBe(202);
-    expect(afterDrain).not.toContain('127.0.0.2');
   });
 
   it('rejects a batch with one malformed event and applies none of it', async () => {
