@@ -146,9 +146,11 @@ describe('probeRounds logging', () => {
   function roundLevels() {
     const levels: string[] = [];
     for (const level of ['info', 'debug'] as const) {
-      vi.spyOn(loggers.probe, level).mockImplementation((...[message]: Parameters<typeof loggers.probe.info>) => {
-        if (message === 'probe round') levels.push(level);
-      });
+      vi.spyOn(loggers.probe, level).mockImplementation(
+        (...[message]: Parameters<typeof loggers.probe.info>) => {
+          if (message === 'probe round') levels.push(level);
+        },
+      );
     }
     return levels;
   }
