@@ -64,7 +64,6 @@ export class RegistryStack extends Stack {
     this.registryTable.grantStoreAccess(this.discovery.appFunction, 'discovery');
 
     this.monitoring = new OperationsMonitoring(this, 'Monitoring', {
-      probe: this.probe.appFunction.function,
       functions: {
         'ecs-events': this.ecsEvents.appFunction.function,
         probe: this.probe.appFunction.function,

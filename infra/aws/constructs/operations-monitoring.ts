@@ -25,8 +25,6 @@ export const ALARM_WINDOWS = {
 } as const;
 
 export interface OperationsMonitoringProps {
-  /** The probe function: its rounds are the prober's heartbeat. */
-  readonly probe: lambda.IFunction;
   /** Every function of the stack, by its short name: one errors alarm each. */
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   /** The ECS events consumer's dead-letter queue. */
