@@ -19,11 +19,14 @@ export const OUTPUTS_FILE = '.tmp/localstack/outputs.json';
 /**
  * CDK context for the LocalStack deployment: an open API (LocalStack's free edition enforces no
  * IAM anyway), no account-level API Gateway logging role (an AWS account setting that does not
- * matter locally), a table that goes with the stack, and events of the smoke cluster only.
+ * matter locally), a table that goes with the stack, events of the smoke cluster only, and no
+ * dashboard.
  */
 export const LOCALSTACK_CONTEXT: Readonly<Record<string, string>> = {
   API_AUTH: 'none',
   API_CLOUDWATCH_ROLE: 'false',
   TABLE_REMOVAL_POLICY: 'destroy',
   CLUSTER_ARNS: CLUSTER_ARN,
+  // The free edition has no CloudFormation provider for AWS::CloudWatch::Dashboard.
+  DASHBOARD: 'false',
 };

@@ -73,7 +73,13 @@ export type TaskContainer = z.infer<typeof Container>;
 
 /** What one incoming event is: an ECS task state change to apply, or something to ignore. */
 export type ParsedEvent =
-  | { readonly kind: 'task'; readonly id: string | undefined; readonly detail: TaskDetail }
+  | {
+      readonly kind: 'task';
+      readonly id: string | undefined;
+      /** The envelope's `time`: when EventBridge says the state changed. */
+      readonly time: string | undefined;
+      readonly detail: TaskDetail;
+    }
   | { readonly kind: 'ignored'; readonly detailType: string; readonly source: string };
 
 /**
@@ -97,7 +103,7 @@ export function parseEvent(input: unknown): ParsedEvent {
       describeIssues(detail.error).map((i) => `detail.${i}`),
     );
   }
-  return { kind: 'task', id: envelope.data.id, detail: detail.data };
+  return { kind: 'task', id: envelope.data.id, time: envelope.data.time, detail: detail.data };
 }
 
 /** Validates a batch whole before anything is applied: one bad event rejects the batch. */

@@ -3,6 +3,7 @@ import { lastSuccessAt } from './health.ts';
 import type { RegistryStore, StoreOperation, TfServingProber } from './ports.ts';
 import type { ProbeRecord, RoundMarker, TaskRecord } from './records.ts';
 import { type EndpointRegistration, isAddressable } from './task-endpoints.ts';
+import { type ProbeFailureKind, probeFailureKind } from './tfserving-status.ts';
 import { runPooled } from './work-pool.ts';
 
 /**
@@ -179,6 +180,28 @@ export interface RoundSummary {
   /** Registry writes that failed (a target's row or a marker). */
   readonly errors: number;
   readonly durationMs: number;
+  /** Each model of the round's targets → how many of its endpoints this round's probe found serving. */
+  readonly healthyByModel: ReadonlyMap<string, number>;
+  /** The round's failed probes by kind (they add up to `failed`). */
+  readonly failuresByKind: Readonly<Partial<Record<ProbeFailureKind, number>>>;
+}
+
+/** How many of each model's targets succeeded, and the failures by kind; `outcomes` align with `targets`. */
+function tally(
+  targets: readonly ProbeTarget[],
+  outcomes: readonly (ProbeResult | undefined)[],
+): Pick<RoundSummary, 'healthyByModel' | 'failuresByKind'> {
+  const healthyByModel = new Map<string, number>();
+  const failuresByKind: Partial<Record<ProbeFailureKind, number>> = {};
+  targets.forEach(({ model }, index) => {
+    const outcome = outcomes[index];
+    healthyByModel.set(model, (healthyByModel.get(model) ?? 0) + (outcome?.ok ? 1 : 0));
+    if (outcome?.ok) return;
+    // No outcome: the probe's result could not be written.
+    const kind = outcome === undefined ? 'store-error' : probeFailureKind(outcome.reason);
+    failuresByKind[kind] = (failuresByKind[kind] ?? 0) + 1;
+  });
+  return { healthyByModel, failuresByKind };
 }
 
 // Model partitions read at once at the start of a round.
@@ -365,6 +388,7 @@ export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
     writes: results.filter((r) => r.written).length + rounds.reduce((n, r) => n + r.markers, 0),
     errors: targets.length - results.length + rounds.reduce((n, r) => n + r.markerErrors, 0),
     durationMs: deps.now() - startedAt,
+    ...tally(targets, outcomes),
   };
 }
 

@@ -44,6 +44,35 @@ export type StatusVerdict =
   | { readonly ok: true; readonly versions: string[] }
   | { readonly ok: false; readonly reason: string };
 
+/**
+ * A failed probe's reason in a few words fit for a metric dimension (the reason text quotes
+ * servers, so it is unbounded): what an operator checks first differs for each.
+ * `store-error`: the probe's outcome could not be recorded.
+ */
+export const PROBE_FAILURE_KINDS = [
+  'timeout',
+  'connection',
+  'http-error',
+  'bad-answer',
+  'no-available-version',
+  'store-error',
+] as const;
+
+export type ProbeFailureKind = (typeof PROBE_FAILURE_KINDS)[number];
+
+/** The reason the TF Serving client gives when a request passed its deadline. */
+export const timeoutReason = (timeoutMs: number) => `timeout after ${timeoutMs} ms`;
+
+/** The kind of a failed status verdict's reason, as the judges here and the client word them. */
+export function probeFailureKind(reason: string): Exclude<ProbeFailureKind, 'store-error'> {
+  if (reason.startsWith('no AVAILABLE version')) return 'no-available-version';
+  if (/^(HTTP 200 with|not a model status answer|body larger than)/.test(reason)) return 'bad-answer';
+  if (/^HTTP \d{3}:/.test(reason)) return 'http-error';
+  if (/^timeout after \d+ ms$/.test(reason)) return 'timeout';
+  // Refused, reset, unreachable, closed mid-body, a host not allowed: the endpoint was not reached.
+  return 'connection';
+}
+
 /** Consumes a response body chunk by chunk; `end` gives the verdict. `write` throws to stop reading early. */
 export interface BodyJudge<T> {
   write(chunk: Uint8Array): void;

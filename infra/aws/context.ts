@@ -19,6 +19,9 @@ const DEPLOYMENT_KEYS = {
   API_CLOUDWATCH_ROLE:
     "Set the account's API Gateway CloudWatch role (needed once per account and Region for access logs). Default: true.",
   TABLE_REMOVAL_POLICY: 'retain or destroy the table when the stack is deleted. Default: retain.',
+  ALARM_EMAIL:
+    'Email address subscribed to the alarm topic (it confirms by mail). Default: none; subscribe to AlarmTopicArn yourself.',
+  DASHBOARD: 'Create the CloudWatch dashboard: true or false (LocalStack has none). Default: true.',
 } as const;
 
 function settingHelp(name: SettingName): string {
@@ -72,6 +75,8 @@ export interface RegistryContext {
   readonly apiAuth: ApiAuth;
   readonly apiCloudWatchRole: boolean;
   readonly tableRemovalPolicy: RemovalPolicy;
+  readonly alarmEmail: string | undefined;
+  readonly dashboard: boolean;
 }
 
 /** A context value is invalid. The message says which key, the value, what is allowed and how to set it. */
@@ -92,6 +97,8 @@ export class ContextError extends Error {
 const VPC_ID = /^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 const SUBNET_ID = /^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 const SECURITY_GROUP_ID = /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+/** What SNS takes as an email endpoint, roughly: one @, a dot in the domain, no spaces. */
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 /** Context keys shaped like ours (CDK's own keys are lower-case or contain ':' or '@'). */
 const OWN_KEY_SHAPE = /^[A-Z][A-Z0-9_]*$/;
 
@@ -174,6 +181,15 @@ function registrySettings(lookup: Lookup): {
   };
 }
 
+function alarmEmail(raw: unknown): string | undefined {
+  if (!isSet(raw)) return undefined;
+  const value = typeof raw === 'string' ? raw.trim() : raw;
+  if (typeof value !== 'string' || !EMAIL.test(value)) {
+    throw new ContextError('ALARM_EMAIL', raw, 'expected one email address (name@example.com)');
+  }
+  return value;
+}
+
 function probeNetwork(lookup: Lookup): ProbeNetworkContext | undefined {
   const vpcRaw = lookup('VPC_ID');
   const subnetIds = listValue('SUBNET_IDS', lookup('SUBNET_IDS'), SUBNET_ID, 'a subnet id (subnet-…)');
@@ -243,6 +259,8 @@ export function parseRegistryContext(lookup: Lookup, keys: readonly string[] = [
     apiAuth: choice<ApiAuth>('API_AUTH', lookup('API_AUTH'), ['iam', 'none'], 'iam'),
     apiCloudWatchRole: flag('API_CLOUDWATCH_ROLE', lookup('API_CLOUDWATCH_ROLE'), true),
     tableRemovalPolicy: removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    alarmEmail: alarmEmail(lookup('ALARM_EMAIL')),
+    dashboard: flag('DASHBOARD', lookup('DASHBOARD'), true),
   };
 }
 

@@ -4,6 +4,7 @@ import { loadConfig, settingConflicts } from '../../functions/domain/settings.ts
 import { DiscoveryApi } from './constructs/discovery-api.ts';
 import { grantTaskReconcile } from './constructs/ecs-access.ts';
 import { EcsEventsConsumer } from './constructs/ecs-events-consumer.ts';
+import { OperationsMonitoring } from './constructs/operations-monitoring.ts';
 import { ProbeNetwork } from './constructs/probe-network.ts';
 import { RegistryTable } from './constructs/registry-table.ts';
 import { ScheduledJob } from './constructs/scheduled-job.ts';
@@ -19,6 +20,7 @@ export class RegistryStack extends Stack {
   readonly probe: ScheduledJob;
   readonly reconcile: ScheduledJob;
   readonly discovery: DiscoveryApi;
+  readonly monitoring: OperationsMonitoring;
 
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, {
@@ -61,6 +63,19 @@ export class RegistryStack extends Stack {
     });
     this.registryTable.grantStoreAccess(this.discovery.appFunction, 'discovery');
 
+    this.monitoring = new OperationsMonitoring(this, 'Monitoring', {
+      functions: {
+        'ecs-events': this.ecsEvents.appFunction.function,
+        probe: this.probe.appFunction.function,
+        reconcile: this.reconcile.appFunction.function,
+        discovery: this.discovery.appFunction.function,
+      },
+      deadLetterQueue: this.ecsEvents.deadLetterQueue,
+      restApi: this.discovery.restApi,
+      alarmEmail: context.alarmEmail,
+      dashboard: context.dashboard,
+    });
+
     new CfnOutput(this, 'ApiUrl', {
       value: this.discovery.url,
       description: 'Discovery API base URL (stage)',
@@ -70,6 +85,19 @@ export class RegistryStack extends Stack {
       value: this.ecsEvents.deadLetterQueue.queueUrl,
       description: 'ECS events that could not be delivered or applied',
     });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.monitoring.topic.topicArn,
+      description: 'SNS topic every alarm notifies (on alarm and on recovery): subscribe to it',
+    });
+    const { dashboard, dashboardUrl } = this.monitoring;
+    if (dashboard && dashboardUrl) {
+      new CfnOutput(this, 'DashboardName', { value: dashboard.dashboardName });
+      new CfnOutput(this, 'DashboardUrl', {
+        value: dashboardUrl,
+        description:
+          'CloudWatch dashboard of the registry: health per model, probe rounds, event lag, discovery',
+      });
+    }
     if (network?.createdSecurityGroup) {
       new CfnOutput(this, 'ProbeSecurityGroupId', {
         value: network.createdSecurityGroup.securityGroupId,

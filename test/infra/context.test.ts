@@ -50,7 +50,17 @@ describe('parseRegistryContext', () => {
       apiAuth: 'iam',
       apiCloudWatchRole: true,
       tableRemovalPolicy: RemovalPolicy.RETAIN,
+      alarmEmail: undefined,
+      dashboard: true,
     });
+  });
+
+  it('reads the alarm email and the dashboard flag', () => {
+    // Act
+    const context = parse({ ALARM_EMAIL: ' ops@example.com ', DASHBOARD: 'false' });
+
+    // Assess
+    expect(context).toMatchObject({ alarmEmail: 'ops@example.com', dashboard: false });
   });
 
   it('reads numbers and lists from cdk.json (JSON values) and from -c (strings) alike', () => {
@@ -123,6 +133,9 @@ describe('parseRegistryContext', () => {
     [{ API_AUTH: 'cognito' }, 'API_AUTH', /one of iam, none/],
     [{ API_CLOUDWATCH_ROLE: 'yes' }, 'API_CLOUDWATCH_ROLE', /true or false/],
     [{ TABLE_REMOVAL_POLICY: 'snapshot' }, 'TABLE_REMOVAL_POLICY', /one of retain, destroy/],
+    [{ ALARM_EMAIL: 'ops at example' }, 'ALARM_EMAIL', /"ops at example".*one email address/],
+    [{ ALARM_EMAIL: 'a@b.com,c@d.com' }, 'ALARM_EMAIL', /one email address/],
+    [{ DASHBOARD: 'no' }, 'DASHBOARD', /true or false/],
     [{ PROBE_INTERVAL: '3' }, 'PROBE_INTERVAL', /unknown key; known keys: .*PROBE_INTERVAL_SECONDS/],
   ])('throws for %j naming %s, the value and the fix', (context, key, detail) => {
     const error = errorOf(context);

@@ -19,17 +19,29 @@ const FREE_EDITION_TYPES = new Set([
   'AWS::ApiGateway::RestApi',
   'AWS::ApiGateway::Stage',
   'AWS::CDK::Metadata',
+  'AWS::CloudWatch::Alarm',
   'AWS::DynamoDB::Table',
   'AWS::Events::Rule',
   'AWS::IAM::Policy',
   'AWS::IAM::Role',
+  'AWS::KMS::Key',
   'AWS::Lambda::EventInvokeConfig',
   'AWS::Lambda::Function',
   'AWS::Lambda::Permission',
   'AWS::Logs::LogGroup',
+  'AWS::SNS::Subscription',
+  'AWS::SNS::Topic',
+  'AWS::SNS::TopicPolicy',
   'AWS::SQS::Queue',
   'AWS::SQS::QueuePolicy',
 ]);
+
+/**
+ * Types only the AWS deployment uses: localstack-core 4.14.0 has no provider for them, and its
+ * CloudFormation engine skips (mocks) such resources (https://docs.localstack.cloud/aws/services/cloudformation/,
+ * "Upcoming Change in Handling Unsupported Resource Types"). The LocalStack context leaves them out.
+ */
+const AWS_ONLY_TYPES = new Set(['AWS::CloudWatch::Dashboard']);
 
 /** What the free edition cannot run: HTTP APIs (v2), EventBridge Scheduler (never fires), layers, custom resources. */
 const UNSUPPORTED = [
@@ -41,9 +53,9 @@ const UNSUPPORTED = [
 ];
 
 describe.each([
-  ['the LocalStack deployment', LOCALSTACK_CONTEXT],
-  ['the default (AWS) deployment', {}],
-])('template of %s on LocalStack 4.14.0 free', (_name, context) => {
+  ['the LocalStack deployment', LOCALSTACK_CONTEXT, new Set<string>()],
+  ['the default (AWS) deployment', {}, AWS_ONLY_TYPES],
+])('template of %s on LocalStack 4.14.0 free', (_name, context, skipped) => {
   const { template } = buildStack(context);
   const resources = resourcesOf(template);
   const types = [...new Set(Object.values(resources).map((resource) => resource.Type))].sort();
@@ -53,7 +65,7 @@ describe.each([
   });
 
   it('uses only resource types the free edition provides', () => {
-    expect(types.filter((type) => !FREE_EDITION_TYPES.has(type))).toEqual([]);
+    expect(types.filter((type) => !FREE_EDITION_TYPES.has(type) && !skipped.has(type))).toEqual([]);
   });
 
   it('has no custom-resource service token and no Lambda layers anywhere', () => {
@@ -103,6 +115,13 @@ describe('the LocalStack deployment context', () => {
     template.allResourcesProperties('AWS::ApiGateway::Method', { AuthorizationType: 'NONE' });
     template.resourceCountIs('AWS::ApiGateway::Account', 0);
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+
+  it('leaves out the dashboard, which the free edition cannot create, and keeps the alarms', () => {
+    const { template } = buildStack(LOCALSTACK_CONTEXT);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).length).toBeGreaterThan(0);
+    expect(template.toJSON().Outputs.DashboardName).toBeUndefined();
   });
 
   it('accepts only the smoke cluster, whose events the smoke run injects', () => {

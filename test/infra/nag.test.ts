@@ -29,7 +29,7 @@ const ACKNOWLEDGEABLE = new Set([
   'AwsSolutions-APIG6', // execution logs off, access logs on
   'AwsSolutions-COG4', // IAM authorization, not Cognito
   'AwsSolutions-IAM4', // API Gateway's account logging role
-  'AwsSolutions-IAM5', // ECS/EC2 reads and Lambda ENI actions without resource-level permissions
+  'AwsSolutions-IAM5', // ECS/EC2 reads, Lambda ENI and X-Ray actions without resource-level permissions
   'AwsSolutions-L1', // runtime pinned to nodejs22.x
   'AwsSolutions-SQS3', // the DLQ is itself a DLQ
 ]);

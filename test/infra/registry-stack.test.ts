@@ -166,6 +166,8 @@ describe('RegistryStack', () => {
           'sqs:GetQueueAttributes',
           'sqs:GetQueueUrl',
           'sqs:SendMessage',
+          'xray:PutTelemetryRecords',
+          'xray:PutTraceSegments',
         ].sort(),
       );
       expect(actions.get('dynamodb:PutItem')).toEqual([
@@ -204,6 +206,8 @@ describe('RegistryStack', () => {
           'ecs:ListTasks',
           'logs:CreateLogStream',
           'logs:PutLogEvents',
+          'xray:PutTelemetryRecords',
+          'xray:PutTraceSegments',
         ].sort(),
       );
       for (const action of ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query']) {

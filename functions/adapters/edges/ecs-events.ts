@@ -31,7 +31,16 @@ export async function handleEcsEvent(deps: TaskEventDeps, event: unknown): Promi
     logger.debug('event ignored', { detailType: parsed.detailType, source: parsed.source });
     return { status: 'ignored', detailType: parsed.detailType };
   }
-  return applyParsedTaskEvent(deps, parsed.detail, parsed.id);
+  return applyParsedTaskEvent(deps, parsed.detail, parsed.id, parsed.time);
+}
+
+/**
+ * From the event's `time` (the state change, as EventBridge stamps it) to now, in ms: delivery,
+ * retries and the apply itself. Undefined without a readable time; a clock ahead of ours counts 0.
+ */
+export function eventLagMs(eventTime: string | undefined, nowMs: number): number | undefined {
+  const at = eventTime === undefined ? Number.NaN : Date.parse(eventTime);
+  return Number.isFinite(at) ? Math.max(0, nowMs - at) : undefined;
 }
 
 /** Applies an already validated task event (the local runtime validates a whole batch first). */
@@ -39,6 +48,7 @@ export async function applyParsedTaskEvent(
   deps: TaskEventDeps,
   detail: Parameters<typeof applyTaskEvent>[0],
   eventId: string | undefined,
+  eventTime?: string,
 ): Promise<TaskEventOutcome> {
   logger.appendKeys({ taskArn: detail.taskArn, eventId });
   try {
@@ -57,6 +67,8 @@ export async function applyParsedTaskEvent(
       throw error;
     }
     metrics.addMetric(outcome.applied ? 'EventsApplied' : 'EventsStale', MetricUnit.Count, 1);
+    const lagMs = outcome.applied ? eventLagMs(eventTime, deps.now()) : undefined;
+    if (lagMs !== undefined) metrics.addMetric('EventLag', MetricUnit.Milliseconds, lagMs);
     logger.info(outcome.applied ? 'task event applied' : 'task event skipped', {
       taskVersion: outcome.taskVersion,
       lifecycle: outcome.lifecycle,

@@ -45,6 +45,13 @@ function roundShape(summary: RoundSummary): string {
   return [summary.targets, summary.healthy, summary.failed, summary.slow, summary.errors].join('/');
 }
 
+/** One EMF document of its own: a metric under one more dimension (each value is a document). */
+function addWithDimension(name: string, dimension: string, value: string, count: number): void {
+  const single = metrics.singleMetric();
+  single.addDimension(dimension, value);
+  single.addMetric(name, MetricUnit.Count, count);
+}
+
 /**
  * Probe rounds, logged and counted. Every round is counted in the metrics; its `probe round`
  * line is INFO when something changed (the first round, other target/healthy/failing/slow/error
@@ -60,11 +67,22 @@ export function probeRounds(deps: ProbeDeps, intervalMs: number): () => Promise<
     const shape = roundShape(summary);
     const noteworthy = overran || summary.changed > 0 || shape !== previousShape;
     previousShape = shape;
-    const line = { ...summary, overran };
+    const { healthyByModel, failuresByKind, ...counts } = summary;
+    const modelsWithoutHealthy = [...healthyByModel].filter(([, healthy]) => healthy === 0).map(([m]) => m);
+    const line = { ...counts, overran, failures: failuresByKind, modelsWithoutHealthy };
     if (noteworthy) logger.info('probe round', line);
     else logger.debug('probe round', line);
     metrics.addMetric('ProbeTargets', MetricUnit.Count, summary.targets);
     metrics.addMetric('ProbeFailures', MetricUnit.Count, summary.failed);
+    // The fleet-wide figure the "no healthy endpoint" alarm watches, whatever the models are called.
+    metrics.addMetric('ModelsWithoutHealthyEndpoints', MetricUnit.Count, modelsWithoutHealthy.length);
+    // Bounded dimensions only: model names (one series per model) and the failure kinds.
+    for (const [model, healthy] of healthyByModel) {
+      addWithDimension('HealthyEndpoints', 'model', model, healthy);
+    }
+    for (const [kind, failed] of Object.entries(failuresByKind)) {
+      addWithDimension('ProbeFailures', 'reason', kind, failed);
+    }
     metrics.addMetric('ProbeSlowTargets', MetricUnit.Count, summary.slow);
     metrics.addMetric('ProbeWriteErrors', MetricUnit.Count, summary.errors);
     metrics.addMetric('ProbeRoundDuration', MetricUnit.Milliseconds, summary.durationMs);

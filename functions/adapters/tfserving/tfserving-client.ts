@@ -6,6 +6,7 @@ import {
   labelMetadataJudge,
   modelStatusJudge,
   type StatusVerdict,
+  timeoutReason,
 } from '../../domain/tfserving-status.ts';
 
 /**
@@ -88,7 +89,7 @@ export class TfServingClient implements TfServingProber {
         headers: { accept: 'application/json' },
       });
       const deadline = setTimeout(() => {
-        request.destroy(new Error(`timeout after ${this.timeoutMs} ms`));
+        request.destroy(new Error(timeoutReason(this.timeoutMs)));
       }, this.timeoutMs);
       const fail = (error: Error) => {
         clearTimeout(deadline);

@@ -72,8 +72,9 @@ export interface AppFunctionProps {
   readonly network?: AppFunctionNetwork;
 }
 
-const SERVICE_NAME = 'tf-serving-registry';
-const METRICS_NAMESPACE = 'TfServingRegistry';
+/** What the functions' Powertools Logger and Metrics are told (the alarms and dashboard read the same). */
+export const SERVICE_NAME = 'tf-serving-registry';
+export const METRICS_NAMESPACE = 'TfServingRegistry';
 const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
 /**
@@ -126,6 +127,9 @@ export class AppFunction extends Construct implements iam.IGrantable {
       timeout: props.timeout ?? Duration.seconds(10),
       role: this.role,
       logGroup: this.logGroup,
+      // X-Ray traces of each invocation (init, invocation, overhead), no tracing SDK in the code:
+      // docs/decisions/0017-x-ray-without-powertools-tracer.md.
+      tracing: lambda.Tracing.ACTIVE,
       bundling: HOUSE_BUNDLING,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
@@ -155,12 +159,13 @@ export class AppFunction extends Construct implements iam.IGrantable {
           resources: ['*'],
         }),
       );
-      Validations.of(this.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Lambda VPC networking: the ENI actions Lambda needs (as in AWSLambdaVPCAccessExecutionRole) support no resource-level permissions.',
-      });
     }
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: props.network
+        ? 'X-Ray (PutTraceSegments, PutTelemetryRecords, added by active tracing) and Lambda VPC networking (the ENI actions of AWSLambdaVPCAccessExecutionRole) support no resource-level permissions.'
+        : 'X-Ray PutTraceSegments and PutTelemetryRecords (added by active tracing) support no resource-level permissions.',
+    });
 
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -74,6 +74,8 @@ export class DiscoveryApi extends Construct {
     });
 
     this.restApi = new apigateway.RestApi(this, 'RestApi', {
+      // API Gateway's metrics are keyed by this name: one per stack, so alarms see only theirs.
+      restApiName: `${Stack.of(this).stackName}-discovery`,
       description: 'tf-serving-registry discovery API',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       cloudWatchRole,
@@ -85,6 +87,8 @@ export class DiscoveryApi extends Construct {
         throttlingBurstLimit: burst,
         accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
         accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
+        // X-Ray: a request's trace runs from the stage into the discovery function.
+        tracingEnabled: true,
       },
       defaultMethodOptions: {
         authorizationType:

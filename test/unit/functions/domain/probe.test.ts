@@ -302,6 +302,11 @@ describe('runProbeRound', () => {
       writes: 1 + 2,
       errors: 0,
       durationMs: 0,
+      healthyByModel: new Map([
+        ['resnet', 1],
+        ['bert', 0],
+      ]),
+      failuresByKind: { 'no-available-version': 1, connection: 1 },
     });
   });
 
@@ -640,6 +645,8 @@ describe('runProbeRound write pattern', () => {
 
     // Assess
     expect(summary).toMatchObject({ targets: 2, errors: 1 });
+    expect(summary.failuresByKind).toEqual({ 'store-error': 1 });
+    expect(summary.healthyByModel).toEqual(new Map([['resnet', 1]]));
     expect(store.rounds.get('resnet')?.seen).toEqual(new Map([['ml/b/tfserving', START + 5_000]]));
   });
 });
@@ -697,6 +704,7 @@ describe('runProbeRound with a hung target', () => {
       ]),
     );
     expect(summary).toMatchObject({ targets: 3, healthy: 2, failed: 1, slow: 1 });
+    expect(summary.failuresByKind).toEqual({ timeout: 1 });
     expect([...(store.rounds.get('resnet')?.seen.keys() ?? [])].sort()).toEqual([
       'ml/a/tfserving',
       'ml/c/tfserving',

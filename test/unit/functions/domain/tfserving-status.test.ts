@@ -6,7 +6,9 @@ import {
   labelVersionFromMetadata,
   MAX_STATUS_BYTES,
   modelStatusJudge,
+  probeFailureKind,
   type StatusVerdict,
+  timeoutReason,
 } from '../../../../functions/domain/tfserving-status.ts';
 
 const JSON_TYPE = 'application/json';
@@ -515,5 +517,41 @@ describe('labelVersionFromMetadata', () => {
   it('returns undefined without model_spec', () => {
     // Act / Assess
     expect(labelVersionFromMetadata(200, '{"metadata": {}}')).toBeUndefined();
+  });
+});
+
+describe('probeFailureKind', () => {
+  const reasonOf = (verdict: StatusVerdict) => (verdict.ok ? 'served' : verdict.reason);
+
+  it.each([
+    ['a model whose versions are all END', statusBody(entry('3', 'END')), 200, 'no-available-version'],
+    ['an empty status answer', statusBody(), 200, 'no-available-version'],
+    ['TF Serving not knowing the model', errorBody('Servable not found for request'), 404, 'http-error'],
+    ['a proxy error page', '<html>bad gateway</html>', 502, 'http-error'],
+    ['a truncated answer', '{"model_version_status": [', 200, 'bad-answer'],
+    ['an answer of another shape', '{"models": []}', 200, 'bad-answer'],
+  ] as const)('is %s → %s for what the judges say', (_what, body, statusCode, kind) => {
+    // Act
+    const reason = reasonOf(judgeModelStatus(statusCode, JSON_TYPE, body));
+
+    // Assess
+    expect(probeFailureKind(reason)).toBe(kind);
+  });
+
+  it('tells a content type that is not JSON and a body past the limit as bad answers', () => {
+    // Prepare
+    const html = reasonOf(judgeModelStatus(200, 'text/html', '<html></html>'));
+    const huge = reasonOf(judgeModelStatus(200, JSON_TYPE, new Uint8Array(MAX_STATUS_BYTES + 1)));
+
+    // Assess
+    expect([probeFailureKind(html), probeFailureKind(huge)]).toEqual(['bad-answer', 'bad-answer']);
+  });
+
+  it("tells the client's deadline from the socket errors", () => {
+    // Assess
+    expect(probeFailureKind(timeoutReason(2000))).toBe('timeout');
+    expect(probeFailureKind('connect ECONNREFUSED 127.0.0.9:8501')).toBe('connection');
+    expect(probeFailureKind('connection closed mid-body')).toBe('connection');
+    expect(probeFailureKind('probing 169.254.169.254 is not allowed')).toBe('connection');
   });
 });
