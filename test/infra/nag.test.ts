@@ -8,6 +8,7 @@ import { CfnInclude } from 'aws-cdk-lib/cloudformation-include';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { nagSummary } from '../../infra/aws/registry-app.ts';
 import { LOCALSTACK_CONTEXT } from '../../localstack/settings.ts';
 import { buildStack, VPC_CONTEXT } from './synth.ts';
 
@@ -128,5 +129,21 @@ describe('cdk-nag AwsSolutions', () => {
     new CfnQueue(stack, 'PlainQueue');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).toThrow(/AwsSolutions-SQS/);
+  });
+
+  it("says in synth's output that it ran, counting the acknowledged findings", () => {
+    // Prepare
+    const { app, stack } = buildStack();
+    app.synth();
+
+    // Act
+    const summary = nagSummary(app);
+
+    // Assess
+    const acknowledged = stack.node.findAll().flatMap(acknowledgmentsOf);
+    expect(acknowledged.length).toBeGreaterThan(0);
+    expect(summary).toBe(
+      `cdk-nag AwsSolutions checks passed: no unacknowledged findings (${acknowledged.length} acknowledged, ${new Set(acknowledged.map((a) => a.id)).size} rules, each with its reason in the template metadata)`,
+    );
   });
 });
