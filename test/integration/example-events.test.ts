@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
 import { type InProcessRegistry, startInProcessRegistry } from '../support/in-process-registry.ts';
 import { within } from '../support/kit/poll.ts';
+import { nextProbeMs, QUICK_SETTINGS } from '../support/kit/settings.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 const README = readFileSync(new URL('README.md', ROOT), 'utf8');
@@ -14,9 +15,9 @@ const MENTIONED = [
 ];
 const example = (file: string) => readFileSync(new URL(`examples/events/${file}`, ROOT), 'utf8');
 
-const SETTINGS = { PROBE_INTERVAL_SECONDS: 1, PROBE_TIMEOUT_MS: 300 };
-// Served at the event's own probe, or the next one: one interval plus the timeout, doubled for a shared machine.
-const SERVED_MS = 2 * (SETTINGS.PROBE_INTERVAL_SECONDS * 1000 + SETTINGS.PROBE_TIMEOUT_MS);
+const SETTINGS = QUICK_SETTINGS;
+// Served at the event's own probe, or the next one.
+const SERVED_MS = nextProbeMs();
 
 interface Outcome {
   status: string;

@@ -7,6 +7,7 @@ import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
 import { startEngine } from '../support/dynamodb-engines.ts';
 import { loadEvent, loopbackEvent } from '../support/kit/events.ts';
 import { within } from '../support/kit/poll.ts';
+import { exclusionMs, nextProbeMs, QUICK_SETTINGS } from '../support/kit/settings.ts';
 import { spawnLocalProcess as startRegistry } from '../support/local-process.ts';
 
 /**
@@ -14,17 +15,10 @@ import { spawnLocalProcess as startRegistry } from '../support/local-process.ts'
  * drain, and come back on recovery. Deadlines derive from the configured intervals.
  */
 
-const SETTINGS = {
-  PROBE_INTERVAL_SECONDS: 1,
-  PROBE_TIMEOUT_MS: 300,
-  FAILURE_THRESHOLD: 2,
-  UNHEALTHY_AFTER_SECONDS: 3,
-  REMOVE_AFTER_SECONDS: 30,
-};
-// The design's bound on a silent death, doubled for a shared 2-core machine (benchmarks measure it).
-const EXCLUSION_DEADLINE_MS =
-  2 * (SETTINGS.FAILURE_THRESHOLD * SETTINGS.PROBE_INTERVAL_SECONDS * 1000 + SETTINGS.PROBE_TIMEOUT_MS);
-const RECOVERY_DEADLINE_MS = 2 * (SETTINGS.PROBE_INTERVAL_SECONDS * 1000 + SETTINGS.PROBE_TIMEOUT_MS);
+const SETTINGS = QUICK_SETTINGS;
+// The design's bound on a silent death, and on a recovery (benchmarks measure them).
+const EXCLUSION_DEADLINE_MS = exclusionMs();
+const RECOVERY_DEADLINE_MS = nextProbeMs();
 const AT_ONCE_MS = 1000;
 
 describe('npm start', () => {

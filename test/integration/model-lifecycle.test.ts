@@ -6,17 +6,12 @@ import type { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.t
 import { type InProcessRegistry, startInProcessRegistry } from '../support/in-process-registry.ts';
 import { loopbackEvent } from '../support/kit/events.ts';
 import { within } from '../support/kit/poll.ts';
+import { nextProbeMs, QUICK_SETTINGS } from '../support/kit/settings.ts';
 import { standInsOn } from '../support/kit/stand-ins.ts';
 
-const SETTINGS = {
-  PROBE_INTERVAL_SECONDS: 1,
-  PROBE_TIMEOUT_MS: 300,
-  FAILURE_THRESHOLD: 2,
-  UNHEALTHY_AFTER_SECONDS: 3,
-  REMOVE_AFTER_SECONDS: 30,
-};
-// A state change is seen at the next probe: one interval plus the timeout, doubled for a shared machine.
-const NEXT_PROBE_MS = 2 * (SETTINGS.PROBE_INTERVAL_SECONDS * 1000 + SETTINGS.PROBE_TIMEOUT_MS);
+const SETTINGS = QUICK_SETTINGS;
+// A state change is seen at the next probe.
+const NEXT_PROBE_MS = nextProbeMs();
 const standIns = standInsOn(13, { port: 8501, control: true });
 
 describe('model lifecycle through the registry', () => {

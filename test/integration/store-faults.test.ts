@@ -5,6 +5,7 @@ import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
 import { startEngine } from '../support/dynamodb-engines.ts';
 import { loopbackEvent } from '../support/kit/events.ts';
 import { within } from '../support/kit/poll.ts';
+import { QUICK_SETTINGS } from '../support/kit/settings.ts';
 import { type LocalProcess, settingsEnv, startLocalProcess } from '../support/local-process.ts';
 
 /**
@@ -14,13 +15,8 @@ import { type LocalProcess, settingsEnv, startLocalProcess } from '../support/lo
  * caller retries, and nothing is lost; a stalled prober is not evidence against the fleet.
  */
 
-const SETTINGS = {
-  PROBE_INTERVAL_SECONDS: 1,
-  PROBE_TIMEOUT_MS: 300,
-  FAILURE_THRESHOLD: 2,
-  UNHEALTHY_AFTER_SECONDS: 3,
-  REMOVE_AFTER_SECONDS: 600,
-};
+// Rows kept long: the store's stalls must not be confused with expiry.
+const SETTINGS = { ...QUICK_SETTINGS, REMOVE_AFTER_SECONDS: 600 };
 /** The design's bound on a discovery call, whatever the store does. */
 const DISCOVERY_BOUND_MS = 1_000;
 /** The bound on `POST /events` during a store outage. */

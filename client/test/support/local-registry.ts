@@ -3,19 +3,14 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { loopbackEvent } from '../../../test/support/kit/events.ts';
 import { within } from '../../../test/support/kit/poll.ts';
+import { QUICK_SETTINGS } from '../../../test/support/kit/settings.ts';
 
 /** `npm start` as a child process (its own process group), as a user runs it. */
 
 const REPO_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Short settings: a silent death is excluded within FAILURE_THRESHOLD × interval + timeout = 2.3 s. */
-export const REGISTRY_SETTINGS = {
-  PROBE_INTERVAL_SECONDS: 1,
-  PROBE_TIMEOUT_MS: 300,
-  FAILURE_THRESHOLD: 2,
-  UNHEALTHY_AFTER_SECONDS: 3,
-  REMOVE_AFTER_SECONDS: 30,
-} as const;
+export const REGISTRY_SETTINGS = QUICK_SETTINGS;
 
 export const EXCLUSION_MS =
   REGISTRY_SETTINGS.FAILURE_THRESHOLD * REGISTRY_SETTINGS.PROBE_INTERVAL_SECONDS * 1000 +

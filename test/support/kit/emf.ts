@@ -22,28 +22,13 @@ interface EmfDocument {
 }
 
 /**
- * Runs `act` and returns every metric of the EMF documents Powertools Metrics printed meanwhile
- * (it prints through `console.log`), one entry per metric and document, as CloudWatch would read
- * them. The Metrics instance must be enabled (`POWERTOOLS_METRICS_DISABLED=false` before it is created).
+ * Runs `act` and returns every JSON line printed through `console` meanwhile: Powertools Logger's
+ * log lines and Metrics' EMF documents both print that way.
  */
-export async function emfPrintedBy(act: () => Promise<unknown>): Promise<EmfMetric[]> {
-  const metrics: EmfMetric[] = [];
+export async function jsonPrintedBy(act: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
+  const lines: Record<string, unknown>[] = [];
   const keep = (text: unknown) => {
-    if (typeof text !== 'string' || !text.includes('"_aws"')) return;
-    const document = JSON.parse(text) as EmfDocument;
-    for (const directive of document._aws.CloudWatchMetrics) {
-      const dimensionNames = [...new Set(directive.Dimensions.flat())];
-      const dimensions = Object.fromEntries(dimensionNames.map((name) => [name, String(document[name])]));
-      for (const metric of directive.Metrics) {
-        metrics.push({
-          name: metric.Name,
-          unit: metric.Unit,
-          value: document[metric.Name] as number | number[],
-          namespace: directive.Namespace,
-          dimensions,
-        });
-      }
-    }
+    if (typeof text === 'string' && text.trimStart().startsWith('{')) lines.push(JSON.parse(text));
   };
   const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((method) =>
     vi.spyOn(console, method).mockImplementation(keep),
@@ -53,7 +38,32 @@ export async function emfPrintedBy(act: () => Promise<unknown>): Promise<EmfMetr
   } finally {
     for (const spy of spies) spy.mockRestore();
   }
-  return metrics;
+  return lines;
+}
+
+/** Whether a printed JSON line is an EMF document rather than a log line. */
+export const isEmf = (line: Record<string, unknown>): line is EmfDocument => line._aws !== undefined;
+
+/**
+ * Runs `act` and returns every metric of the EMF documents Powertools Metrics printed meanwhile,
+ * one entry per metric and document, as CloudWatch would read them. The Metrics instance must be
+ * enabled (`POWERTOOLS_METRICS_DISABLED=false` before it is created).
+ */
+export async function emfPrintedBy(act: () => Promise<unknown>): Promise<EmfMetric[]> {
+  const documents = (await jsonPrintedBy(act)).filter(isEmf);
+  return documents.flatMap((document) =>
+    document._aws.CloudWatchMetrics.flatMap((directive) => {
+      const dimensionNames = [...new Set(directive.Dimensions.flat())];
+      const dimensions = Object.fromEntries(dimensionNames.map((name) => [name, String(document[name])]));
+      return directive.Metrics.map((metric) => ({
+        name: metric.Name,
+        unit: metric.Unit,
+        value: document[metric.Name] as number | number[],
+        namespace: directive.Namespace,
+        dimensions,
+      }));
+    }),
+  );
 }
 
 /** The metrics of one name, from every document. */

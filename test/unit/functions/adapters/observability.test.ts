@@ -19,6 +19,7 @@ import { InvalidEventError, StoreUnavailableError } from '../../../../functions/
 import { applyTaskEvent } from '../../../../functions/domain/task-events.ts';
 import { TestClock } from '../../../support/kit/clock.ts';
 import { testDiscoveryDeps, testProbeDeps, testTaskEventDeps } from '../../../support/kit/deps.ts';
+import { isEmf, jsonPrintedBy } from '../../../support/kit/emf.ts';
 import { loadEvent, taskDetail } from '../../../support/kit/events.ts';
 import { failingStore, InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
 import { available, FakeTfServing } from '../../../support/kit/tfserving.ts';
@@ -114,28 +115,15 @@ interface Printed {
 /** Runs `act` and returns what the Logger and Metrics printed meanwhile (both print through `console`). */
 async function printedBy(act: () => Promise<unknown>): Promise<Printed> {
   const printed: Printed = { logs: [], metrics: new Set(), namespaces: new Set() };
-  const keep = (text: unknown) => {
-    if (typeof text !== 'string' || !text.trimStart().startsWith('{')) return;
-    const record = JSON.parse(text) as Record<string, unknown>;
-    const emf = record._aws as
-      | { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[] }[] }
-      | undefined;
-    if (emf === undefined) {
-      printed.logs.push(record as LogLine);
-      return;
+  for (const line of await jsonPrintedBy(act)) {
+    if (!isEmf(line)) {
+      printed.logs.push(line as LogLine);
+      continue;
     }
-    for (const directive of emf.CloudWatchMetrics) {
+    for (const directive of line._aws.CloudWatchMetrics) {
       printed.namespaces.add(directive.Namespace);
       for (const metric of directive.Metrics) printed.metrics.add(metric.Name);
     }
-  };
-  const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((method) =>
-    vi.spyOn(console, method).mockImplementation(keep),
-  );
-  try {
-    await act();
-  } finally {
-    for (const spy of spies) spy.mockRestore();
   }
   return printed;
 }
