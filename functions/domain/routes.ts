@@ -11,6 +11,8 @@ export const DISCOVERY_ROUTES = [
   '/models/{model}',
   '/models/{model}/versions/{version}',
   '/models/{model}/labels/{label}',
+  '/models/{model}/health',
+  '/openapi.json',
 ] as const;
 
 export type DiscoveryRoute = (typeof DISCOVERY_ROUTES)[number];
@@ -19,7 +21,8 @@ export type DiscoveryRoute = (typeof DISCOVERY_ROUTES)[number];
 export const DISCOVERY_METHODS = ['GET', 'HEAD'] as const;
 
 /** How the API describes itself in a 404: every route, as one line. */
-export const ROUTES_HELP = 'GET /models, /models/{model}[/versions/{version}|/labels/{label}]';
+export const ROUTES_HELP =
+  'GET /models, /models/{model}[/versions/{version}|/labels/{label}|/health], /openapi.json';
 
 export function isDiscoveryRoute(resource: string): resource is DiscoveryRoute {
   return (DISCOVERY_ROUTES as readonly string[]).includes(resource);
