@@ -5,6 +5,7 @@ import {
   ErrorSchema,
   EventsAcceptedSchema,
   EventsUnavailableSchema,
+  KnownModelsSchema,
   ModelEndpointsSchema,
   ModelHealthSchema,
   ModelListSchema,
@@ -14,6 +15,7 @@ import {
   DISCOVERY_METHODS,
   DISCOVERY_ROUTES,
   type DiscoveryRoute,
+  type LocalRoute,
   routeParameters,
 } from '../domain/routes.ts';
 
@@ -35,6 +37,7 @@ const COMPONENTS = {
   Error: ErrorSchema,
   EventsAccepted: EventsAcceptedSchema,
   EventsUnavailable: EventsUnavailableSchema,
+  KnownModels: KnownModelsSchema,
 } as const;
 
 type Component = keyof typeof COMPONENTS;
@@ -160,37 +163,85 @@ function discoveryOperation(route: DiscoveryRoute, method: (typeof DISCOVERY_MET
   };
 }
 
-/** Local mode's own route: EventBridge events in, applied before the answer. */
-const EVENTS_PATH = {
-  post: {
-    operationId: 'postEvents',
-    summary: 'Apply EventBridge events (local mode only)',
-    description:
-      'One EventBridge event or an array, as EventBridge delivers them to a Lambda target. The batch is validated whole before any event is applied; events of other kinds are accepted and ignored. Only `npm start` answers it: on AWS, EventBridge invokes the ecs-events function.',
+const LOCAL_ONLY = 'Only `npm start` answers it; it is not deployed behind API Gateway.';
+
+const UNAVAILABLE = {
+  description: 'The store did not answer in time (`RegistryUnavailable`).',
+  headers: { 'Retry-After': { description: 'seconds', schema: { type: 'integer' } } },
+  content: json('Error'),
+};
+
+/** A read-only local route's GET and HEAD. */
+function localRead(
+  operationId: string,
+  summary: string,
+  description: string,
+  ok: object,
+  readsStore: boolean,
+) {
+  const operation = (method: 'get' | 'head') => ({
+    operationId: `${method}${operationId}`,
+    summary: method === 'head' ? `${summary} (headers only)` : summary,
+    description: `${description} ${LOCAL_ONLY}`,
     'x-local-only': true,
-    requestBody: {
-      required: true,
-      content: {
-        'application/json': {
-          schema: {
-            oneOf: [
-              { $ref: '#/components/schemas/EventBridgeEvent' },
-              { type: 'array', items: { $ref: '#/components/schemas/EventBridgeEvent' } },
-            ],
+    responses: {
+      '200': { description: 'The answer.', ...(method === 'head' ? {} : { content: ok }) },
+      '405': METHOD_NOT_ALLOWED,
+      '500': INTERNAL_ERROR,
+      ...(readsStore ? { '503': UNAVAILABLE } : {}),
+    },
+  });
+  return { get: operation('get'), head: operation('head') };
+}
+
+/** Local mode's own routes: EventBridge events in, the status page and the list it reads. */
+const LOCAL_PATHS: Readonly<Record<LocalRoute, object>> = {
+  '/': localRead(
+    'StatusPage',
+    'The status page',
+    'An HTML page listing every known model and its endpoints, served or excluded with the reason and the last error, refreshing itself from `/status/models` and the health API.',
+    { 'text/html': { schema: { type: 'string' } } },
+    false,
+  ),
+  '/status/models': localRead(
+    'KnownModels',
+    'Every known model',
+    'Every model a running task declares, healthy or not (`GET /models` lists only models with a healthy endpoint).',
+    json('KnownModels'),
+    true,
+  ),
+  '/events': {
+    post: {
+      operationId: 'postEvents',
+      summary: 'Apply EventBridge events (local mode only)',
+      description:
+        'One EventBridge event or an array, as EventBridge delivers them to a Lambda target. The batch is validated whole before any event is applied; events of other kinds are accepted and ignored. On AWS, EventBridge invokes the ecs-events function instead.',
+      'x-local-only': true,
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: {
+              oneOf: [
+                { $ref: '#/components/schemas/EventBridgeEvent' },
+                { type: 'array', items: { $ref: '#/components/schemas/EventBridgeEvent' } },
+              ],
+            },
           },
         },
       },
-    },
-    responses: {
-      '202': { description: 'Validated and applied.', content: json('EventsAccepted') },
-      '400': error('Malformed JSON, not an event, or an ECS task event that fails validation.'),
-      '405': METHOD_NOT_ALLOWED,
-      '413': error('The body is larger than 5 MiB.'),
-      '500': INTERNAL_ERROR,
-      '503': {
-        description: 'The store did not answer; `applied` events went in. Events are idempotent: post again.',
-        headers: { 'Retry-After': header('seconds', { type: 'integer' }) },
-        content: json('EventsUnavailable'),
+      responses: {
+        '202': { description: 'Validated and applied.', content: json('EventsAccepted') },
+        '400': error('Malformed JSON, not an event, or an ECS task event that fails validation.'),
+        '405': METHOD_NOT_ALLOWED,
+        '413': error('The body is larger than 5 MiB.'),
+        '500': INTERNAL_ERROR,
+        '503': {
+          description:
+            'The store did not answer; `applied` events went in. Events are idempotent: post again.',
+          headers: { 'Retry-After': header('seconds', { type: 'integer' }) },
+          content: json('EventsUnavailable'),
+        },
       },
     },
   },
@@ -231,7 +282,7 @@ function buildDocument() {
       DISCOVERY_METHODS.map((method) => [method.toLowerCase(), discoveryOperation(route, method)]),
     );
   }
-  paths['/events'] = EVENTS_PATH;
+  Object.assign(paths, LOCAL_PATHS);
   return {
     openapi: '3.1.1',
     info: {

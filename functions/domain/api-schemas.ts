@@ -76,6 +76,9 @@ export const ModelHealthSchema = withFreshness({
 
 export const ErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
+/** Local mode's `GET /status/models`: every model a running task declares, healthy or not. */
+export const KnownModelsSchema = z.object({ models: z.array(z.string()) });
+
 /** Local mode's `POST /events` answers: accepted (202) and a store that did not answer (503). */
 export const EventsAcceptedSchema = z.object({
   accepted: count,

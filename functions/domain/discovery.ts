@@ -125,10 +125,15 @@ export async function findEndpoints(
   };
 }
 
+/** Every model a running task declares, sorted (one read of the task list): the known models. */
+export async function knownModels(deps: Pick<DiscoveryDeps, 'store'>): Promise<string[]> {
+  const tasks = await deps.store.listRunningTasks();
+  return [...new Set(tasks.flatMap((t) => t.endpoints.flatMap((e) => e.models)))].sort();
+}
+
 /** Every model with at least one healthy endpoint: the running tasks' models, then one Query per model. */
 export async function listModels(deps: DiscoveryDeps): Promise<ModelList> {
-  const tasks = await deps.store.listRunningTasks();
-  const names = [...new Set(tasks.flatMap((t) => t.endpoints.flatMap((e) => e.models)))].sort();
+  const names = await knownModels(deps);
   const nowMs = deps.now();
   const perModel = await Promise.all(
     names.map(async (name) => {

@@ -17,6 +17,18 @@ export const DISCOVERY_ROUTES = [
 
 export type DiscoveryRoute = (typeof DISCOVERY_ROUTES)[number];
 
+/**
+ * The routes only local mode's HTTP front answers (never deployed): EventBridge events in, the
+ * status page and the known-models list it refreshes from. The OpenAPI document describes them too.
+ */
+export const LOCAL_ROUTES = ['/events', '/', '/status/models'] as const;
+
+export type LocalRoute = (typeof LOCAL_ROUTES)[number];
+
+export function isLocalRoute(pathname: string): pathname is LocalRoute {
+  return (LOCAL_ROUTES as readonly string[]).includes(pathname);
+}
+
 /** The methods every discovery route answers (HEAD: the same answer without a body). */
 export const DISCOVERY_METHODS = ['GET', 'HEAD'] as const;
 

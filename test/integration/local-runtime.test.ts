@@ -77,6 +77,7 @@ describe('npm start', () => {
     // Assess
     expect(registry.output()).toContain('embedded dynalite');
     expect(registry.output()).toContain('probe             every 1 s, timeout 300 ms, 2 failures to exclude');
+    expect(registry.output()).toContain(`status page       ${url}/ `);
   });
 
   it('serves a RUNNING endpoint with an AVAILABLE model as soon as its event is accepted', async () => {
@@ -228,7 +229,7 @@ describe('npm start', () => {
     ['/models/resnet/labels/%0A', 400],
     ['/models/resnet/other/1', 404],
     ['/../../etc/passwd', 404],
-    ['/', 404],
+    ['/index.html', 404],
   ])('answers the hostile path %s with %i and the error shape, never a 5xx', async (path, status) => {
     // Act
     const response = await fetchDocumented(`${url}${path}`);
@@ -291,6 +292,18 @@ describe('npm start', () => {
     expect(await response.json()).toMatchObject({ error: { code } });
   });
 
+  it('serves the status page at / and the known models it lists at /status/models', async () => {
+    // Act
+    const page = await fetchDocumented(`${url}/`);
+    const models = await fetchDocumented(`${url}/status/models`);
+
+    // Assess
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await page.text()).toContain('<title>tf-serving-registry status</title>');
+    expect(await models.json()).toEqual({ models: expect.arrayContaining(['resnet']) });
+  });
+
   it('serves its OpenAPI document at /openapi.json', async () => {
     // Act
     const response = await fetchDocumented(`${url}/openapi.json`);
@@ -337,6 +350,7 @@ describe('npm start', () => {
     ['/models', 'DELETE', 'GET, HEAD'],
     ['/models/resnet', 'POST', 'GET, HEAD'],
     ['/events', 'GET', 'POST'],
+    ['/', 'POST', 'GET, HEAD'],
   ])('answers %s %s with 405 and the Allow header %j', async (path, method, allow) => {
     // Act
     const response = await fetchDocumented(`${url}${path}`, { method });

@@ -111,11 +111,20 @@ export function responseProblems(response: SeenResponse): string[] {
     if (documented === undefined) {
       return [`${response.method} ${route} answered ${response.status}, which the document does not list`];
     }
-    const content = documented.content?.['application/json'];
-    if (content === undefined || method === 'head' || response.status === 304) {
+    if (documented.content === undefined || method === 'head' || response.status === 304) {
       return response.body === ''
         ? []
         : [`${response.method} ${route} ${response.status} has a body the document says it has not`];
+    }
+    const content = documented.content['application/json'];
+    if (content === undefined) {
+      // Not JSON (the status page): the media type must be one the document names.
+      const types = Object.keys(documented.content);
+      return types.some((type) => response.contentType?.startsWith(type))
+        ? []
+        : [
+            `${response.method} ${route} ${response.status}: content-type ${response.contentType}, not ${types.join(' or ')}`,
+          ];
     }
     schemaRef = (content.schema as { $ref?: string }).$ref ?? '';
     if (schemaRef === '') return [];

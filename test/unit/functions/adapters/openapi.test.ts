@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../../../functions/adapters/openapi.ts';
-import { DISCOVERY_ROUTES } from '../../../../functions/domain/routes.ts';
+import { DISCOVERY_ROUTES, LOCAL_ROUTES } from '../../../../functions/domain/routes.ts';
 import {
   compileComponentSchemas,
   openApiDocumentProblems,
@@ -50,6 +50,9 @@ describe('the OpenAPI document', () => {
     // Assess
     for (const route of DISCOVERY_ROUTES) expect(Object.keys(paths[route] ?? {})).toEqual(['get', 'head']);
     expect(Object.keys(paths['/events'] ?? {})).toEqual(['post']);
+    expect(Object.keys(paths['/'] ?? {})).toEqual(['get', 'head']);
+    expect(Object.keys(paths['/status/models'] ?? {})).toEqual(['get', 'head']);
+    expect(Object.keys(paths).sort()).toEqual([...DISCOVERY_ROUTES, ...LOCAL_ROUTES].sort());
   });
 
   it('is served as the same object on every call (built once)', () => {
@@ -93,6 +96,20 @@ describe('responseProblems', () => {
     expect(responseProblems(answer('/openapi.json', 503, { error: { code: 'X', message: 'y' } }))).toEqual([
       expect.stringContaining('does not list'),
     ]);
+  });
+
+  it('holds the status page to the media type the document names', () => {
+    // Act + Assess
+    expect(
+      responseProblems({
+        ...answer('/', 200, ''),
+        contentType: 'text/html; charset=utf-8',
+        body: '<!doctype html>',
+      }),
+    ).toEqual([]);
+    expect(
+      responseProblems({ ...answer('/', 200, ''), contentType: 'application/json', body: '{}' }).length,
+    ).toBeGreaterThan(0);
   });
 
   it('holds a path no route matches to the error shape', () => {
