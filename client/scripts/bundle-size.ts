@@ -22,6 +22,10 @@ export interface BundleSizes {
   readonly signer: ChunkSize;
   /** @aws-sdk/credential-provider-node, loaded only when IAM auth is used without explicit credentials. */
   readonly credentialChain: ChunkSize;
+  /** The operator CLI (`bin`), SDK excluded: a separate entry point, never part of the core. */
+  readonly cli: ChunkSize;
+  /** The source files the core and its lazy chunk are made of (the CLI must not be among them). */
+  readonly coreInputs: readonly string[];
 }
 
 async function bundle(entry: { path?: string; contents?: string }, external: string[]) {
@@ -39,14 +43,16 @@ async function bundle(entry: { path?: string; contents?: string }, external: str
     splitting: entry.path !== undefined,
     outdir: '/virtual-out',
     write: false,
+    metafile: true,
     external,
     logLevel: 'silent',
   });
-  return result.outputFiles.map((file) => ({
+  const files = result.outputFiles.map((file) => ({
     path: file.path,
     bytes: file.contents.length,
     gzip: gzipSync(file.contents).length,
   }));
+  return Object.assign(files, { inputs: Object.keys(result.metafile.inputs) });
 }
 
 const size = (file: { bytes: number; gzip: number }): ChunkSize => ({
@@ -70,13 +76,24 @@ export async function measureBundleSizes(): Promise<BundleSizes> {
     { contents: "export { defaultProvider } from '@aws-sdk/credential-provider-node';" },
     [],
   );
-  if (signer === undefined || chain === undefined) throw new Error('esbuild produced no output');
-  return { core: size(entry), signer: size(signer), credentialChain: size(chain) };
+  const cli = (await bundle({ path: new URL('cli.ts', SRC).pathname }, SDK)).find((file) =>
+    file.path.endsWith('/cli.js'),
+  );
+  if (signer === undefined || chain === undefined || cli === undefined)
+    throw new Error('esbuild produced no output');
+  return {
+    core: size(entry),
+    signer: size(signer),
+    credentialChain: size(chain),
+    cli: size(cli),
+    coreInputs: core.inputs,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const sizes = await measureBundleSizes();
-  for (const [name, s] of Object.entries(sizes)) {
+  const { coreInputs: _inputs, ...chunks } = sizes;
+  for (const [name, s] of Object.entries(chunks)) {
     console.log(
       `${name.padEnd(16)} ${s.bytes.toLocaleString('en').padStart(9)} B minified, ${s.gzipBytes.toLocaleString('en').padStart(8)} B gzip`,
     );

@@ -610,7 +610,8 @@ function lazySigner(options: RegistryClientOptions, base: string): Sign {
   };
 }
 
-function regionOf(base: string): string | undefined {
+/** The SigV4 region of a base URL: an execute-api host's, else `AWS_REGION` / `AWS_DEFAULT_REGION`. */
+export function regionOf(base: string): string | undefined {
   const fromUrl = /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(new URL(base).hostname)?.[1];
   if (fromUrl !== undefined) return fromUrl;
   const env = typeof process === 'undefined' ? undefined : process.env;

@@ -59,13 +59,15 @@ describe('the packed package', () => {
 
     // Act
     const files = readdirSync(dist).filter((f) => f.endsWith('.js'));
+    // Node's own modules (the CLI's node:util) are no dependency.
+    const external = (s: string) => !s.startsWith('./') && !s.startsWith('node:');
     const bare = files.flatMap((f) =>
-      imports(f, /(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g).filter((s) => !s.startsWith('./')),
+      imports(f, /(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g).filter(external),
     );
     const dynamic = files.flatMap((f) => imports(f, /import\(\s*['"]([^'"]+)['"]\s*\)/g));
     const staticOfSigner = files
       .filter((f) => f !== 'sigv4.js')
-      .flatMap((f) => imports(f, /from\s*['"]([^'"]+)['"]/g).filter((s) => !s.startsWith('./')));
+      .flatMap((f) => imports(f, /from\s*['"]([^'"]+)['"]/g).filter(external));
 
     // Assess
     expect(new Set(bare.map((s) => s.replace(/^(@[^/]+\/[^/]+).*$/, '$1')))).toEqual(
@@ -197,5 +199,7 @@ describe('the packed package', () => {
     expect(sizes.core.bytes).toBeLessThanOrEqual(CORE_BUDGET_BYTES);
     expect(sizes.signer.bytes).toBeLessThanOrEqual(SIGNER_BUDGET_BYTES);
     expect(sizes.credentialChain.bytes).toBeGreaterThan(sizes.signer.bytes); // why it is loaded only when needed
+    expect(sizes.coreInputs.filter((input) => /(^|\/)cli\.ts$/.test(input))).toEqual([]);
+    expect(sizes.coreInputs).toEqual(expect.arrayContaining([expect.stringMatching(/registry-client\.ts$/)]));
   });
 });

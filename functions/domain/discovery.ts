@@ -1,38 +1,31 @@
 import { createHash } from 'node:crypto';
+import type {
+  Endpoint,
+  EndpointHealth,
+  Freshness,
+  ModelEndpoints,
+  ModelHealth,
+  ModelList,
+} from './api-schemas.ts';
 import { RequestError, StoreUnavailableError } from './errors.ts';
-import { type HealthPolicy, judgeEndpoint } from './health.ts';
+import { type EndpointJudgement, type HealthPolicy, judgeEndpoint } from './health.ts';
 import { newestFirst } from './names.ts';
 import type { RegistryStore, StoreOperation } from './ports.ts';
 import type { ModelPartition, ModelRegistration, ProbeRecord } from './records.ts';
 
-/** What the discovery API answers (design: "Discovery API"). */
+/** What the discovery API answers (design: "Discovery API"): types inferred from the answers' schemas. */
+export type {
+  Endpoint,
+  EndpointHealth,
+  Freshness,
+  ModelEndpoints,
+  ModelHealth,
+  ModelList,
+  ModelSummary,
+} from './api-schemas.ts';
 
-export interface Endpoint {
-  readonly id: string;
-  readonly host: string;
-  readonly restPort: number;
-  readonly grpcPort: number | null;
-  readonly versions: string[];
-  /** The declared labels this endpoint resolved to a version it serves (label → version). */
-  readonly labels: Readonly<Record<string, string>>;
-  readonly availabilityZone: string | null;
-  readonly clusterArn: string;
-  readonly taskArn: string;
-  readonly lastProbeAt: string;
-}
-
-/** `stale` answers are last-known-good: `asOf` is the time of the data they were made from. */
-export type Freshness = { readonly stale: false } | { readonly stale: true; readonly asOf: string };
-
-export type ModelEndpoints = { readonly model: string; readonly endpoints: Endpoint[] } & Freshness;
-
-export interface ModelSummary {
-  readonly name: string;
-  readonly endpoints: number;
-  readonly versions: string[];
-}
-
-export type ModelList = { readonly models: ModelSummary[] } & Freshness;
+/** Any answer discovery computes (and remembers, to answer again when the store is unavailable). */
+export type DiscoveryAnswer = ModelEndpoints | ModelList | ModelHealth;
 
 /** Which endpoints of a model a request asks for. */
 export type Selector =
@@ -81,8 +74,8 @@ function servedEndpoints(partition: ModelPartition, nowMs: number, policy: Healt
 }
 
 /** Stale when any endpoint was judged on a stalled prober's last record; `asOf` is the oldest such. */
-function freshnessOf(served: readonly ServedEndpoint[]): Freshness {
-  const stalled = served.flatMap((s) => (s.stalledAt === undefined ? [] : [s.stalledAt]));
+function freshnessOf(judged: readonly { readonly stalledAt: number | undefined }[]): Freshness {
+  const stalled = judged.flatMap((s) => (s.stalledAt === undefined ? [] : [s.stalledAt]));
   return stalled.length === 0
     ? { stale: false }
     : { stale: true, asOf: new Date(Math.min(...stalled)).toISOString() };
@@ -101,13 +94,8 @@ function matches(probe: ProbeRecord, selector: Selector): boolean {
   }
 }
 
-/** Healthy endpoints of a model (one Query). Throws a 404 {@link RequestError} for a model no running task declares. */
-export async function findEndpoints(
-  deps: DiscoveryDeps,
-  model: string,
-  selector: Selector,
-): Promise<ModelEndpoints> {
-  const partition = await deps.store.readModel(model);
+/** A model is known while a running task declares it; throws a 404 {@link RequestError} otherwise. */
+function requireKnownModel(partition: ModelPartition, model: string): void {
   if (!partition.registrations.some((r) => r.lifecycle === 'RUNNING')) {
     throw new RequestError(
       404,
@@ -115,6 +103,16 @@ export async function findEndpoints(
       `No running task declares the model ${JSON.stringify(model)}.`,
     );
   }
+}
+
+/** Healthy endpoints of a model (one Query). Throws a 404 {@link RequestError} for a model no running task declares. */
+export async function findEndpoints(
+  deps: DiscoveryDeps,
+  model: string,
+  selector: Selector,
+): Promise<ModelEndpoints> {
+  const partition = await deps.store.readModel(model);
+  requireKnownModel(partition, model);
   const served = servedEndpoints(partition, deps.now(), deps.policy).filter(({ probe }) =>
     matches(probe, selector),
   );
@@ -127,10 +125,15 @@ export async function findEndpoints(
   };
 }
 
+/** Every model a running task declares, sorted (one read of the task list): the known models. */
+export async function knownModels(deps: Pick<DiscoveryDeps, 'store'>): Promise<string[]> {
+  const tasks = await deps.store.listRunningTasks();
+  return [...new Set(tasks.flatMap((t) => t.endpoints.flatMap((e) => e.models)))].sort();
+}
+
 /** Every model with at least one healthy endpoint: the running tasks' models, then one Query per model. */
 export async function listModels(deps: DiscoveryDeps): Promise<ModelList> {
-  const tasks = await deps.store.listRunningTasks();
-  const names = [...new Set(tasks.flatMap((t) => t.endpoints.flatMap((e) => e.models)))].sort();
+  const names = await knownModels(deps);
   const nowMs = deps.now();
   const perModel = await Promise.all(
     names.map(async (name) => {
@@ -150,12 +153,73 @@ export async function listModels(deps: DiscoveryDeps): Promise<ModelList> {
   };
 }
 
+/**
+ * Every registered endpoint of a known model, served or not, with the reason the health rules give
+ * for excluding it and the probe evidence (one Query, the partition discovery reads). Throws a 404
+ * {@link RequestError} for a model no running task declares, as discovery does.
+ */
+export async function modelHealth(deps: DiscoveryDeps, model: string): Promise<ModelHealth> {
+  const partition = await deps.store.readModel(model);
+  requireKnownModel(partition, model);
+  const nowMs = deps.now();
+  const probes = new Map<string, ProbeRecord>(partition.probes.map((p) => [p.endpointId, p]));
+  const judged = partition.registrations
+    .map((registration) => {
+      const probe = probes.get(registration.endpointId);
+      const judgement = judgeEndpoint(registration, probe, partition.round, nowMs, deps.policy);
+      return { registration, probe, judgement, stalledAt: judgement.stalledAt };
+    })
+    .sort((a, b) => (a.registration.endpointId < b.registration.endpointId ? -1 : 1));
+  return {
+    model,
+    endpoints: judged.map(({ registration, probe, judgement }) =>
+      toEndpointHealth(registration, probe, judgement),
+    ),
+    ...freshnessOf(judged),
+  };
+}
+
+const isoOrNull = (ms: number | undefined): string | null =>
+  ms === undefined ? null : new Date(ms).toISOString();
+
+function toEndpointHealth(
+  registration: ModelRegistration,
+  probe: ProbeRecord | undefined,
+  judgement: EndpointJudgement,
+): EndpointHealth {
+  // A round that saw the endpoint unchanged records it on the model's marker, not on its row.
+  const latestProbe =
+    probe === undefined ? undefined : Math.max(probe.probedAt, judgement.lastSuccessAt ?? probe.probedAt);
+  return {
+    id: registration.endpointId,
+    host: registration.host ?? null,
+    restPort: registration.restPort ?? null,
+    grpcPort: registration.grpcPort,
+    versions: [...(probe?.versions ?? [])],
+    labels: sortedByKey(probe?.labels ?? {}),
+    availabilityZone: registration.availabilityZone ?? null,
+    clusterArn: registration.clusterArn,
+    taskArn: registration.taskArn,
+    lastProbeAt: isoOrNull(latestProbe),
+    served: judgement.reason === undefined,
+    reason: judgement.reason ?? null,
+    lifecycle: registration.lifecycle,
+    consecutiveFailures: probe?.consecutiveFailures ?? 0,
+    lastError: probe?.lastError ?? null,
+    lastSuccessAt: isoOrNull(judgement.lastSuccessAt),
+  };
+}
+
+function sortedByKey(record: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 /** The labels whose last resolution names a version the endpoint serves, sorted by label. */
 function servedLabels(probe: ProbeRecord): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(probe.labels)
-      .filter(([, version]) => probe.versions.includes(version))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  return sortedByKey(
+    Object.fromEntries(
+      Object.entries(probe.labels).filter(([, version]) => probe.versions.includes(version)),
+    ),
   );
 }
 
@@ -183,7 +247,19 @@ export function routingEtag(body: Pick<ModelEndpoints, 'endpoints'> | Pick<Model
     'endpoints' in body
       ? body.endpoints.map((e) => [e.id, e.host, e.restPort, e.grpcPort, e.versions, e.labels])
       : body.models.map((m) => [m.name, m.endpoints, m.versions]);
-  const digest = createHash('sha256').update(JSON.stringify(routing)).digest('base64url').slice(0, 27);
+  return weakEtag(routing);
+}
+
+/**
+ * A weak ETag over a whole answer (the health answer, the API document): it changes whenever
+ * anything in it does, probe times included, so a poller gets a 304 only when nothing changed.
+ */
+export function contentEtag(body: unknown): string {
+  return weakEtag(body);
+}
+
+function weakEtag(value: unknown): string {
+  const digest = createHash('sha256').update(JSON.stringify(value)).digest('base64url').slice(0, 27);
   return `W/"${digest}"`;
 }
 
@@ -193,11 +269,11 @@ export function routingEtag(body: Pick<ModelEndpoints, 'endpoints'> | Pick<Model
  * used answers go first): request keys come from clients.
  */
 export class LastKnownAnswers {
-  private readonly answers = new Map<string, { body: ModelEndpoints | ModelList; at: number }>();
+  private readonly answers = new Map<string, { body: DiscoveryAnswer; at: number }>();
 
   constructor(private readonly capacity = 1000) {}
 
-  remember(key: string, body: ModelEndpoints | ModelList, at: number): void {
+  remember(key: string, body: DiscoveryAnswer, at: number): void {
     this.answers.delete(key);
     this.answers.set(key, { body, at });
     if (this.answers.size > this.capacity) {
@@ -206,7 +282,7 @@ export class LastKnownAnswers {
   }
 
   /** The last answer for `key`, marked stale as of when it was computed (or as of its own data if older). */
-  recall(key: string): ModelEndpoints | ModelList | undefined {
+  recall(key: string): DiscoveryAnswer | undefined {
     const known = this.answers.get(key);
     if (known === undefined) return undefined;
     const asOf = known.body.stale ? known.body.asOf : new Date(known.at).toISOString();
@@ -224,11 +300,16 @@ export function answerKey(model: string | undefined, selector?: Selector): strin
   ]);
 }
 
+/** The cache key of a health request (never equal to a selector's key). */
+export function healthAnswerKey(model: string): string {
+  return JSON.stringify([model, 'health']);
+}
+
 /**
  * Answers with `compute`, remembering the answer; when the store is unavailable, answers with the
  * last known answer, marked stale, or rethrows when there is none.
  */
-export async function withLastKnown<T extends ModelEndpoints | ModelList>(
+export async function withLastKnown<T extends DiscoveryAnswer>(
   answers: LastKnownAnswers,
   key: string,
   now: () => number,

@@ -20,13 +20,17 @@ export function healthPolicy(config: HealthPolicy): HealthPolicy {
   };
 }
 
-export type ExclusionReason =
-  | 'not-running'
-  | 'never-probed-ok'
-  | 'row-expired'
-  | 'stale'
-  | 'failing'
-  | 'no-available-version';
+/** Why an endpoint is not served for a model: what the health API and the status page show. */
+export const EXCLUSION_REASONS = [
+  'not-running',
+  'never-probed-ok',
+  'row-expired',
+  'stale',
+  'failing',
+  'no-available-version',
+] as const;
+
+export type ExclusionReason = (typeof EXCLUSION_REASONS)[number];
 
 /**
  * The time of an endpoint's last successful probe: its row's, or the time a probe round last saw

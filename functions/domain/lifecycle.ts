@@ -2,7 +2,9 @@
  * Where a task is in its life, as the registry sees it. Ranked so that state only moves forward:
  * a stopping or stopped task never comes back, whatever arrives late.
  */
-export type Lifecycle = 'PENDING' | 'RUNNING' | 'STOPPING' | 'STOPPED';
+export const LIFECYCLES = ['PENDING', 'RUNNING', 'STOPPING', 'STOPPED'] as const;
+
+export type Lifecycle = (typeof LIFECYCLES)[number];
 
 export const LIFECYCLE_RANK: Readonly<Record<Lifecycle, number>> = {
   PENDING: 0,

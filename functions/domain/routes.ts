@@ -11,15 +11,30 @@ export const DISCOVERY_ROUTES = [
   '/models/{model}',
   '/models/{model}/versions/{version}',
   '/models/{model}/labels/{label}',
+  '/models/{model}/health',
+  '/openapi.json',
 ] as const;
 
 export type DiscoveryRoute = (typeof DISCOVERY_ROUTES)[number];
+
+/**
+ * The routes only local mode's HTTP front answers (never deployed): EventBridge events in, the
+ * status page and the known-models list it refreshes from. The OpenAPI document describes them too.
+ */
+export const LOCAL_ROUTES = ['/events', '/', '/status/models'] as const;
+
+export type LocalRoute = (typeof LOCAL_ROUTES)[number];
+
+export function isLocalRoute(pathname: string): pathname is LocalRoute {
+  return (LOCAL_ROUTES as readonly string[]).includes(pathname);
+}
 
 /** The methods every discovery route answers (HEAD: the same answer without a body). */
 export const DISCOVERY_METHODS = ['GET', 'HEAD'] as const;
 
 /** How the API describes itself in a 404: every route, as one line. */
-export const ROUTES_HELP = 'GET /models, /models/{model}[/versions/{version}|/labels/{label}]';
+export const ROUTES_HELP =
+  'GET /models, /models/{model}[/versions/{version}|/labels/{label}|/health], /openapi.json';
 
 export function isDiscoveryRoute(resource: string): resource is DiscoveryRoute {
   return (DISCOVERY_ROUTES as readonly string[]).includes(resource);

@@ -36,7 +36,8 @@ export interface TaskEventDeps {
  * running task (a higher version, or RUNNING over PENDING) was already applied. `concurrent`:
  * another event of the task won the write at the same moment.
  */
-export type NotAppliedReason = 'task-stopping' | 'superseded' | 'concurrent';
+export const NOT_APPLIED_REASONS = ['task-stopping', 'superseded', 'concurrent'] as const;
+export type NotAppliedReason = (typeof NOT_APPLIED_REASONS)[number];
 
 export interface TaskEventOutcome {
   readonly taskArn: string;

@@ -1,16 +1,19 @@
+import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { EcsEventResult } from '../../functions/adapters/edges/ecs-events.ts';
 import { errorResponse, type HttpResponse, jsonResponse } from '../../functions/adapters/http.ts';
 import { loggers } from '../../functions/adapters/observability.ts';
+import type { EventAnswer } from '../../functions/domain/api-schemas.ts';
 import { parseEventBatch } from '../../functions/domain/ecs-task-event.ts';
 import { MethodNotAllowedError, RequestError, StoreUnavailableError } from '../../functions/domain/errors.ts';
-import { matchRoute } from '../../functions/domain/routes.ts';
+import { isLocalRoute, type LocalRoute, matchRoute } from '../../functions/domain/routes.ts';
 import { localContext } from './local-context.ts';
 
 /**
  * Local mode's HTTP front: API Gateway's routing for the discovery routes (the same handler gets
- * the same event shape), and `POST /events` for EventBridge events, applied before the answer.
+ * the same event shape), `POST /events` for EventBridge events, applied before the answer, and the
+ * status page (`GET /`, `infra/local/status-page.html`) with the known-models list it reads.
  */
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
@@ -18,6 +21,8 @@ type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 export interface LocalHandlers {
   readonly discovery: Handler<APIGatewayProxyEvent, APIGatewayProxyResult>;
   readonly ecsEvents: Handler<unknown, EcsEventResult>;
+  /** Every model a running task declares (the status page lists their health). */
+  readonly knownModels: () => Promise<string[]>;
 }
 
 /**
@@ -25,13 +30,9 @@ export interface LocalHandlers {
  * `skipped` with the reason the registry kept it from applying; the endpoints it named, the
  * containers it could not register and why, and the probes it ran at once.
  */
-export function eventAnswer(result: EcsEventResult) {
+export function eventAnswer(result: EcsEventResult): EventAnswer {
   if ('status' in result) return { status: 'ignored', detailType: result.detailType };
-  return {
-    status: result.applied ? 'applied' : 'skipped',
-    ...(result.notApplied === undefined
-      ? {}
-      : { reason: result.notApplied.reason, detail: result.notApplied.message }),
+  const common = {
     taskArn: result.taskArn,
     taskVersion: result.taskVersion,
     lifecycle: result.lifecycle,
@@ -40,9 +41,9 @@ export function eventAnswer(result: EcsEventResult) {
       host: host ?? null,
       restPort: restPort ?? null,
       grpcPort,
-      models,
+      models: [...models],
     })),
-    ...(result.skipped.length > 0 ? { unregistered: result.skipped } : {}),
+    ...(result.skipped.length > 0 ? { unregistered: [...result.skipped] } : {}),
     probes: result.probes.map((probe) => ({
       endpointId: probe.endpointId,
       model: probe.model,
@@ -50,7 +51,16 @@ export function eventAnswer(result: EcsEventResult) {
       ...(probe.ok ? { versions: probe.versions } : { error: probe.reason }),
     })),
   };
+  if (result.notApplied === undefined) return { status: 'applied', ...common };
+  return {
+    status: 'skipped',
+    reason: result.notApplied.reason,
+    detail: result.notApplied.message,
+    ...common,
+  };
 }
+
+const STATUS_PAGE = readFileSync(new URL('./status-page.html', import.meta.url), 'utf8');
 
 const MAX_EVENTS_BODY_BYTES = 5 * 1024 * 1024;
 
@@ -158,9 +168,35 @@ async function postEvents(handlers: LocalHandlers, request: IncomingMessage): Pr
   });
 }
 
+/** A read-only local route: GET (and HEAD, the same answer without a body) only. */
+function requireRead(request: IncomingMessage, what: string): void {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    throw new MethodNotAllowedError(request.method ?? '', ['GET', 'HEAD'], what);
+  }
+}
+
+const LOCAL_ANSWERS: Record<
+  LocalRoute,
+  (handlers: LocalHandlers, request: IncomingMessage) => Promise<HttpResponse>
+> = {
+  '/events': postEvents,
+  '/': async (_, request) => {
+    requireRead(request, 'the status page is read-only');
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' },
+      body: STATUS_PAGE,
+    };
+  },
+  '/status/models': async (handlers, request) => {
+    requireRead(request, 'the model list is read-only');
+    return jsonResponse(200, { models: await handlers.knownModels() }, { 'cache-control': 'no-cache' });
+  },
+};
+
 async function route(handlers: LocalHandlers, request: IncomingMessage): Promise<HttpResponse> {
   const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-  if (url.pathname === '/events') return postEvents(handlers, request);
+  if (isLocalRoute(url.pathname)) return LOCAL_ANSWERS[url.pathname](handlers, request);
   const result = await handlers.discovery(apiGatewayEvent(request, url), localContext('discovery'));
   return {
     statusCode: result.statusCode,
@@ -171,6 +207,7 @@ async function route(handlers: LocalHandlers, request: IncomingMessage): Promise
 
 function send(response: ServerResponse, answer: HttpResponse): void {
   response.writeHead(answer.statusCode, answer.headers);
+  // Node sends no body for HEAD requests by itself.
   response.end(answer.statusCode === 304 ? undefined : answer.body);
 }
 

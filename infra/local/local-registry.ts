@@ -15,6 +15,7 @@ import { probeRounds } from '../../functions/adapters/edges/scheduled-probe.ts';
 import { runReconcile } from '../../functions/adapters/edges/scheduled-reconcile.ts';
 import { loggers } from '../../functions/adapters/observability.ts';
 import { createRegistry, STORE_BUDGETS } from '../../functions/composition/registry.ts';
+import { knownModels } from '../../functions/domain/discovery.ts';
 import { asError, ConfigError } from '../../functions/domain/errors.ts';
 import { runProbeLoop } from '../../functions/domain/probe.ts';
 import type { RegistryConfig } from '../../functions/domain/settings.ts';
@@ -125,6 +126,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
   const server = createLocalServer({
     discovery: createDiscoveryHandler(registry.discovery),
     ecsEvents: createEcsEventsHandler(registry.taskEvents),
+    knownModels: () => knownModels(registry.discovery),
   });
   const host = options.host ?? '127.0.0.1';
   await listen(server, options.port, host);

@@ -31,8 +31,10 @@ console.log(
   [
     '',
     `tf-serving-registry is running at ${registry.url}`,
+    `  status page       ${registry.url}/   (every model and endpoint, and why it is or is not served)`,
     `  registry engine   ${registry.engine}, table ${config.tableName}`,
-    `  discovery         GET  ${registry.url}/models[/{model}[/versions/{v}|/labels/{l}]]`,
+    `  discovery         GET  ${registry.url}/models[/{model}[/versions/{v}|/labels/{l}|/health]]`,
+    `  API document      GET  ${registry.url}/openapi.json`,
     `  ECS events        POST ${registry.url}/events   (EventBridge events, one or an array)`,
     `  probe             every ${config.probeIntervalSeconds} s, timeout ${config.probeTimeoutMs} ms, ` +
       `${config.failureThreshold} failures to exclude`,

@@ -292,16 +292,23 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
 
   it('answers every discovery route: every call allowed', async () => {
     // Act
-    const results = await run(
-      withClusters,
-      'discovery',
-      ['list-models', 'get-model', 'get-version', 'get-label'].map((name) => ({
+    const results = await run(withClusters, 'discovery', [
+      ...['list-models', 'get-model', 'get-version', 'get-label', 'get-health'].map((name) => ({
         event: loadEvent('apigw-rest', name),
       })),
-    );
+      {
+        event: {
+          ...loadEvent<Record<string, unknown>>('apigw-rest', 'list-models'),
+          resource: '/openapi.json',
+          path: '/openapi.json',
+        },
+      },
+    ]);
 
     // Assess
-    expect(results.map((r) => (r.result as { statusCode: number }).statusCode)).toEqual([200, 200, 200, 200]);
+    expect(results.map((r) => (r.result as { statusCode: number }).statusCode)).toEqual([
+      200, 200, 200, 200, 200, 200,
+    ]);
     expect(actionsOf('discovery')).toEqual(['dynamodb:Query']);
     expect(await denials(withClusters, 'discovery')).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
 import { loopbackEvent } from '../support/kit/events.ts';
+import { fetchDocumented } from '../support/kit/openapi.ts';
 import { within } from '../support/kit/poll.ts';
 import { type LocalProcess, settingsEnv, startLocalProcess } from '../support/local-process.ts';
 
@@ -43,7 +44,7 @@ describe('npm start with part of the fleet hanging', () => {
   });
 
   async function served(): Promise<string[]> {
-    const body = (await (await fetch(`${registry.url}/models/resnet`)).json()) as {
+    const body = (await (await fetchDocumented(`${registry.url}/models/resnet`)).json()) as {
       endpoints: { host: string }[];
     };
     return body.endpoints.map((e) => e.host);

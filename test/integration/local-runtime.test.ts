@@ -6,6 +6,7 @@ import { freePort } from '../../tools/dynamodb-engines.ts';
 import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
 import { startEngine } from '../support/dynamodb-engines.ts';
 import { loadEvent, loopbackEvent } from '../support/kit/events.ts';
+import { fetchDocumented } from '../support/kit/openapi.ts';
 import { within } from '../support/kit/poll.ts';
 import { exclusionMs, nextProbeMs, QUICK_SETTINGS } from '../support/kit/settings.ts';
 import { spawnLocalProcess as startRegistry } from '../support/local-process.ts';
@@ -44,13 +45,13 @@ describe('npm start', () => {
   });
 
   async function post(event: unknown) {
-    const response = await fetch(`${url}/events`, { method: 'POST', body: JSON.stringify(event) });
+    const response = await fetchDocumented(`${url}/events`, { method: 'POST', body: JSON.stringify(event) });
     const body = (await response.json()) as { error: { code: string; message: string }; accepted?: number };
     return { status: response.status, body };
   }
 
   async function hosts(model: string): Promise<string[] | number> {
-    const response = await fetch(`${url}/models/${model}`);
+    const response = await fetchDocumented(`${url}/models/${model}`);
     if (response.status !== 200) return response.status;
     const body = (await response.json()) as { endpoints: { host: string }[] };
     return body.endpoints.map((e) => e.host);
@@ -69,6 +70,7 @@ describe('npm start', () => {
     // Assess
     expect(registry.output()).toContain('embedded dynalite');
     expect(registry.output()).toContain('probe             every 1 s, timeout 300 ms, 2 failures to exclude');
+    expect(registry.output()).toContain(`status page       ${url}/ `);
   });
 
   it('serves a RUNNING endpoint with an AVAILABLE model as soon as its event is accepted', async () => {
@@ -139,7 +141,7 @@ describe('npm start', () => {
 
     // Act
     const accepted = await post(event);
-    const response = await fetch(`${url}/models/bert/versions/7`);
+    const response = await fetchDocumented(`${url}/models/bert/versions/7`);
     const body = (await response.json()) as { endpoints: { host: string; restPort: number }[] };
 
     // Assess
@@ -154,7 +156,7 @@ describe('npm start', () => {
 
     // Act
     const rejected = await post([good, bad]);
-    const listed = await fetch(`${url}/models`).then((r) => r.json());
+    const listed = await fetchDocumented(`${url}/models`).then((r) => r.json());
 
     // Assess
     expect(rejected.status).toBe(400);
@@ -164,7 +166,7 @@ describe('npm start', () => {
 
   it('answers malformed JSON with 400, an empty batch and other event kinds with 202', async () => {
     // Act
-    const malformed = await fetch(`${url}/events`, { method: 'POST', body: '{"detail-type":' });
+    const malformed = await fetchDocumented(`${url}/events`, { method: 'POST', body: '{"detail-type":' });
     const empty = await post([]);
     const other = await post(loadEvent('ecs', 'service-action'));
 
@@ -188,10 +190,10 @@ describe('npm start', () => {
     ['/models/resnet/labels/%0A', 400],
     ['/models/resnet/other/1', 404],
     ['/../../etc/passwd', 404],
-    ['/', 404],
+    ['/index.html', 404],
   ])('answers the hostile path %s with %i and the error shape, never a 5xx', async (path, status) => {
     // Act
-    const response = await fetch(`${url}${path}`);
+    const response = await fetchDocumented(`${url}${path}`);
 
     // Assess
     expect(response.status).toBe(status);
@@ -201,13 +203,90 @@ describe('npm start', () => {
     });
   });
 
+  it('answers GET /models/{model}/health: a dead endpoint failing with its last error, a drained one not running', async () => {
+    // Prepare
+    const dead = await register(5, 'health-dies');
+    const drained = await register(6, 'health-drains');
+    const health = async () =>
+      (await (await fetchDocumented(`${url}/models/resnet/health`)).json()) as {
+        endpoints: {
+          id: string;
+          served: boolean;
+          reason: string | null;
+          lifecycle: string;
+          lastError: string | null;
+        }[];
+      };
+    // Endpoint ids name the task (cluster/task id/container).
+    const of = async (taskId: string) => (await health()).endpoints.find((e) => e.id.includes(taskId));
+    await within(AT_ONCE_MS, async () => (await of(dead.taskId))?.served === true);
+
+    // Act
+    await dead.stand.die();
+    expect((await post(loopbackEvent('draining', drained.host, drained.taskId))).status).toBe(202);
+
+    // Assess
+    await within(EXCLUSION_DEADLINE_MS, async () => (await of(dead.taskId))?.reason === 'failing');
+    expect(await of(dead.taskId)).toMatchObject({
+      served: false,
+      lifecycle: 'RUNNING',
+      lastError: expect.any(String),
+    });
+    expect(await of(drained.taskId)).toMatchObject({
+      served: false,
+      reason: 'not-running',
+      lifecycle: 'STOPPING',
+    });
+    await dead.stand.revive();
+  });
+
+  it.each([
+    ['/models/unknown-model/health', 404, 'ModelNotFound'],
+    ['/models/a%3Ab/health', 400, 'InvalidModelName'],
+    ['/models/%ZZ/health', 400, 'InvalidPath'],
+  ])('answers %s with %i %s', async (path, status, code) => {
+    // Act
+    const response = await fetchDocumented(`${url}${path}`);
+
+    // Assess
+    expect(response.status).toBe(status);
+    expect(await response.json()).toMatchObject({ error: { code } });
+  });
+
+  it('serves the status page at / and the known models it lists at /status/models', async () => {
+    // Act
+    const page = await fetchDocumented(`${url}/`);
+    const models = await fetchDocumented(`${url}/status/models`);
+
+    // Assess
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await page.text()).toContain('<title>tf-serving-registry status</title>');
+    expect(await models.json()).toEqual({ models: expect.arrayContaining(['resnet']) });
+  });
+
+  it('serves its OpenAPI document at /openapi.json', async () => {
+    // Act
+    const response = await fetchDocumented(`${url}/openapi.json`);
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      openapi: expect.stringMatching(/^3\.1\./),
+      paths: expect.objectContaining({
+        '/models/{model}/health': expect.any(Object),
+        '/events': expect.any(Object),
+      }),
+    });
+  });
+
   it('answers 304 to a request whose If-None-Match is the current ETag', async () => {
     // Prepare
-    const first = await fetch(`${url}/models/resnet`);
+    const first = await fetchDocumented(`${url}/models/resnet`);
     const etag = first.headers.get('etag') ?? '';
 
     // Act
-    const second = await fetch(`${url}/models/resnet`, { headers: { 'if-none-match': etag } });
+    const second = await fetchDocumented(`${url}/models/resnet`, { headers: { 'if-none-match': etag } });
 
     // Assess
     expect(etag).toMatch(/^W\/"/);
@@ -216,9 +295,9 @@ describe('npm start', () => {
 
   it('answers HEAD like GET without a body, and a trailing slash like no slash', async () => {
     // Act
-    const get = await fetch(`${url}/models`);
-    const head = await fetch(`${url}/models`, { method: 'HEAD' });
-    const slashed = await fetch(`${url}/models/`);
+    const get = await fetchDocumented(`${url}/models`);
+    const head = await fetchDocumented(`${url}/models`, { method: 'HEAD' });
+    const slashed = await fetchDocumented(`${url}/models/`);
 
     // Assess
     expect(head.status).toBe(200);
@@ -232,9 +311,10 @@ describe('npm start', () => {
     ['/models', 'DELETE', 'GET, HEAD'],
     ['/models/resnet', 'POST', 'GET, HEAD'],
     ['/events', 'GET', 'POST'],
+    ['/', 'POST', 'GET, HEAD'],
   ])('answers %s %s with 405 and the Allow header %j', async (path, method, allow) => {
     // Act
-    const response = await fetch(`${url}${path}`, { method });
+    const response = await fetchDocumented(`${url}${path}`, { method });
 
     // Assess
     expect(response.status).toBe(405);
@@ -283,7 +363,7 @@ describe('npm start with AWS_ENDPOINT_URL_DYNAMODB', () => {
 
       // Act
       const { Table } = await admin.send(new DescribeTableCommand({ TableName: 'external-registry' }));
-      const answer = await fetch(`http://127.0.0.1:${port}/models`);
+      const answer = await fetchDocumented(`http://127.0.0.1:${port}/models`);
       admin.destroy();
 
       // Assess

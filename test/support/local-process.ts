@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { freePort } from '../../tools/dynamodb-engines.ts';
+import { assertDocumented } from './kit/openapi.ts';
 import { within } from './kit/poll.ts';
 
 /** `npm start` in a process group of its own, as a user runs it, with its output kept. */
@@ -69,8 +70,17 @@ export async function startLocalProcess(
     async post(events) {
       const t0 = performance.now();
       const response = await fetch(`${url}/events`, { method: 'POST', body: JSON.stringify(events) });
-      const body = (await response.json()) as Record<string, unknown>;
-      return { status: response.status, body, ms: performance.now() - t0 };
+      const text = await response.text();
+      const ms = performance.now() - t0;
+      // Checked against the API document after the clock stops: validation is not the registry's time.
+      assertDocumented({
+        method: 'POST',
+        path: '/events',
+        status: response.status,
+        contentType: response.headers.get('content-type'),
+        body: text,
+      });
+      return { status: response.status, body: JSON.parse(text) as Record<string, unknown>, ms };
     },
   };
 }

@@ -46,7 +46,13 @@ describe('event fixtures', () => {
     );
     expect(names('task-definitions')).toEqual(['tfs-custom-ports-1', 'tfs-resnet-7']);
     expect(names('scheduled')).toEqual(['base']);
-    expect(names('apigw-rest')).toEqual(['get-label', 'get-model', 'get-version', 'list-models']);
+    expect(names('apigw-rest')).toEqual([
+      'get-health',
+      'get-label',
+      'get-model',
+      'get-version',
+      'list-models',
+    ]);
   });
 
   it.each([...names('ecs'), 'scheduled:base'])('%s has a valid EventBridge envelope', (name) => {

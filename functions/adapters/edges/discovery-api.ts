@@ -4,11 +4,15 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import {
   answerKey,
+  contentEtag,
+  type DiscoveryAnswer,
   type DiscoveryDeps,
   findEndpoints,
+  healthAnswerKey,
   listModels,
   type ModelEndpoints,
   type ModelList,
+  modelHealth,
   routingEtag,
   type Selector,
   withLastKnown,
@@ -23,6 +27,7 @@ import {
 } from '../../domain/routes.ts';
 import { errorResponse, etagMatches, type HttpResponse, headerValue, jsonResponse } from '../http.ts';
 import { loggers, metrics, publishRecordedMetrics } from '../observability.ts';
+import { openApiDocument } from '../openapi.ts';
 
 const logger = loggers.discovery;
 
@@ -36,32 +41,54 @@ type DiscoveryEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'resource' | 'pa
 
 type PathParameters = Readonly<Record<string, string | undefined>>;
 
-/** What each route asks for: the model list, or a model's endpoints under a selector. */
+/** What each route answers: the model list, a model's endpoints under a selector, its health, the API document. */
 const ANSWERS: Record<DiscoveryRoute, (deps: DiscoveryDeps, params: PathParameters) => Promise<Answer>> = {
-  '/models': (deps) => withLastKnown(deps.answers, answerKey(undefined), deps.now, () => listModels(deps)),
+  '/models': (deps) =>
+    routingAnswer(withLastKnown(deps.answers, answerKey(undefined), deps.now, () => listModels(deps))),
   '/models/{model}': (deps, params) => endpointsOf(deps, params, { kind: 'model' }),
   '/models/{model}/versions/{version}': (deps, params) =>
     endpointsOf(deps, params, { kind: 'version', version: requireVersion(params.version) }),
   '/models/{model}/labels/{label}': (deps, params) =>
     endpointsOf(deps, params, { kind: 'label', label: requireName('label', params.label) }),
+  '/models/{model}/health': async (deps, params) => {
+    const model = requireName('model', params.model);
+    const { body, fromCache } = await withLastKnown(deps.answers, healthAnswerKey(model), deps.now, () =>
+      modelHealth(deps, model),
+    );
+    return { body, fromCache, etag: contentEtag(body.endpoints) };
+  },
+  '/openapi.json': async () => {
+    const document = openApiDocument();
+    return { body: document, fromCache: false, etag: contentEtag(document) };
+  },
 };
 
 interface Answer {
-  readonly body: ModelEndpoints | ModelList;
+  readonly body: DiscoveryAnswer | object;
   /** Served from this container's last known answer (the store did not answer). */
   readonly fromCache: boolean;
+  readonly etag: string;
+}
+
+async function routingAnswer(
+  answer: Promise<{ body: ModelEndpoints | ModelList; fromCache: boolean }>,
+): Promise<Answer> {
+  const { body, fromCache } = await answer;
+  return { body, fromCache, etag: routingEtag(body) };
 }
 
 function endpointsOf(deps: DiscoveryDeps, params: PathParameters, selector: Selector): Promise<Answer> {
   const model = requireName('model', params.model);
-  return withLastKnown(deps.answers, answerKey(model, selector), deps.now, () =>
-    findEndpoints(deps, model, selector),
+  return routingAnswer(
+    withLastKnown(deps.answers, answerKey(model, selector), deps.now, () =>
+      findEndpoints(deps, model, selector),
+    ),
   );
 }
 
-function countAnswer(body: ModelEndpoints | ModelList, fromCache: boolean): void {
+function countAnswer({ body, fromCache }: Answer): void {
   if (fromCache) metrics.addMetric('DiscoveryLastKnownAnswers', MetricUnit.Count, 1);
-  if (body.stale) metrics.addMetric('DiscoveryStaleAnswers', MetricUnit.Count, 1);
+  if ('stale' in body && body.stale) metrics.addMetric('DiscoveryStaleAnswers', MetricUnit.Count, 1);
 }
 
 /** No answer to fall back on: counted, then the shared 503. */
@@ -81,9 +108,9 @@ export async function answerDiscovery(deps: DiscoveryDeps, event: DiscoveryEvent
     if (!(DISCOVERY_METHODS as readonly string[]).includes(event.httpMethod)) {
       throw new MethodNotAllowedError(event.httpMethod, DISCOVERY_METHODS, 'the discovery API is read-only');
     }
-    const { body, fromCache } = await ANSWERS[resource](deps, event.pathParameters ?? {});
-    countAnswer(body, fromCache);
-    const etag = routingEtag(body);
+    const answer = await ANSWERS[resource](deps, event.pathParameters ?? {});
+    countAnswer(answer);
+    const { body, etag } = answer;
     const headers = { etag, 'cache-control': 'no-cache' };
     if (etagMatches(headerValue(event.headers, 'if-none-match'), etag)) {
       return { statusCode: 304, headers, body: '' };

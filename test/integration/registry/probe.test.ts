@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handleEcsEvent } from '../../../functions/adapters/edges/ecs-events.ts';
-import { findEndpoints } from '../../../functions/domain/discovery.ts';
+import { findEndpoints, modelHealth } from '../../../functions/domain/discovery.ts';
 import { runProbeRound } from '../../../functions/domain/probe.ts';
 import type { Misbehaviour } from '../../../tools/tfserving-stand-in/stand-in.ts';
 import { TfServingStandIn } from '../../../tools/tfserving-stand-in/stand-in.ts';
@@ -244,5 +244,31 @@ describe('probe round', () => {
     // Assess
     expect(late).toMatchObject({ failed: 1, writes: 0 });
     expect(await servedHosts(registry)).toEqual([stand.host]);
+  });
+
+  it('answers the health of every endpoint from the engine: served, failing with its error, draining', async () => {
+    // Prepare
+    const registry = await fleet({ FAILURE_THRESHOLD: '2' }, 3);
+    const [dead, , drained] = stands as [TfServingStandIn, TfServingStandIn, TfServingStandIn];
+    await dead.die();
+    await handleEcsEvent(registry.taskEvents, loopbackEvent('draining', drained.host, 'task3'));
+
+    // Act
+    await roundAfter(registry);
+    await roundAfter(registry);
+    const health = await modelHealth(registry.discovery, 'resnet');
+
+    // Assess
+    const byTask = (task: string) => health.endpoints.find((e) => e.taskArn.endsWith(`/${task}`));
+    expect(health.endpoints).toHaveLength(3);
+    expect(byTask('task1')).toMatchObject({
+      served: false,
+      reason: 'failing',
+      consecutiveFailures: 2,
+      lastError: expect.stringMatching(/ECONNREFUSED|refused/i),
+      lifecycle: 'RUNNING',
+    });
+    expect(byTask('task2')).toMatchObject({ served: true, reason: null, versions: ['3'], lastError: null });
+    expect(byTask('task3')).toMatchObject({ served: false, reason: 'not-running', lifecycle: 'STOPPING' });
   });
 });

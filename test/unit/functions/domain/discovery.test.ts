@@ -4,9 +4,11 @@ import {
   findEndpoints,
   listModels,
   type ModelEndpoints,
+  modelHealth,
   routingEtag,
 } from '../../../../functions/domain/discovery.ts';
 import { RequestError } from '../../../../functions/domain/errors.ts';
+import type { ExclusionReason } from '../../../../functions/domain/health.ts';
 import type {
   ModelRegistration,
   ProbeRecord,
@@ -515,6 +517,204 @@ describe('listModels', () => {
 
     // Assess
     expect(result).toEqual({ models: [], stale: false });
+  });
+});
+
+describe('modelHealth', () => {
+  const running = registration('a', 'resnet');
+
+  it('rejects with a 404 ModelNotFound for a model no running task declares, as discovery does', async () => {
+    // Prepare
+    const { discovery } = deps({ registrations: [registration('a', 'resnet', { lifecycle: 'STOPPED' })] });
+
+    // Act
+    const asking = modelHealth(discovery, 'resnet');
+
+    // Assess
+    await expect(asking).rejects.toBeInstanceOf(RequestError);
+    await expect(asking).rejects.toMatchObject({ statusCode: 404, code: 'ModelNotFound' });
+  });
+
+  it('answers a served endpoint with every field of the contract', async () => {
+    // Prepare
+    const { discovery } = deps({
+      registrations: [running],
+      probes: [
+        probeRecord('a', 'resnet', NOW, { versions: ['2', '1'], labels: { stable: '2', canary: '3' } }),
+      ],
+    });
+
+    // Act
+    const health = await modelHealth(discovery, 'resnet');
+
+    // Assess
+    expect(health).toEqual({
+      model: 'resnet',
+      stale: false,
+      endpoints: [
+        {
+          id: 'ml/a/tfserving',
+          host: '10.0.0.1',
+          restPort: 8501,
+          grpcPort: 8500,
+          versions: ['2', '1'],
+          labels: { canary: '3', stable: '2' },
+          availabilityZone: 'us-east-1a',
+          clusterArn: CLUSTER_ARN,
+          taskArn: taskArnOf('a'),
+          lastProbeAt: new Date(NOW - 1000).toISOString(),
+          served: true,
+          reason: null,
+          lifecycle: 'RUNNING',
+          consecutiveFailures: 0,
+          lastError: null,
+          lastSuccessAt: new Date(NOW - 1000).toISOString(),
+        },
+      ],
+    });
+  });
+
+  it.each<[ExclusionReason, ModelRegistration, ProbeRecord | undefined, Record<string, unknown>]>([
+    [
+      'not-running',
+      registration('a', 'resnet', { lifecycle: 'STOPPING' }),
+      probeRecord('a', 'resnet', NOW),
+      { lifecycle: 'STOPPING' },
+    ],
+    [
+      'not-running',
+      registration('a', 'resnet', { host: undefined, restPort: undefined }),
+      undefined,
+      { host: null, restPort: null, lastProbeAt: null },
+    ],
+    [
+      'never-probed-ok',
+      running,
+      undefined,
+      { lastProbeAt: null, lastSuccessAt: null, consecutiveFailures: 0 },
+    ],
+    [
+      'never-probed-ok',
+      running,
+      probeRecord('a', 'resnet', NOW, {
+        versions: [],
+        lastSuccessAt: undefined,
+        consecutiveFailures: 3,
+        lastError: 'connect ECONNREFUSED 10.0.0.1:8501',
+      }),
+      { consecutiveFailures: 3, lastError: 'connect ECONNREFUSED 10.0.0.1:8501', lastSuccessAt: null },
+    ],
+    [
+      'row-expired',
+      running,
+      probeRecord('a', 'resnet', NOW, { expiresAt: Math.floor(NOW / 1000) - 1 }),
+      { versions: ['1'] },
+    ],
+    [
+      'stale',
+      running,
+      probeRecord('a', 'resnet', NOW, {
+        lastSuccessAt: NOW - 15_000,
+        probedAt: NOW - 500,
+        consecutiveFailures: 1,
+        lastError: 'timed out after 2000 ms',
+      }),
+      { lastSuccessAt: new Date(NOW - 15_000).toISOString(), lastProbeAt: new Date(NOW - 500).toISOString() },
+    ],
+    [
+      'failing',
+      running,
+      probeRecord('a', 'resnet', NOW, {
+        lastSuccessAt: NOW - 3_000,
+        probedAt: NOW - 500,
+        consecutiveFailures: 2,
+        lastError: 'HTTP 503',
+      }),
+      { consecutiveFailures: 2, lastError: 'HTTP 503' },
+    ],
+    ['no-available-version', running, probeRecord('a', 'resnet', NOW, { versions: [] }), { versions: [] }],
+  ])(
+    'answers an endpoint excluded as %s with that reason and its evidence',
+    async (reason, excluded, probe, evidence) => {
+      // Prepare: task b keeps the model known whatever a's state.
+      const { discovery } = deps({
+        registrations: [excluded, registration('b', 'resnet')],
+        probes: probe === undefined ? [] : [probe],
+      });
+
+      // Act
+      const health = await modelHealth(discovery, 'resnet');
+
+      // Assess
+      expect(health.endpoints.find((e) => e.id === 'ml/a/tfserving')).toMatchObject({
+        served: false,
+        reason,
+        ...evidence,
+      });
+    },
+  );
+
+  it('counts the round marker’s sighting as the latest probe and the last success', async () => {
+    // Prepare
+    const round: RoundMarker = {
+      startedAt: NOW - 200,
+      recordedAt: NOW - 100,
+      seen: new Map([['ml/a/tfserving', NOW - 200]]),
+    };
+    const { discovery } = deps({
+      registrations: [running],
+      probes: [probeRecord('a', 'resnet', NOW, { lastSuccessAt: NOW - 8_000, probedAt: NOW - 8_000 })],
+      round,
+    });
+
+    // Act
+    const [endpoint] = (await modelHealth(discovery, 'resnet')).endpoints;
+
+    // Assess
+    expect(endpoint).toMatchObject({
+      served: true,
+      lastProbeAt: new Date(NOW - 200).toISOString(),
+      lastSuccessAt: new Date(NOW - 200).toISOString(),
+    });
+  });
+
+  it('says stale, as of the prober’s last record, when the prober has stalled', async () => {
+    // Prepare: nothing recorded for 60 s, longer than UNHEALTHY_AFTER_SECONDS.
+    const { discovery } = deps({
+      registrations: [running],
+      probes: [probeRecord('a', 'resnet', NOW, { lastSuccessAt: NOW - 60_000, probedAt: NOW - 60_000 })],
+    });
+
+    // Act
+    const health = await modelHealth(discovery, 'resnet');
+
+    // Assess
+    expect(health).toMatchObject({ stale: true, asOf: new Date(NOW - 60_000).toISOString() });
+    expect(health.endpoints).toEqual([expect.objectContaining({ served: true, reason: null })]);
+  });
+
+  it('answers every registered endpoint, served or not, ordered by id, from one read', async () => {
+    // Prepare
+    const { discovery, reads } = deps({
+      registrations: [
+        registration('c', 'resnet'),
+        running,
+        registration('b', 'resnet', { lifecycle: 'STOPPED' }),
+      ],
+      probes: [probeRecord('a', 'resnet', NOW), probeRecord('c', 'resnet', NOW, { consecutiveFailures: 5 })],
+    });
+
+    // Act
+    const health = await modelHealth(discovery, 'resnet');
+
+    // Assess
+    expect(health.endpoints.map((e) => [e.id, e.reason])).toEqual([
+      ['ml/a/tfserving', null],
+      ['ml/b/tfserving', 'not-running'],
+      ['ml/c/tfserving', 'failing'],
+    ]);
+    expect(reads.readModel).toHaveBeenCalledTimes(1);
+    expect(reads.listRunningTasks).not.toHaveBeenCalled();
   });
 });
 

@@ -44,6 +44,23 @@ describe('matchRoute', () => {
     });
   });
 
+  it('matches /models/{model}/health', () => {
+    // Act / Assess
+    expect(matchRoute('/models/resnet/health')).toEqual({
+      resource: '/models/{model}/health',
+      pathParameters: { model: 'resnet' },
+    });
+  });
+
+  it('matches /openapi.json, and a model named health as a model', () => {
+    // Act / Assess
+    expect(matchRoute('/openapi.json')).toEqual({ resource: '/openapi.json', pathParameters: null });
+    expect(matchRoute('/models/health')).toEqual({
+      resource: '/models/{model}',
+      pathParameters: { model: 'health' },
+    });
+  });
+
   it('decodes percent-encoded path parameters', () => {
     // Act / Assess
     expect(matchRoute('/models/r%C3%A9snet%20v2/labels/%E7%A8%B3%E5%AE%9A')).toEqual({

@@ -1,16 +1,17 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { answerDiscovery } from '../../../../../functions/adapters/edges/discovery-api.ts';
+import { answerDiscovery as answerUnchecked } from '../../../../../functions/adapters/edges/discovery-api.ts';
 import type { DiscoveryDeps } from '../../../../../functions/domain/discovery.ts';
 import { StoreUnavailableError } from '../../../../../functions/domain/errors.ts';
 import { testDiscoveryDeps } from '../../../../support/kit/deps.ts';
 import { loadEvent } from '../../../../support/kit/events.ts';
 import { failingStore, InMemoryRegistryStore } from '../../../../support/kit/in-memory-store.ts';
+import { assertDocumented } from '../../../../support/kit/openapi.ts';
 import { probeRecord, registration, taskRecord } from '../../../../support/kit/records.ts';
 
 const NOW = Date.parse('2026-05-04T10:05:00.000Z');
 
-type Fixture = 'get-model' | 'get-version' | 'get-label' | 'list-models';
+type Fixture = 'get-model' | 'get-version' | 'get-label' | 'list-models' | 'get-health';
 
 function request(name: Fixture, patch: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent {
   return { ...loadEvent<APIGatewayProxyEvent>('apigw-rest', name), ...patch };
@@ -28,6 +29,21 @@ function servingStore(): InMemoryRegistryStore {
 /** Discovery at the default settings over {@link servingStore}. */
 function deps(): DiscoveryDeps {
   return testDiscoveryDeps({ store: servingStore(), now: () => NOW });
+}
+
+/** The edge's answer, checked against the OpenAPI document for its route and status. */
+async function answerDiscovery(...args: Parameters<typeof answerUnchecked>) {
+  const response = await answerUnchecked(...args);
+  const [, event] = args;
+  assertDocumented({
+    method: event.httpMethod,
+    path: event.resource,
+    status: response.statusCode,
+    contentType: response.headers['content-type'] ?? null,
+    // The HTTP layer drops a HEAD answer's body.
+    body: event.httpMethod === 'HEAD' ? '' : response.body,
+  });
+  return response;
 }
 
 function body(response: { body: string }) {
@@ -175,6 +191,58 @@ describe('answerDiscovery', () => {
     expect(body(response)).toMatchObject({ error: { code: 'RouteNotFound' } });
   });
 
+  it('answers GET /models/{model}/health with every registered endpoint, served or not', async () => {
+    // Prepare
+    const store = servingStore();
+    await store.putRegistration(registration('b', 'resnet'));
+    const registry = testDiscoveryDeps({ store, now: () => NOW });
+
+    // Act
+    const response = await answerDiscovery(registry, request('get-health'));
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(response.headers.etag).toMatch(/^W\//);
+    expect(body(response)).toMatchObject({
+      model: 'resnet',
+      stale: false,
+      endpoints: [
+        { id: 'ml/a/tfserving', served: true, reason: null },
+        { id: 'ml/b/tfserving', served: false, reason: 'never-probed-ok', lastProbeAt: null },
+      ],
+    });
+  });
+
+  it.each([
+    ['an unknown model', { model: 'bert' }, 404, 'ModelNotFound'],
+    ['a model name with a colon', { model: 'a:b' }, 400, 'InvalidModelName'],
+    ['an empty model name', { model: '' }, 400, 'InvalidModelName'],
+  ])('answers the health of %s with %i %s', async (_, pathParameters, status, code) => {
+    // Act
+    const response = await answerDiscovery(deps(), request('get-health', { pathParameters }));
+
+    // Assess
+    expect(response.statusCode).toBe(status);
+    expect(body(response)).toMatchObject({ error: { code } });
+  });
+
+  it('answers GET /openapi.json with the OpenAPI 3.1 document, and 304 to its ETag', async () => {
+    // Prepare
+    const event = request('list-models', { resource: '/openapi.json', path: '/openapi.json' });
+
+    // Act
+    const response = await answerDiscovery(deps(), event);
+    const again = await answerDiscovery(deps(), {
+      ...event,
+      headers: { 'if-none-match': response.headers.etag },
+    });
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(body(response)).toMatchObject({ openapi: expect.stringMatching(/^3\.1\./) });
+    expect(again.statusCode).toBe(304);
+  });
+
   it('returns a generic 500 when the store fails', async () => {
     // Prepare
     const failing = testDiscoveryDeps({
@@ -238,6 +306,35 @@ describe('answerDiscovery', () => {
       expect(response.statusCode).toBe(503);
       expect(response.headers['retry-after']).toBe('1');
       expect(body(response)).toEqual({ error: { code: 'RegistryUnavailable', message: expect.any(String) } });
+    });
+
+    it('answers the health route from its last answer, marked stale, then 503 for a model never asked', async () => {
+      // Prepare
+      const failing = failingAfterFirst();
+      const fresh = await answerDiscovery(failing, request('get-health'));
+
+      // Act
+      const stale = await answerDiscovery(failing, request('get-health'));
+      const never = await answerDiscovery(
+        failing,
+        request('get-health', { pathParameters: { model: 'bert' } }),
+      );
+
+      // Assess
+      expect(body(stale)).toEqual({ ...body(fresh), stale: true, asOf: new Date(NOW).toISOString() });
+      expect(never.statusCode).toBe(503);
+      expect(never.headers['retry-after']).toBe('1');
+    });
+
+    it('answers the API document whatever the store does', async () => {
+      // Act
+      const response = await answerDiscovery(
+        failingAfterFirst(),
+        request('list-models', { resource: '/openapi.json', path: '/openapi.json' }),
+      );
+
+      // Assess
+      expect(response.statusCode).toBe(200);
     });
 
     it('answers 503 for the model list with no earlier answer', async () => {
