@@ -1,3 +1,4 @@
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { App, type AppProps, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { RegistryStack } from './registry-stack.ts';
@@ -11,8 +12,9 @@ export interface RegistryApp {
 }
 
 /**
- * Builds the CDK app: the registry stack, checked by cdk-nag's AwsSolutions pack as a synth
- * validation plugin (a finding that is not acknowledged, with its reason, fails synth).
+ * Builds the CDK app: the registry stack, checked at synth by two policy validation plugins:
+ * cdk-nag's AwsSolutions pack and cfn-guard's Control Tower proactive controls (a finding that is
+ * not acknowledged, with its reason, fails synth).
  */
 export function createRegistryApp(props: AppProps = {}): RegistryApp {
   const app = new App(props);
@@ -20,20 +22,21 @@ export function createRegistryApp(props: AppProps = {}): RegistryApp {
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });
   Tags.of(stack).add('project', 'tf-serving-registry');
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new CfnGuardValidator());
   return { app, stack };
 }
 
 /**
- * What cdk-nag did, in one line for `cdk synth`: the plugin is silent when it passes (its report
- * in `cdk.out` lists no plugin then), so without this nothing shows that it ran. Call after a
- * synth that returned: a finding not acknowledged would have thrown.
+ * What the policy validation did, in one line for `cdk synth`: cdk-nag is silent when it passes,
+ * so without this nothing shows that it ran. Call after a synth that returned (an unacknowledged
+ * cdk-nag finding throws; cfn-guard's findings are in `cdk.out/validation-report.json`, and
+ * test/infra/policy-validation.test.ts holds that report to none).
  */
-export function nagSummary(app: App): string {
+export function validationSummary(app: App): string {
   const acknowledged = app.node
     .findAll()
     .flatMap((construct) => construct.node.metadata)
     .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
     .flatMap((entry) => Object.keys(entry.data as Record<string, string>));
-  return `cdk-nag AwsSolutions checks passed: no unacknowledged findings (${acknowledged.length} acknowledged, ${new Set(acknowledged).size} rules, each with its reason in the template metadata)`;
+  return `policy validation passed (cdk-nag AwsSolutions, cfn-guard Control Tower rules): no unacknowledged findings (${acknowledged.length} acknowledged, ${new Set(acknowledged).size} rules, each with its reason in the template metadata)`;
 }

@@ -8,7 +8,7 @@ import { CfnInclude } from 'aws-cdk-lib/cloudformation-include';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import { nagSummary } from '../../infra/aws/registry-app.ts';
+import { validationSummary } from '../../infra/aws/registry-app.ts';
 import { LOCALSTACK_CONTEXT } from '../../localstack/settings.ts';
 import { buildStack, VPC_CONTEXT } from './synth.ts';
 
@@ -137,13 +137,13 @@ describe('cdk-nag AwsSolutions', () => {
     app.synth();
 
     // Act
-    const summary = nagSummary(app);
+    const summary = validationSummary(app);
 
     // Assess
     const acknowledged = stack.node.findAll().flatMap(acknowledgmentsOf);
     expect(acknowledged.length).toBeGreaterThan(0);
     expect(summary).toBe(
-      `cdk-nag AwsSolutions checks passed: no unacknowledged findings (${acknowledged.length} acknowledged, ${new Set(acknowledged.map((a) => a.id)).size} rules, each with its reason in the template metadata)`,
+      `policy validation passed (cdk-nag AwsSolutions, cfn-guard Control Tower rules): no unacknowledged findings (${acknowledged.length} acknowledged, ${new Set(acknowledged.map((a) => a.id)).size} rules, each with its reason in the template metadata)`,
     );
   });
 });

@@ -70,6 +70,11 @@ export interface AppFunctionProps {
    * @default - not in a VPC
    */
   readonly network?: AppFunctionNetwork;
+  /**
+   * Whether the function calls TF Serving (and so belongs in the tasks' VPC when one is given).
+   * @default false
+   */
+  readonly callsTfServing?: boolean;
 }
 
 /** What the functions' Powertools Logger and Metrics are told (the alarms and dashboard read the same). */
@@ -167,6 +172,15 @@ export class AppFunction extends Construct implements iam.IGrantable {
         : 'X-Ray PutTraceSegments and PutTelemetryRecords (added by active tracing) support no resource-level permissions.',
     });
 
+    acknowledgeLogGroupChoices(this.logGroup);
+    if (!props.network) {
+      Validations.of(this.function).acknowledge({
+        id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
+        reason: props.callsTfServing
+          ? 'No VPC_ID given: the stack then serves TF Serving tasks reachable from outside a VPC; with VPC_ID (README: Deploy) this function runs in it.'
+          : 'This function calls only AWS APIs (DynamoDB), never TF Serving: a VPC would add ENIs to its cold start and NAT or endpoint cost, and protect nothing.',
+      });
+    }
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
@@ -178,4 +192,26 @@ export class AppFunction extends Construct implements iam.IGrantable {
   addEnvironment(name: string, value: string): void {
     this.function.addEnvironment(name, value);
   }
+}
+
+/**
+ * The two choices every log group of the stack makes, acknowledged where the group is made:
+ * operational logs are kept a month by default (a year and more is a compliance choice with its
+ * cost, set by the construct's retention prop), and encrypted at rest with CloudWatch Logs' own
+ * keys (they hold endpoint addresses and health, no payloads or secrets; a customer key would add
+ * a key policy for the logs service and a cost per request).
+ */
+export function acknowledgeLogGroupChoices(logGroup: logs.LogGroup): void {
+  Validations.of(logGroup).acknowledge(
+    {
+      id: 'cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check',
+      reason:
+        'Operational logs, kept a month by default; a longer retention is a compliance choice (retention prop).',
+    },
+    {
+      id: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
+      reason:
+        "Encrypted at rest with CloudWatch Logs' own keys: endpoint addresses and health, no payloads or secrets.",
+    },
+  );
 }

@@ -154,6 +154,20 @@ export class OperationsMonitoring extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
+    // Grants on this key only for AWS services acting for a resource (Control Tower CT.KMS.PR.3):
+    // no principal can hand the key to a third party through a grant.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'GrantsOnlyForAwsResources',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:CreateGrant'],
+        resources: ['*'],
+        conditions: {
+          BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' },
+        },
+      }),
+    );
     const cloudWatch = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
     const fromThisAccountsAlarms = {
       StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },

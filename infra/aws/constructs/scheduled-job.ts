@@ -84,6 +84,7 @@ export class ScheduledJob extends Construct {
       memorySize: props.memorySize ?? job.memorySize,
       environment: props.environment,
       network: props.network,
+      callsTfServing: true,
     });
     const fn = this.appFunction.function;
     fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: PERIOD });
