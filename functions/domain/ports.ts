@@ -9,6 +9,17 @@ import type { StatusVerdict } from './tfserving-status.ts';
  * named by a typed list of operations), and the composition root wires the rest.
  */
 
+/** A successful probe, as the store records it. */
+export interface ProbeSuccess {
+  readonly endpointId: string;
+  readonly model: string;
+  readonly versions: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly probedAt: number;
+  /** Epoch seconds: the row's renewed lease. */
+  readonly expiresAt: number;
+}
+
 /**
  * The registry's store. Every write that can race another is conditional: losing the race returns
  * `false`, a normal outcome. Any other failure (the store slow, down, throttling) rejects with a
@@ -26,14 +37,7 @@ export interface RegistryStore {
   /** Every task whose latest applied state is RUNNING. */
   listRunningTasks(): Promise<TaskRecord[]>;
   /** Records a successful probe (creating the row if needed); loses to a newer probe. */
-  recordProbeSuccess(input: {
-    endpointId: string;
-    model: string;
-    versions: readonly string[];
-    labels: Readonly<Record<string, string>>;
-    probedAt: number;
-    expiresAt: number;
-  }): Promise<boolean>;
+  recordProbeSuccess(input: ProbeSuccess): Promise<boolean>;
   /** Counts a failed probe on an existing row (never creates one); `lastSuccessAt` carries a vouched success. */
   recordProbeFailure(input: {
     endpointId: string;

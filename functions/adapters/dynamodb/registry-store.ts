@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { StoreUnavailableError } from '../../domain/errors.ts';
 import { LIFECYCLE_RANK, type Lifecycle } from '../../domain/lifecycle.ts';
-import type { RegistryStore, StoreOperation } from '../../domain/ports.ts';
+import type { ProbeSuccess, RegistryStore, StoreOperation } from '../../domain/ports.ts';
 import type {
   ModelPartition,
   ModelRegistration,
@@ -206,14 +206,7 @@ export class DynamoDbRegistryStore implements RegistryStore {
    * Records a successful probe: versions, labels, a fresh `lastSuccessAt`, failures reset and the
    * row's expiry renewed. Creates the row if TTL deleted it. Loses to a newer probe.
    */
-  async recordProbeSuccess(input: {
-    endpointId: string;
-    model: string;
-    versions: readonly string[];
-    labels: Readonly<Record<string, string>>;
-    probedAt: number;
-    expiresAt: number;
-  }): Promise<boolean> {
+  async recordProbeSuccess(input: ProbeSuccess): Promise<boolean> {
     return this.guarded(
       new UpdateCommand({
         TableName: this.tableName,
