@@ -1,12 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './observability-names.ts';
 
 /**
  * Logger and metrics, configured once. Log messages are short, stable and lower-case, with the
  * details as structured keys (Logs Insights queries in the README rely on them).
  */
-export const SERVICE_NAME = 'tf-serving-registry';
+export { METRICS_NAMESPACE, SERVICE_NAME } from './observability-names.ts';
 
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
 
@@ -28,7 +29,7 @@ export const loggers: Readonly<Record<Piece, Logger>> = {
 
 // Pure: a function that records no metric (discovery) leaves Metrics out of its bundle.
 export const metrics = /* @__PURE__ */ new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'TfServingRegistry',
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME,
 });
 

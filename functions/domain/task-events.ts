@@ -102,6 +102,11 @@ function merged(
   return [...result, ...byId.values()];
 }
 
+const CONCURRENT = {
+  reason: 'concurrent',
+  message: 'another event of this task was applied at the same moment',
+} as const;
+
 /** Why the registry's state of a task (`current`) kept an event (`version`, `lifecycle`) from applying. */
 export function notAppliedBecause(
   current: Pick<TaskRecord, 'taskVersion' | 'lifecycle'> | undefined,
@@ -109,7 +114,7 @@ export function notAppliedBecause(
   lifecycle: Lifecycle,
 ): NonNullable<TaskEventOutcome['notApplied']> {
   if (current === undefined) {
-    return { reason: 'concurrent', message: 'another event of this task was applied at the same moment' };
+    return CONCURRENT;
   }
   if (
     (current.lifecycle === 'STOPPING' || current.lifecycle === 'STOPPED') &&
@@ -126,7 +131,7 @@ export function notAppliedBecause(
       message: `a later event of this task was already applied (version ${current.taskVersion}, ${current.lifecycle})`,
     };
   }
-  return { reason: 'concurrent', message: 'another event of this task was applied at the same moment' };
+  return CONCURRENT;
 }
 
 export async function applyTaskEvent(detail: TaskDetail, deps: TaskEventDeps): Promise<TaskEventOutcome> {

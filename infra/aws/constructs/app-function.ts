@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../../functions/adapters/observability-names.ts';
 
 /** Pinned, not NODEJS_LATEST: a runtime change is a deliberate, reviewed change (and LocalStack 4.14 runs it). */
 export const APP_RUNTIME = lambda.Runtime.NODEJS_22_X;
@@ -77,9 +78,6 @@ export interface AppFunctionProps {
   readonly callsTfServing?: boolean;
 }
 
-/** What the functions' Powertools Logger and Metrics are told (the alarms and dashboard read the same). */
-export const SERVICE_NAME = 'tf-serving-registry';
-export const METRICS_NAMESPACE = 'TfServingRegistry';
 const FUNCTION_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
 /**

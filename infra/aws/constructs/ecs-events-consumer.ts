@@ -67,15 +67,10 @@ export class EcsEventsConsumer extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+    const isTheDlq = 'This queue is itself the dead-letter queue of the ECS events consumer.';
     Validations.of(this.deadLetterQueue).acknowledge(
-      {
-        id: 'AwsSolutions-SQS3',
-        reason: 'This queue is itself the dead-letter queue of the ECS events consumer.',
-      },
-      {
-        id: 'cdk-validator-cfnguard::sqs_dlq_check',
-        reason: 'This queue is itself the dead-letter queue of the ECS events consumer.',
-      },
+      { id: 'AwsSolutions-SQS3', reason: isTheDlq },
+      { id: 'cdk-validator-cfnguard::sqs_dlq_check', reason: isTheDlq },
     );
 
     this.appFunction = new AppFunction(this, 'Function', {

@@ -9,7 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from './app-function.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../../functions/adapters/observability-names.ts';
 
 /**
  * How long each alarm waits, in one place (the README's "Alarms and dashboard" section explains
