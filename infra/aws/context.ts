@@ -16,6 +16,8 @@ const DEPLOYMENT_KEYS = {
   SUBNET_IDS: 'Private subnets for the probing functions (list). Required with VPC_ID.',
   SECURITY_GROUP_IDS: 'Security groups for the probing functions (list). Default: one is created in VPC_ID.',
   API_AUTH: 'Discovery API authorization: iam or none. Default: iam.',
+  API_KIND:
+    'Discovery API kind: rest (API Gateway REST API, v1) or http (API Gateway HTTP API, v2; not in LocalStack free). Default: rest.',
   API_CLOUDWATCH_ROLE:
     "Set the account's API Gateway CloudWatch role (needed once per account and Region for access logs). Default: true.",
   TABLE_REMOVAL_POLICY: 'retain or destroy the table when the stack is deleted. Default: retain.',
@@ -66,6 +68,10 @@ export interface ProbeNetworkContext {
 
 export type ApiAuth = 'iam' | 'none';
 
+/** The API Gateway kinds the discovery API can be: a REST API (v1, the default) or an HTTP API (v2). */
+export const API_KINDS = ['rest', 'http'] as const;
+export type ApiKind = (typeof API_KINDS)[number];
+
 /** Everything the stack takes from context, validated. */
 export interface RegistryContext {
   readonly tableName: string | undefined;
@@ -73,6 +79,7 @@ export interface RegistryContext {
   readonly clusterArns: readonly string[];
   readonly network: ProbeNetworkContext | undefined;
   readonly apiAuth: ApiAuth;
+  readonly apiKind: ApiKind;
   readonly apiCloudWatchRole: boolean;
   readonly tableRemovalPolicy: RemovalPolicy;
   readonly alarmEmail: string | undefined;
@@ -257,6 +264,7 @@ export function parseRegistryContext(lookup: Lookup, keys: readonly string[] = [
     clusterArns,
     network: probeNetwork(lookup),
     apiAuth: choice<ApiAuth>('API_AUTH', lookup('API_AUTH'), ['iam', 'none'], 'iam'),
+    apiKind: choice<ApiKind>('API_KIND', lookup('API_KIND'), API_KINDS, 'rest'),
     apiCloudWatchRole: flag('API_CLOUDWATCH_ROLE', lookup('API_CLOUDWATCH_ROLE'), true),
     tableRemovalPolicy: removal === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     alarmEmail: alarmEmail(lookup('ALARM_EMAIL')),

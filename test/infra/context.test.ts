@@ -48,6 +48,7 @@ describe('parseRegistryContext', () => {
       clusterArns: [],
       network: undefined,
       apiAuth: 'iam',
+      apiKind: 'rest',
       apiCloudWatchRole: true,
       tableRemovalPolicy: RemovalPolicy.RETAIN,
       alarmEmail: undefined,
@@ -107,6 +108,11 @@ describe('parseRegistryContext', () => {
     });
   });
 
+  it('reads the API kind, rest or http, in any case', () => {
+    expect(parse({ API_KIND: 'HTTP' }).apiKind).toBe('http');
+    expect(parse({ API_KIND: ' rest ' }).apiKind).toBe('rest');
+  });
+
   it('ignores CDK keys that are not ours', () => {
     expect(() =>
       parse({ '@aws-cdk/core:target-partitions': ['aws'], 'aws:cdk:bundling-stacks': [] }),
@@ -131,6 +137,7 @@ describe('parseRegistryContext', () => {
       /"subnet-xyz" is not a subnet id/,
     ],
     [{ API_AUTH: 'cognito' }, 'API_AUTH', /one of iam, none/],
+    [{ API_KIND: 'websocket' }, 'API_KIND', /"websocket": expected one of rest, http \(default rest\)/],
     [{ API_CLOUDWATCH_ROLE: 'yes' }, 'API_CLOUDWATCH_ROLE', /true or false/],
     [{ TABLE_REMOVAL_POLICY: 'snapshot' }, 'TABLE_REMOVAL_POLICY', /one of retain, destroy/],
     [{ ALARM_EMAIL: 'ops at example' }, 'ALARM_EMAIL', /"ops at example".*one email address/],
@@ -203,25 +210,36 @@ describe('RegistryStack context', () => {
     expect(JSON.stringify(warnings[0]?.entry.data)).toContain('UNHEALTHY_AFTER_SECONDS=1');
   });
 
-  it('the CDK app prints a bad context value as one line, without a stack trace, and exits 1', () => {
-    // Act
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'infra/aws/app.ts'], {
-      env: {
-        ...process.env,
-        CDK_CONTEXT_JSON: JSON.stringify({ PROBE_TIMEOUT_MS: '10' }),
-        CDK_OUTDIR: mkdtempSync(join(tmpdir(), 'cdk-out-')),
-      },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-
-    // Assess
-    expect(run.status).toBe(1);
-    expect(run.stderr.trim()).toMatch(
+  it.each([
+    [
+      { PROBE_TIMEOUT_MS: '10' },
       /^tf-serving-registry: Invalid CDK context PROBE_TIMEOUT_MS="10": .*Fix: pass -c PROBE_TIMEOUT_MS=<value>/,
-    );
-    expect(run.stderr).not.toMatch(/^\s+at /m);
-  });
+    ],
+    [
+      { API_KIND: 'graphql' },
+      /^tf-serving-registry: Invalid CDK context API_KIND="graphql": expected one of rest, http \(default rest\)\. Fix: pass -c API_KIND=<value>/,
+    ],
+  ])(
+    'the CDK app prints a bad context value (%j) as one line, without a stack trace, and exits 1',
+    (context, line) => {
+      // Act
+      const run = spawnSync(process.execPath, ['--import', 'tsx', 'infra/aws/app.ts'], {
+        env: {
+          ...process.env,
+          CDK_CONTEXT_JSON: JSON.stringify(context),
+          CDK_OUTDIR: mkdtempSync(join(tmpdir(), 'cdk-out-')),
+        },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+
+      // Assess
+      expect(run.status).toBe(1);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr.trim()).toMatch(line);
+      expect(run.stderr).not.toMatch(/^\s+at /m);
+    },
+  );
 
   it('gives each of the four functions every setting delivered as an environment variable', () => {
     // Act
