@@ -17,12 +17,14 @@ export const CLUSTER_ARN = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/smoke`;
 export const OUTPUTS_FILE = '.tmp/localstack/outputs.json';
 
 /**
- * CDK context for the LocalStack deployment: an open API (LocalStack's free edition enforces no
+ * CDK context for the LocalStack deployment: a REST API, open (LocalStack's free edition enforces no
  * IAM anyway), no account-level API Gateway logging role (an AWS account setting that does not
  * matter locally), a table that goes with the stack, events of the smoke cluster only, and no
  * dashboard.
  */
 export const LOCALSTACK_CONTEXT: Readonly<Record<string, string>> = {
+  // The free edition has REST APIs only (no API Gateway v2): pinned, whatever cdk.json says.
+  API_KIND: 'rest',
   API_AUTH: 'none',
   API_CLOUDWATCH_ROLE: 'false',
   TABLE_REMOVAL_POLICY: 'destroy',

@@ -59,6 +59,7 @@ export class RegistryStack extends Stack {
     this.discovery = new DiscoveryApi(this, 'DiscoveryApi', {
       environment: context.settings,
       auth: context.apiAuth,
+      kind: context.apiKind,
       cloudWatchRole: context.apiCloudWatchRole,
     });
     this.registryTable.grantStoreAccess(this.discovery.appFunction, 'discovery');
@@ -71,7 +72,7 @@ export class RegistryStack extends Stack {
         discovery: this.discovery.appFunction.function,
       },
       deadLetterQueue: this.ecsEvents.deadLetterQueue,
-      restApi: this.discovery.restApi,
+      apiStage: this.discovery.stage,
       alarmEmail: context.alarmEmail,
       dashboard: context.dashboard,
     });

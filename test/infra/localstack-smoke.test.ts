@@ -534,7 +534,14 @@ describe('cdklocal deployment', () => {
       OUTPUTS_FILE,
     ]);
     expect(args).toEqual(
-      expect.arrayContaining(['--context', 'API_AUTH=none', '--context', `CLUSTER_ARNS=${CLUSTER_ARN}`]),
+      expect.arrayContaining([
+        '--context',
+        'API_KIND=rest',
+        '--context',
+        'API_AUTH=none',
+        '--context',
+        `CLUSTER_ARNS=${CLUSTER_ARN}`,
+      ]),
     );
   });
 });

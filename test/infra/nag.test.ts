@@ -21,12 +21,14 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
     CLUSTER_ARNS: ['arn:aws:ecs:eu-west-1:123456789012:cluster/ml'],
   },
   LocalStack: LOCALSTACK_CONTEXT,
+  'HTTP API': { API_KIND: 'http' },
+  'HTTP API, IAM auth off': { API_KIND: 'http', API_AUTH: 'none' },
 };
 
 /** Rules acknowledged somewhere in the stack, each for a stated reason (see the constructs). */
 const ACKNOWLEDGEABLE = new Set([
   'AwsSolutions-APIG3', // no WAF by default
-  'AwsSolutions-APIG4', // only with API_AUTH=none
+  'AwsSolutions-APIG4', // only with API_AUTH=none (REST and HTTP API)
   'AwsSolutions-APIG6', // execution logs off, access logs on
   'AwsSolutions-COG4', // IAM authorization, not Cognito
   'AwsSolutions-IAM4', // API Gateway's account logging role

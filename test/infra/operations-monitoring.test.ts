@@ -174,6 +174,40 @@ describe('operations monitoring', () => {
     });
   });
 
+  describe('with the HTTP API (API_KIND=http)', () => {
+    const { template: http } = buildStack({ API_KIND: 'http' });
+    const httpApi = () => ({ Ref: Object.keys(http.findResources('AWS::ApiGatewayV2::Api'))[0] });
+
+    it("watches the HTTP API stage's 5xx under its own metric name and dimensions (ApiId, Stage)", () => {
+      const ids = Object.keys(http.findResources('AWS::CloudWatch::Alarm')).filter((id) =>
+        id.startsWith('MonitoringDiscovery5xx'),
+      );
+      expect(ids).toHaveLength(1);
+      expect(propertiesOf(http, ids[0] as string)).toMatchObject({
+        Namespace: 'AWS/ApiGateway',
+        MetricName: '5xx',
+        Dimensions: [
+          { Name: 'ApiId', Value: httpApi() },
+          { Name: 'Stage', Value: 'v1' },
+        ],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: ALARM_WINDOWS.discovery5xxPerFiveMinutes,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    });
+
+    it("graphs the HTTP API's 5xx and Count on the dashboard, and none of the REST API's metrics", () => {
+      const [dashboard] = Object.values(http.findResources('AWS::CloudWatch::Dashboard'));
+      const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+      expect(body).toContain('\\"AWS/ApiGateway\\",\\"5xx\\",\\"ApiId\\",\\"');
+      expect(body).toContain('\\"AWS/ApiGateway\\",\\"Count\\",\\"ApiId\\",\\"');
+      expect(body).not.toContain('5XXError');
+      expect(body).not.toContain('ApiName');
+    });
+  });
+
   describe('dashboard', () => {
     const body = () => {
       const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));

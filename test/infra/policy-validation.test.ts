@@ -36,6 +36,8 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
   VPC: VPC_CONTEXT,
   'VPC, IAM auth off, alarm e-mail': { ...VPC_CONTEXT, API_AUTH: 'none', ALARM_EMAIL: 'ops@example.com' },
   LocalStack: LOCALSTACK_CONTEXT,
+  'HTTP API': { API_KIND: 'http' },
+  'HTTP API, VPC, IAM auth off': { ...VPC_CONTEXT, API_KIND: 'http', API_AUTH: 'none' },
 };
 
 describe('cfn-guard Control Tower rules', () => {

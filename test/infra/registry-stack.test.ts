@@ -2,6 +2,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { storeActionsOf } from '../../functions/composition/registry.ts';
+import { DISCOVERY_METHODS, DISCOVERY_ROUTES } from '../../functions/domain/routes.ts';
 import { grantTaskReconcile } from '../../infra/aws/constructs/ecs-access.ts';
 import { ScheduledJob } from '../../infra/aws/constructs/scheduled-job.ts';
 import {
@@ -481,31 +482,7 @@ describe('RegistryStack', () => {
     });
 
     it('routes the design paths with GET and HEAD to the discovery function through Lambda proxy, IAM-authorized', () => {
-      const resources = resourcesOf(template);
-      const paths = new Map<string, string>();
-      const pathOf = (id: string): string => {
-        const cached = paths.get(id);
-        if (cached) return cached;
-        const props = resources[id]?.Properties as { ParentId: unknown; PathPart: string };
-        const parent = props.ParentId as { Ref?: string };
-        const path = `${parent.Ref ? pathOf(parent.Ref) : ''}/${props.PathPart}`;
-        paths.set(id, path);
-        return path;
-      };
-      const routes = Object.values(resources)
-        .filter((resource) => resource.Type === 'AWS::ApiGateway::Method')
-        .map((method) => {
-          const props = method.Properties as {
-            HttpMethod: string;
-            AuthorizationType: string;
-            ResourceId: { Ref: string };
-            Integration: { Type: string; Uri: unknown };
-          };
-          expect(props.Integration.Type).toBe('AWS_PROXY');
-          expect(JSON.stringify(props.Integration.Uri)).toContain(functionId(template, 'discovery'));
-          return `${props.HttpMethod} ${pathOf(props.ResourceId.Ref)} ${props.AuthorizationType}`;
-        });
-      expect(routes.sort()).toEqual(
+      expect(restRoutes(template).sort()).toEqual(
         [
           'GET /models AWS_IAM',
           'GET /models/{model} AWS_IAM',
@@ -561,6 +538,116 @@ describe('RegistryStack', () => {
     });
   });
 
+  describe('discovery API as an HTTP API (API_KIND=http)', () => {
+    const { template: http } = buildStack({ API_KIND: 'http' });
+    const httpApiId = () => {
+      const ids = Object.keys(http.findResources('AWS::ApiGatewayV2::Api'));
+      expect(ids).toHaveLength(1);
+      return ids[0] as string;
+    };
+
+    it('is an HTTP API (v2) and no REST API', () => {
+      http.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+        ProtocolType: 'HTTP',
+        Name: 'TfServingRegistry-discovery',
+      });
+      for (const type of [
+        'AWS::ApiGateway::RestApi',
+        'AWS::ApiGateway::Method',
+        'AWS::ApiGateway::Account',
+      ]) {
+        http.resourceCountIs(type, 0);
+      }
+    });
+
+    it('routes every method of every route in DISCOVERY_ROUTES, IAM-authorized, as the REST API does', () => {
+      const expected = DISCOVERY_ROUTES.flatMap((route) =>
+        DISCOVERY_METHODS.map((method) => `${method} ${route} AWS_IAM`),
+      );
+      expect(httpRoutes(http).sort()).toEqual(expected.sort());
+      expect(httpRoutes(http).sort()).toEqual(restRoutes(template).sort());
+    });
+
+    it('sends every route to the same discovery function, Lambda proxy with payload format 1.0', () => {
+      const integrations = Object.entries(http.findResources('AWS::ApiGatewayV2::Integration'));
+      expect(integrations).toHaveLength(1);
+      const [integrationId, integration] = integrations[0] as [
+        string,
+        { Properties: Record<string, unknown> },
+      ];
+      expect(integration.Properties).toMatchObject({
+        ApiId: { Ref: httpApiId() },
+        IntegrationType: 'AWS_PROXY',
+        PayloadFormatVersion: '1.0',
+        IntegrationUri: { 'Fn::GetAtt': [functionId(http, 'discovery'), 'Arn'] },
+      });
+      for (const route of Object.values(http.findResources('AWS::ApiGatewayV2::Route'))) {
+        expect(route.Properties.Target).toEqual({
+          'Fn::Join': ['', ['integrations/', { Ref: integrationId }]],
+        });
+      }
+      // The same function, under the same logical id, whichever the API kind.
+      expect(functionId(http, 'discovery')).toBe(functionId(template, 'discovery'));
+    });
+
+    it('lets only this API, route by route and from this account, invoke the function', () => {
+      const permissions = Object.values(http.findResources('AWS::Lambda::Permission')).filter((permission) =>
+        JSON.stringify(permission.Properties.FunctionName).includes(functionId(http, 'discovery')),
+      );
+      expect(permissions).toHaveLength(DISCOVERY_ROUTES.length * DISCOVERY_METHODS.length);
+      for (const permission of permissions) {
+        expect(permission.Properties).toMatchObject({
+          Action: 'lambda:InvokeFunction',
+          Principal: 'apigateway.amazonaws.com',
+          SourceAccount: { Ref: 'AWS::AccountId' },
+        });
+        expect(JSON.stringify(permission.Properties.SourceArn)).toContain(httpApiId());
+      }
+    });
+
+    it('is open when API_AUTH=none', () => {
+      buildStack({ API_KIND: 'http', API_AUTH: 'none' }).template.allResourcesProperties(
+        'AWS::ApiGatewayV2::Route',
+        { AuthorizationType: 'NONE' },
+      );
+    });
+
+    it('serves stage v1, deployed on every change, throttled, with JSON access logs in a log group with retention', () => {
+      http.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        ApiId: { Ref: httpApiId() },
+        StageName: 'v1',
+        AutoDeploy: true,
+        DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+        AccessLogSettings: {
+          DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DiscoveryApiAccessLogs'), 'Arn'] },
+          Format: Match.stringLikeRegexp(
+            '"requestId":"\\$context.requestId".*"routeKey":"\\$context.routeKey"',
+          ),
+        },
+      });
+      http.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+      http.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    });
+
+    it('exports the stage URL under the same output, ApiUrl, with the same shape as the REST API', () => {
+      const { Value } = http.toJSON().Outputs.ApiUrl as { Value: unknown };
+      expect(Value).toEqual({
+        'Fn::Join': [
+          '',
+          [
+            'https://',
+            { Ref: httpApiId() },
+            '.execute-api.',
+            { Ref: 'AWS::Region' },
+            '.',
+            { Ref: 'AWS::URLSuffix' },
+            '/v1/',
+          ],
+        ],
+      });
+    });
+  });
+
   describe('network', () => {
     it('puts no function in a VPC when none is configured', () => {
       template.allResourcesProperties('AWS::Lambda::Function', { VpcConfig: Match.absent() });
@@ -607,3 +694,38 @@ describe('RegistryStack', () => {
     });
   });
 });
+
+/** The REST API's methods as `METHOD /path AUTHORIZATION`, each checked to be a Lambda proxy to discovery. */
+function restRoutes(template: ReturnType<typeof buildStack>['template']): string[] {
+  const resources = resourcesOf(template);
+  const paths = new Map<string, string>();
+  const pathOf = (id: string): string => {
+    const cached = paths.get(id);
+    if (cached) return cached;
+    const props = resources[id]?.Properties as { ParentId: unknown; PathPart: string };
+    const parent = props.ParentId as { Ref?: string };
+    const path = `${parent.Ref ? pathOf(parent.Ref) : ''}/${props.PathPart}`;
+    paths.set(id, path);
+    return path;
+  };
+  return Object.values(resources)
+    .filter((resource) => resource.Type === 'AWS::ApiGateway::Method')
+    .map((method) => {
+      const props = method.Properties as {
+        HttpMethod: string;
+        AuthorizationType: string;
+        ResourceId: { Ref: string };
+        Integration: { Type: string; Uri: unknown };
+      };
+      expect(props.Integration.Type).toBe('AWS_PROXY');
+      expect(JSON.stringify(props.Integration.Uri)).toContain(functionId(template, 'discovery'));
+      return `${props.HttpMethod} ${pathOf(props.ResourceId.Ref)} ${props.AuthorizationType}`;
+    });
+}
+
+/** The HTTP API's routes as `METHOD /path AUTHORIZATION` (its route keys are `METHOD /path`). */
+function httpRoutes(template: ReturnType<typeof buildStack>['template']): string[] {
+  return Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+    (route) => `${route.Properties.RouteKey} ${route.Properties.AuthorizationType}`,
+  );
+}

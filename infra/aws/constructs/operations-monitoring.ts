@@ -1,5 +1,4 @@
 import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
-import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,6 +9,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../../functions/adapters/observability-names.ts';
+import type { DiscoveryApiStage } from './discovery-api.ts';
 
 /**
  * How long each alarm waits, in one place (the README's "Alarms and dashboard" section explains
@@ -29,7 +29,11 @@ export interface OperationsMonitoringProps {
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   /** The ECS events consumer's dead-letter queue. */
   readonly deadLetterQueue: sqs.IQueue;
-  readonly restApi: apigateway.RestApi;
+  /**
+   * The discovery API's stage, REST or HTTP API: each kind gives its own metric names and
+   * dimensions (REST: 5XXError under ApiName and Stage; HTTP API: 5xx under ApiId and Stage).
+   */
+  readonly apiStage: DiscoveryApiStage;
   /**
    * Subscribe this address to the alarm topic (it must confirm the subscription).
    * @default - no subscription
@@ -104,7 +108,7 @@ export class OperationsMonitoring extends Construct {
     });
     this.discovery5xx = this.alarm('Discovery5xx', {
       alarmDescription: `The discovery API answered 5xx at least ${ALARM_WINDOWS.discovery5xxPerFiveMinutes} times in 5 minutes (503: the table did not answer and no last known answer was at hand). First: DiscoveryUnavailableAnswers, StoreDeadlineExceeded and the discovery function's errors.`,
-      metric: props.restApi.deploymentStage.metricServerError({
+      metric: props.apiStage.metricServerError({
         statistic: cloudwatch.Stats.SUM,
         period: Duration.minutes(5),
       }),
@@ -214,7 +218,7 @@ export class OperationsMonitoring extends Construct {
         period: Duration.minutes(1),
       });
     const functions = Object.entries(props.functions);
-    const stage = props.restApi.deploymentStage;
+    const stage = props.apiStage;
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.hours(3),
     });
