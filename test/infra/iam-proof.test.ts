@@ -85,6 +85,10 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
     { bundling: true, outdir },
   );
   const everyCluster = buildStack({ 'aws:cdk:enable-asset-metadata': true }, { bundling: true, outdir });
+  const httpApi = buildStack(
+    { CLUSTER_ARNS: CLUSTER, API_KIND: 'http', 'aws:cdk:enable-asset-metadata': true },
+    { bundling: true, outdir },
+  );
   const calls = new Map<string, FunctionCalls>();
 
   beforeAll(async () => {
@@ -313,6 +317,35 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
     expect(await denials(withClusters, 'discovery')).toEqual([]);
   });
 
+  it('answers every discovery route through the HTTP API (payload format 1.0) exactly as through the REST API: every call allowed', async () => {
+    // Prepare: each route's REST event next to its HTTP API event, so both see the same registry.
+    const routes = ['list-models', 'get-model', 'get-version', 'get-label', 'get-health', 'get-openapi'];
+    const restEvent = (name: string) =>
+      name === 'get-openapi'
+        ? {
+            ...loadEvent<Record<string, unknown>>('apigw-rest', 'list-models'),
+            resource: '/openapi.json',
+            path: '/openapi.json',
+          }
+        : loadEvent('apigw-rest', name);
+    const pairs = routes.flatMap((name) => [
+      { event: restEvent(name) },
+      { event: loadEvent('apigw-http-v1', name) },
+    ]);
+
+    // Act: the discovery bundle the HTTP API stack deploys.
+    const results = await run(httpApi, 'discovery', pairs, 'discovery-http');
+
+    // Assess
+    const answers = results.map((r) => r.result as { statusCode: number; headers: Record<string, string> });
+    expect(answers.map((a) => a.statusCode)).toEqual(routes.flatMap(() => [200, 200]));
+    for (let i = 0; i < routes.length; i += 1) {
+      expect(answers[2 * i + 1], routes[i]).toEqual(answers[2 * i]);
+    }
+    expect(actionsOf('discovery-http')).toEqual(['dynamodb:Query']);
+    expect(await denials(httpApi, 'discovery', 'discovery-http')).toEqual([]);
+  });
+
   it('reconciles the configured clusters (ListTasks, DescribeTasks, a forgotten task retired): every call allowed', async () => {
     // Act
     const results = await run(withClusters, 'reconcile', [{ event: loadEvent('scheduled', 'base') }]);
@@ -373,5 +406,14 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
       'index.mjs',
     );
     expect(readFileSync(bundle, 'utf8').length).toBeGreaterThan(100_000);
+  });
+
+  it('deploys one discovery bundle whichever the API kind: the asset the HTTP API proof ran is the REST one', () => {
+    const assetOf = (built: typeof withClusters) =>
+      resolver(built.template, {}).resources[functionId(built.template, 'discovery')]?.Metadata?.[
+        'aws:asset:path'
+      ];
+    expect(assetOf(httpApi)).toBeDefined();
+    expect(assetOf(httpApi)).toBe(assetOf(withClusters));
   });
 });

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { APIGatewayProxyEventSchema, EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas';
 import { describe, expect, it } from 'vitest';
+import { isDiscoveryRoute, routeParameters } from '../../functions/domain/routes.ts';
 import { type EventSource, loadEvent, withDetail } from '../support/kit/events.ts';
 
 interface EcsEvent {
@@ -9,7 +10,7 @@ interface EcsEvent {
   detail: Record<string, unknown> & { taskArn?: string; version?: unknown; containers?: unknown[] };
 }
 
-const SOURCES: EventSource[] = ['ecs', 'task-definitions', 'scheduled', 'apigw-rest'];
+const SOURCES: EventSource[] = ['ecs', 'task-definitions', 'scheduled', 'apigw-rest', 'apigw-http-v1'];
 const LIFECYCLE = ['provisioning', 'pending', 'running-awsvpc', 'draining', 'deactivating', 'stopped'];
 const TASK_ARN_RE = /^arn:aws:ecs:us-east-1:123456789012:task\/ml\/[0-9a-f]{32}$/;
 
@@ -53,6 +54,14 @@ describe('event fixtures', () => {
       'get-version',
       'list-models',
     ]);
+    expect(names('apigw-http-v1')).toEqual([
+      'get-health',
+      'get-label',
+      'get-model',
+      'get-openapi',
+      'get-version',
+      'list-models',
+    ]);
   });
 
   it.each([...names('ecs'), 'scheduled:base'])('%s has a valid EventBridge envelope', (name) => {
@@ -64,6 +73,32 @@ describe('event fixtures', () => {
   it.each(names('apigw-rest'))('%s is a valid API Gateway REST proxy event', (name) => {
     expect(APIGatewayProxyEventSchema.safeParse(loadEvent('apigw-rest', name)).success).toBe(true);
   });
+
+  it.each(names('apigw-http-v1'))(
+    '%s is an HTTP API proxy event of payload format 1.0 for a discovery route, on stage v1',
+    (name) => {
+      const event = loadEvent<{
+        version: string;
+        resource: string;
+        path: string;
+        httpMethod: string;
+        pathParameters: Record<string, string> | null;
+        multiValueHeaders: Record<string, string[]>;
+        requestContext: { resourcePath: string; stage: string; path: string };
+      }>('apigw-http-v1', name);
+      expect(event.version).toBe('1.0');
+      expect(isDiscoveryRoute(event.resource)).toBe(true);
+      expect(event.requestContext).toMatchObject({
+        resourcePath: event.resource,
+        stage: 'v1',
+        path: event.path,
+      });
+      expect(event.path).toMatch(/^\/v1\//);
+      const parameters = isDiscoveryRoute(event.resource) ? routeParameters(event.resource) : [];
+      expect(Object.keys(event.pathParameters ?? {})).toEqual(parameters);
+      expect(event.multiValueHeaders).toBeDefined();
+    },
+  );
 
   it.each(names('ecs').filter((n) => n !== 'service-action' && n !== 'malformed-missing-taskarn'))(
     '%s is a well-formed task event with full ARNs',

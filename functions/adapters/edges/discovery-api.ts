@@ -32,7 +32,8 @@ import { openApiDocument } from '../openapi.ts';
 const logger = loggers.discovery;
 
 /**
- * API Gateway REST API (v1) proxy handler: the discovery routes of the design. It fails open:
+ * API Gateway proxy handler: the discovery routes of the design, behind a REST API (v1) or an HTTP
+ * API (v2) with payload format 1.0, which sends the same event fields. It fails open:
  * when the store does not answer within its deadline, the last answer this container computed
  * for the same request is served again, marked stale; with none, a 503 the client may retry.
  */

@@ -3,8 +3,8 @@ import { parseEvent, type TaskDetail } from '../../../functions/domain/ecs-task-
 
 // The event fixtures (`test/fixtures/events/`), and the events and details tests build from them.
 
-/** Fixture folders under `test/fixtures/events/`. */
-export type EventSource = 'ecs' | 'task-definitions' | 'scheduled' | 'apigw-rest';
+/** Fixture folders under `test/fixtures/events/` (`apigw-http-v1`: HTTP API events, payload format 1.0). */
+export type EventSource = 'ecs' | 'task-definitions' | 'scheduled' | 'apigw-rest' | 'apigw-http-v1';
 
 const cache = new Map<string, unknown>();
 

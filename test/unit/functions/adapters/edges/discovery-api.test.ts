@@ -357,3 +357,62 @@ describe('answerDiscovery', () => {
     });
   });
 });
+
+/**
+ * The HTTP API (API_KIND=http) sends payload format 1.0 (`test/fixtures/events/apigw-http-v1/`):
+ * the REST proxy event's fields, with the stage in `path`, header names as the client sent them
+ * (often lower-case) and the IAM caller in `requestContext.identity`. The edge must answer it as
+ * it answers the REST API's event.
+ */
+describe('answerDiscovery over HTTP API events (payload format 1.0)', () => {
+  const REST_OF = {
+    'list-models': () => request('list-models'),
+    'get-model': () => request('get-model'),
+    'get-version': () => request('get-version'),
+    'get-label': () => request('get-label'),
+    'get-health': () => request('get-health'),
+    'get-openapi': () => request('list-models', { resource: '/openapi.json', path: '/openapi.json' }),
+  } as const;
+  const httpEvent = (name: keyof typeof REST_OF, patch: Partial<APIGatewayProxyEvent> = {}) => ({
+    ...loadEvent<APIGatewayProxyEvent>('apigw-http-v1', name),
+    ...patch,
+  });
+
+  it.each(Object.keys(REST_OF) as (keyof typeof REST_OF)[])(
+    'answers %s as it answers the REST API event of the route',
+    async (name) => {
+      // Act
+      const viaHttpApi = await answerDiscovery(deps(), httpEvent(name));
+      const viaRestApi = await answerDiscovery(deps(), REST_OF[name]());
+
+      // Assess
+      expect(viaHttpApi.statusCode).toBe(200);
+      expect(viaHttpApi).toEqual(viaRestApi);
+    },
+  );
+
+  it('returns 304 to the lower-case if-none-match header an HTTP API passes on', async () => {
+    // Prepare
+    const first = await answerDiscovery(deps(), httpEvent('get-model'));
+    const etag = first.headers.etag ?? '';
+    const event = httpEvent('get-model');
+    event.headers = { ...event.headers, 'if-none-match': etag };
+
+    // Act
+    const response = await answerDiscovery(deps(), event);
+
+    // Assess
+    expect(etag).toMatch(/^W\//);
+    expect(response).toEqual({ statusCode: 304, headers: expect.objectContaining({ etag }), body: '' });
+  });
+
+  it('answers HEAD as GET', async () => {
+    // Act
+    const get = await answerDiscovery(deps(), httpEvent('get-label'));
+    const head = await answerDiscovery(deps(), httpEvent('get-label', { httpMethod: 'HEAD' }));
+
+    // Assess
+    expect(head.statusCode).toBe(200);
+    expect(head.headers.etag).toBe(get.headers.etag);
+  });
+});
