@@ -1,74 +1,29 @@
 /**
  * Benchmark 5, cost: the DynamoDB operations of a fleet of 100 tasks × 3 models at the default
  * settings, counted (with the capacity units the engine reports) during steady-state probe rounds
- * (nothing changing) and discovery calls; then the monthly DynamoDB + Lambda (+ API Gateway) cost of
- * that fleet at 100 discovery calls per second, beside AWS Cloud Map for the same fleet.
+ * (nothing changing), discovery calls and a reconcile round, and the table's size; then the monthly
+ * cost of that fleet (`cost-model.ts`) with each kind of discovery API, beside AWS Cloud Map.
  */
+import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { createDiscoveryHandler } from '../functions/adapters/edges/discovery-api.ts';
 import { handleEcsEvent } from '../functions/adapters/edges/ecs-events.ts';
-import { END_MARGIN_MS } from '../functions/adapters/edges/scheduled-probe.ts';
+import { parseTaskDetail } from '../functions/domain/ecs-task-event.ts';
+import type { EcsTaskReader } from '../functions/domain/ports.ts';
 import { runProbeRound } from '../functions/domain/probe.ts';
+import { reconcile } from '../functions/domain/reconcile.ts';
+import { applyTaskEvent } from '../functions/domain/task-events.ts';
 import { localContext } from '../infra/local/local-context.ts';
 import { type EngineKind, startEngine, useEndpoint } from '../tools/dynamodb-engines.ts';
 import { type BenchTask, taskEvent } from '../tools/fleet/task-events.ts';
-import type { CountSummary } from './lib/ddb-counter.ts';
+import { ASSUMPTIONS, type CostMeasurements, type CostModel, costModel, FLEET } from './cost-model.ts';
+import { READ_COMMANDS } from './lib/ddb-counter.ts';
 import { startFleetRegistry } from './lib/harness.ts';
+import { ITEM_STORAGE_OVERHEAD_BYTES, itemBytes } from './lib/item-size.ts';
 import { median, round } from './lib/stats.ts';
-import { PRICES, SECONDS_PER_MONTH } from './prices.ts';
+import { PRICES } from './prices.ts';
 
-export const FLEET = { tasks: 100, models: ['resnet', 'bert', 't5'], discoveryCallsPerSecond: 100 } as const;
-
-/** Assumptions the cost model needs that this machine cannot measure. */
-export const ASSUMPTIONS = {
-  /** DynamoDB Query round trip inside a Region for a ~70 KB partition (not measurable here). */
-  queryRoundTripMs: 8,
-  /** Lambda gives a full vCPU at 1,769 MB; a 256 MB function gets this share of one. */
-  discoveryCpuShare: 256 / 1769,
-  discoveryMemoryGb: 0.25,
-  probeMemoryGb: 0.5,
-  ecsEventsMemoryGb: 0.25,
-  ecsEventDurationMs: 100,
-  /** Fleet churn: every task replaced once a day (RUNNING, drain, STOPPED events). */
-  taskReplacementsPerDay: 1,
-} as const;
-
-export interface CostMeasurements {
-  readonly engine: EngineKind;
-  readonly settings: { intervalSeconds: number; unhealthyAfterSeconds: number; removeAfterSeconds: number };
-  readonly targets: number;
-  readonly roundsCounted: number;
-  /** Registry time the counted rounds covered (they run back to back on a virtual clock). */
-  readonly virtualMinutes: number;
-  readonly roundMs: number;
-  readonly perRound: { reads: number; readUnits: number; writes: number; writeUnits: number };
-  readonly writesPerEndpointModelPerMinute: number;
-  readonly writeUnitsPerEndpointModelPerMinute: number;
-  readonly discovery: {
-    readonly calls: number;
-    readonly readsPerCall: number;
-    readonly readUnitsPerCall: number;
-    readonly cpuMsPerCall: number;
-  };
-  readonly events: {
-    readonly runningWrites: number;
-    readonly drainWrites: number;
-    readonly drainReads: number;
-  };
-}
-
-export interface CostLine {
-  readonly item: string;
-  readonly quantity: number;
-  readonly unit: string;
-  readonly usd: number;
-}
-
-export interface CostModel {
-  readonly ours: { readonly lines: CostLine[]; readonly totalUsd: number };
-  readonly variants: { readonly name: string; readonly totalUsd: number; readonly note: string }[];
-  readonly cloudMap: { readonly lines: CostLine[]; readonly totalUsd: number; readonly note: string };
-  readonly writesDominateBelowCallsPerSecond: number;
-}
+/** ECS answers ListTasks in pages of up to 100 ARNs and DescribeTasks for up to 100 tasks. */
+const ECS_PAGE = 100;
 
 export async function benchCost(options: {
   readonly engine: EngineKind;
@@ -144,15 +99,78 @@ export async function benchCost(options: {
       counter.reset();
       const cpu0 = process.cpuUsage();
       let calls = 0;
+      let answerBytes = 0;
       for (let i = 0; i < options.callsPerModel; i += 1) {
         for (const model of FLEET.models) {
           const answer = await handler(event(model), localContext('discovery'));
           if (answer.statusCode !== 200) throw new Error(`discovery answered ${answer.statusCode}`);
           calls += 1;
+          answerBytes += Buffer.byteLength(answer.body, 'utf8');
         }
       }
       const cpu = process.cpuUsage(cpu0);
       const discoveryCounts = counter.summary();
+      const readsByCommand = Object.fromEntries(
+        READ_COMMANDS.filter((command) => discoveryCounts.byCommand[command] !== undefined).map((command) => [
+          command,
+          round((discoveryCounts.byCommand[command]?.calls ?? 0) / calls, 2),
+        ]),
+      );
+
+      // A steady reconcile round: ECS lists every registered task, at the version already applied.
+      const details = harness.tasks.map((task) => parseTaskDetail(taskEvent(task, 'RUNNING').detail));
+      const clusterArn = (details[0] as (typeof details)[number]).clusterArn;
+      let ecsCalls = 0;
+      const ecs: EcsTaskReader = {
+        listClusters: async () => {
+          ecsCalls += 1;
+          return [clusterArn];
+        },
+        listRunningTaskArns: async () => {
+          ecsCalls += Math.max(1, Math.ceil(details.length / ECS_PAGE));
+          return details.map((detail) => detail.taskArn);
+        },
+        describeTasks: async (_cluster, taskArns) => {
+          ecsCalls += 1;
+          const asked = new Set(taskArns);
+          return { tasks: details.filter((detail) => asked.has(detail.taskArn)), missing: [], invalid: [] };
+        },
+      };
+      const warnings: string[] = [];
+      counter.reset();
+      const reconcileCpu0 = process.cpuUsage();
+      const reconciled = await reconcile({
+        ecs,
+        store: registry.store,
+        apply: (detail) => applyTaskEvent(detail, registry.taskEvents),
+        clusterArns: [clusterArn],
+        log: { warn: (message, attributes) => warnings.push(`${message} ${JSON.stringify(attributes)}`) },
+      });
+      const reconcileCpu = process.cpuUsage(reconcileCpu0);
+      const reconcileCounts = counter.summary();
+      if (
+        reconciled.applied + reconciled.forgotten + reconciled.errors > 0 ||
+        reconciled.described !== FLEET.tasks
+      ) {
+        throw new Error(
+          `steady state expected: reconcile ${JSON.stringify(reconciled)} ${warnings.join('; ')}`,
+        );
+      }
+
+      // The table in steady state, item by item, as DynamoDB bills its storage.
+      const scanner = new DynamoDBClient({});
+      let items = 0;
+      let storedBytes = 0;
+      try {
+        for await (const page of paginateScan({ client: scanner }, { TableName: config.tableName })) {
+          for (const item of page.Items ?? []) {
+            items += 1;
+            storedBytes += itemBytes(item) + ITEM_STORAGE_OVERHEAD_BYTES;
+          }
+        }
+      } finally {
+        scanner.destroy();
+      }
 
       counter.reset();
       await handleEcsEvent(registry.taskEvents, taskEvent(harness.tasks[0] as BenchTask, 'DRAINING'));
@@ -176,8 +194,19 @@ export async function benchCost(options: {
           calls,
           readsPerCall: round(discoveryCounts.reads / calls, 2),
           readUnitsPerCall: round(discoveryCounts.readUnits / calls, 2),
+          readsByCommand,
+          answerBytes: Math.round(answerBytes / calls),
           cpuMsPerCall: round((cpu.user + cpu.system) / 1000 / calls, 3),
         },
+        reconcile: {
+          reads: reconcileCounts.reads,
+          readUnits: round(reconcileCounts.readUnits, 2),
+          writes: reconcileCounts.writes,
+          writeUnits: round(reconcileCounts.writeUnits, 2),
+          ecsCalls,
+          cpuMs: round((reconcileCpu.user + reconcileCpu.system) / 1000, 1),
+        },
+        storage: { items, bytes: storedBytes },
         events: {
           runningWrites: round(harness.registrationCounts.writes / FLEET.tasks, 2),
           drainWrites: drain.writes,
@@ -186,7 +215,8 @@ export async function benchCost(options: {
       };
       options.log?.(
         `cost: ${measurements.writesPerEndpointModelPerMinute} writes/endpoint-model/min, ` +
-          `${measurements.discovery.readsPerCall} Query (${measurements.discovery.readUnitsPerCall} RRU)/discovery call`,
+          `${measurements.discovery.readsPerCall} reads ${JSON.stringify(readsByCommand)} ` +
+          `(${measurements.discovery.readUnitsPerCall} RRU)/discovery call, ${items} items stored`,
       );
       return { measurements, model: costModel(measurements), prices: PRICES, assumptions: ASSUMPTIONS };
     } finally {
@@ -195,143 +225,4 @@ export async function benchCost(options: {
   } finally {
     await engine.stop();
   }
-}
-
-const line = (item: string, quantity: number, unit: string, usd: number): CostLine => ({
-  item,
-  quantity: Math.round(quantity),
-  unit,
-  usd: round(usd, 2),
-});
-
-/** Monthly cost of the fleet from the measured counts, the prices and the stated assumptions. */
-export function costModel(m: CostMeasurements, _counts?: CountSummary): CostModel {
-  const month = SECONDS_PER_MONTH;
-  const calls = FLEET.discoveryCallsPerSecond * month;
-  const endpointModels = m.targets;
-  const roundsPerMonth = (month / m.settings.intervalSeconds) | 0;
-
-  // Probe: the scheduled function loops inside each minute (rounds at 0, I, 2I, … until the last
-  // round that ends before the minute's deadline), so it is billed for nearly every second.
-  const invocations = month / 60;
-  const lastStartS =
-    Math.floor((60 - END_MARGIN_MS / 1000 - m.roundMs / 1000) / m.settings.intervalSeconds) *
-    m.settings.intervalSeconds;
-  const probeBilledS = lastStartS + m.roundMs / 1000;
-  const probeWrites = m.writeUnitsPerEndpointModelPerMinute * endpointModels * (month / 60);
-  const probeReads = m.perRound.readUnits * roundsPerMonth;
-
-  const discoveryBilledMs =
-    ASSUMPTIONS.queryRoundTripMs + m.discovery.cpuMsPerCall / ASSUMPTIONS.discoveryCpuShare;
-  const replacements = FLEET.tasks * ASSUMPTIONS.taskReplacementsPerDay * (month / 86_400);
-  // A replacement: the new task's RUNNING, the old task's drain, then its STOPPED (as the drain).
-  const eventWrites = replacements * (m.events.runningWrites + 2 * m.events.drainWrites);
-  const eventReads = replacements * 2 * m.events.drainReads;
-
-  const lines = [
-    line('API Gateway REST requests', calls, 'requests', calls * PRICES.apiGatewayRestRequest.usd),
-    line('discovery Lambda requests', calls, 'requests', calls * PRICES.lambdaRequest.usd),
-    line(
-      `discovery Lambda duration (${round(discoveryBilledMs, 1)} ms × ${ASSUMPTIONS.discoveryMemoryGb} GB)`,
-      (calls * discoveryBilledMs * ASSUMPTIONS.discoveryMemoryGb) / 1000,
-      'GB-s',
-      ((calls * discoveryBilledMs * ASSUMPTIONS.discoveryMemoryGb) / 1000) * PRICES.lambdaArmGbSecond.usd,
-    ),
-    line(
-      `discovery reads (${m.discovery.readUnitsPerCall} RRU per call)`,
-      calls * m.discovery.readUnitsPerCall,
-      'RRU',
-      calls * m.discovery.readUnitsPerCall * PRICES.dynamodbReadRequestUnit.usd,
-    ),
-    line(
-      `probe writes (${m.writesPerEndpointModelPerMinute} writes, ${m.writeUnitsPerEndpointModelPerMinute} WRU per endpoint-model per minute × ${endpointModels})`,
-      probeWrites,
-      'WRU',
-      probeWrites * PRICES.dynamodbWriteRequestUnit.usd,
-    ),
-    line(
-      'probe task listing (one Query per round)',
-      probeReads,
-      'RRU',
-      probeReads * PRICES.dynamodbReadRequestUnit.usd,
-    ),
-    line(
-      `probe Lambda duration (${round(probeBilledS, 1)} s per minute × ${ASSUMPTIONS.probeMemoryGb} GB)`,
-      invocations * probeBilledS * ASSUMPTIONS.probeMemoryGb,
-      'GB-s',
-      invocations * probeBilledS * ASSUMPTIONS.probeMemoryGb * PRICES.lambdaArmGbSecond.usd,
-    ),
-    line('probe Lambda requests', invocations, 'requests', invocations * PRICES.lambdaRequest.usd),
-    line(
-      'ecs-events writes and reads (1 replacement per task per day)',
-      eventWrites + eventReads,
-      'RRU+WRU',
-      eventWrites * PRICES.dynamodbWriteRequestUnit.usd + eventReads * PRICES.dynamodbReadRequestUnit.usd,
-    ),
-    line(
-      'ecs-events Lambda',
-      replacements * 3,
-      'requests',
-      replacements *
-        3 *
-        (PRICES.lambdaRequest.usd +
-          (ASSUMPTIONS.ecsEventDurationMs / 1000) *
-            ASSUMPTIONS.ecsEventsMemoryGb *
-            PRICES.lambdaArmGbSecond.usd),
-    ),
-  ];
-  const total = round(
-    lines.reduce((sum, l) => sum + l.usd, 0),
-    2,
-  );
-  const usd = (name: string) => lines.find((l) => l.item.startsWith(name))?.usd ?? 0;
-  const apiRest = usd('API Gateway REST');
-  const probeWriteUsd = usd('probe writes');
-  const readUsd = usd('discovery reads');
-  const variants = [
-    {
-      name: 'HTTP API instead of REST API',
-      totalUsd: round(total - apiRest + calls * PRICES.apiGatewayHttpRequest.usd, 2),
-      note: 'API Gateway HTTP API at $1.00 per million (the design fixes REST v1 for LocalStack free)',
-    },
-    {
-      name: 'no API Gateway (Lambda function URL, IAM auth)',
-      totalUsd: round(total - apiRest, 2),
-      note: 'function URLs add no per-request charge beyond Lambda',
-    },
-    {
-      name: 'eventually consistent discovery Query',
-      totalUsd: round(total - readUsd / 2, 2),
-      note: 'half the read units; a drain could be seen up to ~1 s late (misses the 50 ms drain target)',
-    },
-  ];
-
-  const instances = FLEET.tasks * FLEET.models.length;
-  const cloudMapLines = [
-    line(
-      `registered instances (${FLEET.tasks} tasks × ${FLEET.models.length} model services)`,
-      instances,
-      'instance-months',
-      instances * PRICES.cloudMapInstanceMonth.usd,
-    ),
-    line('DiscoverInstances calls', calls, 'calls', calls * PRICES.cloudMapDiscoveryCall.usd),
-  ];
-  // Reads grow with calls, probe writes do not: below this rate the probe's writes cost more.
-  const readUsdPerCallPerSecond = readUsd / FLEET.discoveryCallsPerSecond;
-  return {
-    ours: { lines, totalUsd: total },
-    variants,
-    cloudMap: {
-      lines: cloudMapLines,
-      totalUsd: round(
-        cloudMapLines.reduce((sum, l) => sum + l.usd, 0),
-        2,
-      ),
-      note:
-        'one Cloud Map service per model (the paper registers model@version services); ECS custom health ' +
-        'checks are free; Route 53 health checks cannot reach private task IPs. With one service for all ' +
-        `models (${FLEET.tasks} instances) the instance line is $${round(FLEET.tasks * PRICES.cloudMapInstanceMonth.usd, 2)}.`,
-    },
-    writesDominateBelowCallsPerSecond: round(probeWriteUsd / readUsdPerCallPerSecond, 1),
-  };
 }

@@ -8,6 +8,8 @@ export interface Price {
   readonly usd: number;
   readonly unit: string;
   readonly sources: readonly string[];
+  /** When the sources were read, if not on {@link PRICES_READ_ON}. */
+  readonly readOn?: string;
 }
 
 export const PRICES_READ_ON = '2026-11-21';
@@ -52,8 +54,22 @@ export const PRICES = {
   },
   apiGatewayHttpRequest: {
     usd: 1.0 / 1e6,
-    unit: 'HTTP API call (first 300 million a month), for comparison only',
-    sources: ['same whitepaper, Table 4: "First 300 million requests (per month): $1.00 (per million)"'],
+    unit: 'HTTP API request (first 300 million a month; $0.90 per million for the next 700 million), metered in 512 KB increments',
+    sources: [
+      'docs.aws.amazon.com whitepaper "Best Practices for Designing Amazon API Gateway Private APIs and Private Integration", Cost optimization, Table 4 (undated stored copy): HTTP "First 300 million requests (per month): $1.00 (per million)"; "HTTP APIs are metered in 512 KB increments."',
+      'api-evangelist/amazon-web-services plans/amazon-web-services-plans-pricing.yml, transcribed from aws.amazon.com/api-gateway/pricing/ (read 2026-09-20, from the page\'s pricing example): "HTTP APIs (first 300 million requests/month) $1.00/million", then "$0.90/million (over 300 million)"',
+      'awsforengineers.com/blog/aws-api-gateway-pricing-explained (2025-05-19): "HTTP APIs: $1.00 per million requests (first 300M)"',
+    ],
+    readOn: '2026-12-03',
+  },
+  dynamodbStorageGbMonth: {
+    usd: 0.25,
+    unit: 'GB-month of table storage (standard table class; the first 25 GB a month are free, not counted here)',
+    sources: [
+      'aws.amazon.com/dynamodb/pricing/ (undated stored copy): "The first 25 GB consumed per month is free, and prices start from $0.25 per GB-month thereafter"',
+      'docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html: item size rules, and "every item in DynamoDB requires 100 bytes of storage overhead for indexing"',
+    ],
+    readOn: '2026-12-03',
   },
   cloudMapInstanceMonth: {
     usd: 0.1,
@@ -73,3 +89,9 @@ export const PRICES = {
 
 /** AWS bills a month as 730 hours. */
 export const SECONDS_PER_MONTH = 730 * 3600;
+
+/** An HTTP API request is metered in increments of this many bytes (source: `apiGatewayHttpRequest`). */
+export const HTTP_API_METERING_BYTES = 512 * 1024;
+
+/** DynamoDB bills storage per GB of 10^9 bytes. */
+export const BYTES_PER_GB = 1e9;

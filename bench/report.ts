@@ -1,13 +1,18 @@
 import { BUNDLE_BUDGET_BYTES } from '../infra/aws/constructs/app-function.ts';
 import type { ClientResult } from './client.ts';
 import type { ColdStartResult } from './cold-start.ts';
-import type { CostMeasurements, CostModel } from './cost.ts';
+import { type CostMeasurements, type CostModel, FLEET } from './cost-model.ts';
 import type { DiscoveryResult } from './discovery.ts';
 import type { FreshnessSettings, Scenario } from './freshness.ts';
 import { type Distribution, round } from './lib/stats.ts';
 import type { ProbeRoundResult } from './probe-round.ts';
 
 /** The issue's targets, checked against one run's figures, and the Markdown summary. */
+
+const usd = (value: number) =>
+  `$${value.toLocaleString('en', { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`;
+
+const FLEET_LABEL = `${FLEET.tasks} tasks × ${FLEET.models.length} models, ${FLEET.discoveryCallsPerSecond} discovery calls/s`;
 
 export interface FreshnessResult {
   readonly settings: FreshnessSettings;
@@ -150,11 +155,34 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
 
   const cost = r.cost;
   if (cost) {
-    const m = cost.measurements;
+    const { measurements: m, model } = cost;
+    const { rest, http } = model.variants;
+    const { perMillionCalls: perMillion, standing } = model.targets;
     add(
       'cost',
-      'monthly, 100 tasks × 3 models, 100 calls/s, defaults',
-      `$${cost.model.ours.totalUsd} (Cloud Map $${cost.model.cloudMap.totalUsd})`,
+      'per million discovery calls: REST API / HTTP API',
+      `${usd(rest.perMillionCalls.totalUsd)} / ${usd(http.perMillionCalls.totalUsd)} (Cloud Map ${usd(model.cloudMap.perMillionCallsUsd)})`,
+      '(reported)',
+      null,
+    );
+    add(
+      'cost',
+      'per million discovery calls with the HTTP API, vs Cloud Map',
+      `${usd(perMillion.oursUsd)} vs ${usd(model.cloudMap.perMillionCallsUsd)} = ×${perMillion.ratio}`,
+      `≤ ×1.5 Cloud Map (${usd(perMillion.limitUsd)})`,
+      perMillion.met,
+    );
+    add(
+      'cost',
+      `standing cost a month (probe, reconcile, events, storage; no discovery traffic) vs Cloud Map's instance charge (${model.cloudMap.instances} instances)`,
+      `${usd(standing.oursUsd)} vs ${usd(standing.limitUsd)} = ×${standing.ratio}`,
+      "≤ Cloud Map's instance charge",
+      standing.met,
+    );
+    add(
+      'cost',
+      `monthly, ${FLEET_LABEL}, defaults: REST API / HTTP API`,
+      `${usd(rest.monthly.totalUsd)} / ${usd(http.monthly.totalUsd)} (Cloud Map ${usd(model.cloudMap.totalUsd)})`,
       '(reported; no numeric target)',
       null,
     );
@@ -168,7 +196,7 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     add(
       'cost',
       'reads per discovery call',
-      `${m.discovery.readsPerCall} Query, ${m.discovery.readUnitsPerCall} RRU`,
+      `${readsText(m)}, ${m.discovery.readUnitsPerCall} RRU`,
       '(reported)',
       null,
     );
@@ -219,6 +247,78 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     );
   }
   return checks;
+}
+
+/** `1 Query` or `1 GetItem + 0.5 Query`: the read operations of a discovery call, as measured. */
+const readsText = (m: CostMeasurements) =>
+  Object.entries(m.discovery.readsByCommand)
+    .map(([command, count]) => `${count} ${command.replace(/Command$/, '')}`)
+    .join(' + ') || 'no reads';
+
+/** Benchmark 5 in Markdown: the REST and HTTP API variants side by side, beside Cloud Map. */
+function costSection(m: CostMeasurements, model: CostModel): string[] {
+  const { rest, http } = model.variants;
+  const out: string[] = ['', '## 5. Cost', ''];
+  out.push(
+    `Counted on ${m.engine} with ${m.targets} endpoint-models at the default settings (interval ${m.settings.intervalSeconds} s): ` +
+      `${m.perRound.writes} writes (${m.perRound.writeUnits} WRU) and ${m.perRound.reads} reads (${m.perRound.readUnits} RRU) per probe round ` +
+      `→ **${m.writesPerEndpointModelPerMinute} writes per endpoint-model per minute**; a discovery call = ` +
+      `**${readsText(m)}, ${m.discovery.readUnitsPerCall} RRU** (measured: the model takes it as it is), ` +
+      `answer ${m.discovery.answerBytes.toLocaleString('en')} B; a steady reconcile round: reads ${m.reconcile.reads} (${m.reconcile.readUnits} RRU), ` +
+      `writes ${m.reconcile.writes}, ECS calls ${m.reconcile.ecsCalls}; the table: ${m.storage.items} items, ` +
+      `${m.storage.bytes.toLocaleString('en')} B billed. RUNNING event ${m.events.runningWrites} writes, drain ${m.events.drainWrites} writes + ${m.events.drainReads} read.`,
+  );
+
+  const t = model.targets;
+  out.push(
+    '',
+    `- ${t.perMillionCalls.met ? '✅ met' : '❌ not met'}: ${t.perMillionCalls.what}: ${usd(t.perMillionCalls.oursUsd)} vs ${usd(model.cloudMap.perMillionCallsUsd)} (×${t.perMillionCalls.ratio}; limit ${usd(t.perMillionCalls.limitUsd)}).`,
+    `- ${t.standing.met ? '✅ met' : '❌ not met'}: ${t.standing.what}: ${usd(t.standing.oursUsd)} vs ${usd(t.standing.limitUsd)} a month (×${t.standing.ratio}).`,
+  );
+
+  out.push(
+    '',
+    '| per million discovery calls | REST API | HTTP API | Cloud Map |',
+    '| --- | --- | --- | --- |',
+  );
+  const [restApiLine, ...shared] = rest.perMillionCalls.lines;
+  const [httpApiLine] = http.perMillionCalls.lines;
+  out.push(
+    `| API Gateway requests (HTTP API: ${httpApiLine?.item.replace(/^[^(]*\(/, '').replace(/\)$/, '')}) | ${usd(restApiLine?.usd ?? 0)} | ${usd(httpApiLine?.usd ?? 0)} | – |`,
+  );
+  for (const l of shared) out.push(`| ${l.item} | ${usd(l.usd)} | ${usd(l.usd)} | – |`);
+  out.push(`| DiscoverInstances calls | – | – | ${usd(model.cloudMap.perMillionCallsUsd)} |`);
+  out.push(
+    `| **total** | **${usd(rest.perMillionCalls.totalUsd)}** | **${usd(http.perMillionCalls.totalUsd)}** | **${usd(model.cloudMap.perMillionCallsUsd)}** |`,
+  );
+
+  const traffic = (v: typeof rest) => round(v.monthly.totalUsd - model.standing.totalUsd, 2);
+  out.push(
+    '',
+    `| monthly (730 h), ${FLEET_LABEL} | REST API | HTTP API | Cloud Map |`,
+    '| --- | --- | --- | --- |',
+    `| discovery traffic (${model.callsPerMonth.toLocaleString('en')} calls) | ${usd(traffic(rest))} | ${usd(traffic(http))} | ${usd(round(model.cloudMap.totalUsd - model.cloudMap.instancesUsd, 2))} |`,
+    `| standing: this registry with no traffic / Cloud Map's ${model.cloudMap.instances} registered instances | ${usd(model.standing.totalUsd)} | ${usd(model.standing.totalUsd)} | ${usd(model.cloudMap.instancesUsd)} |`,
+    `| **total** | **${usd(rest.monthly.totalUsd)}** | **${usd(http.monthly.totalUsd)}** | **${usd(model.cloudMap.totalUsd)}** |`,
+  );
+
+  out.push('', '| standing cost, a month (no discovery traffic) | quantity | USD |', '| --- | --- | --- |');
+  for (const l of model.standing.lines)
+    out.push(`| ${l.item} | ${l.quantity.toLocaleString('en')} ${l.unit} | ${l.usd} |`);
+  out.push(`| **standing, total** | | **${model.standing.totalUsd}** |`);
+  for (const l of model.cloudMap.lines)
+    out.push(`| Cloud Map: ${l.item} | ${l.quantity.toLocaleString('en')} ${l.unit} | ${l.usd} |`);
+
+  out.push('', '| other variants of this registry | monthly USD | note |', '| --- | --- | --- |');
+  for (const v of model.otherVariants) out.push(`| ${v.name} | ${v.totalUsd} | ${v.note} |`);
+  out.push(
+    '',
+    `Probe writes cost more than discovery reads below ${model.writesDominateBelowCallsPerSecond} discovery calls/s. ${model.cloudMap.note} ${model.notCounted}`,
+    '',
+    'Prices (USD, us-east-1, read from stored copies of public pages; see `bench/prices.ts` for each source and its date) ' +
+      'and assumptions are in the JSON file next to this one.',
+  );
+  return out;
 }
 
 const fmtDist = (d: Distribution) => `p50 ${d.p50} / p99 ${d.p99} / max ${d.max} ms (${d.samples} trials)`;
@@ -316,37 +416,7 @@ export function markdown(r: BenchResults): string {
     }
   }
 
-  if (r.cost) {
-    const { measurements: m, model } = r.cost;
-    out.push('', '## 5. Cost', '');
-    out.push(
-      `Counted on ${m.engine} with ${m.targets} endpoint-models at the default settings (interval ${m.settings.intervalSeconds} s): ` +
-        `${m.perRound.writes} writes (${m.perRound.writeUnits} WRU) and ${m.perRound.reads} Query (${m.perRound.readUnits} RRU) per probe round ` +
-        `→ **${m.writesPerEndpointModelPerMinute} writes per endpoint-model per minute**; a discovery call = ` +
-        `**${m.discovery.readsPerCall} Query, ${m.discovery.readUnitsPerCall} RRU** (strongly consistent, whole partition). ` +
-        `RUNNING event ${m.events.runningWrites} writes, drain ${m.events.drainWrites} writes + ${m.events.drainReads} read.`,
-    );
-    out.push(
-      '',
-      '| monthly (730 h), 100 tasks × 3 models, 100 discovery calls/s | quantity | USD |',
-      '| --- | --- | --- |',
-    );
-    for (const l of model.ours.lines)
-      out.push(`| ${l.item} | ${l.quantity.toLocaleString('en')} ${l.unit} | ${l.usd} |`);
-    out.push(`| **this registry, total** | | **${model.ours.totalUsd}** |`);
-    for (const l of model.cloudMap.lines)
-      out.push(`| Cloud Map: ${l.item} | ${l.quantity.toLocaleString('en')} ${l.unit} | ${l.usd} |`);
-    out.push(`| **AWS Cloud Map, total** | | **${model.cloudMap.totalUsd}** |`);
-    out.push('', '| variant of this registry | monthly USD | note |', '| --- | --- | --- |');
-    for (const v of model.variants) out.push(`| ${v.name} | ${v.totalUsd} | ${v.note} |`);
-    out.push(
-      '',
-      `Probe writes cost more than discovery reads below ${model.writesDominateBelowCallsPerSecond} discovery calls/s. ${model.cloudMap.note}`,
-      '',
-      'Prices (USD, us-east-1, read from stored copies of public pages; see `bench/prices.ts` for each source and its date) ' +
-        'and assumptions are in the JSON file next to this one.',
-    );
-  }
+  if (r.cost) out.push(...costSection(r.cost.measurements, r.cost.model));
   if (r.client) {
     const { pick: p, requests: q, death: d, bundle: b } = r.client;
     out.push('', '## 6. Client library', '');

@@ -7,7 +7,13 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  */
 
 // The base client's command names (the document client's commands run through them).
-const READS = new Set(['GetItemCommand', 'QueryCommand', 'ScanCommand', 'BatchGetItemCommand']);
+export const READ_COMMANDS = [
+  'GetItemCommand',
+  'QueryCommand',
+  'ScanCommand',
+  'BatchGetItemCommand',
+] as const;
+const READS = new Set<string>(READ_COMMANDS);
 const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
 const CAPACITY = new Set([...READS, ...WRITES]);
 
