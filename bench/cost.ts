@@ -4,6 +4,7 @@
  * (nothing changing), discovery calls and a reconcile round, and the table's size; then the monthly
  * cost of that fleet (`cost-model.ts`) with each kind of discovery API, beside AWS Cloud Map.
  */
+import { setTimeout } from 'node:timers/promises';
 import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { createDiscoveryHandler } from '../functions/adapters/edges/discovery-api.ts';
 import { handleEcsEvent } from '../functions/adapters/edges/ecs-events.ts';
@@ -97,11 +98,18 @@ export async function benchCost(options: {
         }) as never;
       for (const model of FLEET.models) await handler(event(model), localContext('discovery'));
       counter.reset();
+      // Calls arrive at the modelled rate, the models in turn, as one container would see them:
+      // back to back, a process could answer some calls from a read it already has in hand, and
+      // the read units per call would be lower than the fleet's calls would cost.
+      const gapMs = 1000 / FLEET.discoveryCallsPerSecond;
+      const start = performance.now();
       const cpu0 = process.cpuUsage();
       let calls = 0;
       let answerBytes = 0;
       for (let i = 0; i < options.callsPerModel; i += 1) {
         for (const model of FLEET.models) {
+          const wait = start + calls * gapMs - performance.now();
+          if (wait > 0) await setTimeout(wait);
           const answer = await handler(event(model), localContext('discovery'));
           if (answer.statusCode !== 200) throw new Error(`discovery answered ${answer.statusCode}`);
           calls += 1;
