@@ -13,6 +13,7 @@ import {
 } from '../domain/probe.ts';
 import { RECONCILE_STORE_OPERATIONS } from '../domain/reconcile.ts';
 import { loadConfig, type RegistryConfig, settingConflicts } from '../domain/settings.ts';
+import { SHARED_READ_MAX_AGE_MS, sharedReads } from '../domain/shared-reads.ts';
 import {
   DEFAULT_TOMBSTONE_SECONDS,
   TASK_EVENT_STORE_OPERATIONS,
@@ -144,9 +145,20 @@ export function discoveryDeps(
   store: RegistryStore,
   options: RegistryOptions = {},
 ): DiscoveryDeps {
+  const now = options.now ?? Date.now;
   return {
-    store,
-    now: options.now ?? Date.now,
+    store: {
+      // Many clients asking for the same model at once share one snapshot read (bounded in age).
+      readSnapshot: sharedReads(
+        (model: string) => store.readSnapshot(model),
+        String,
+        now,
+        SHARED_READ_MAX_AGE_MS,
+      ),
+      readModel: (model) => store.readModel(model),
+      listRunningTasks: () => store.listRunningTasks(),
+    },
+    now,
     policy: healthPolicy(config),
     answers: new LastKnownAnswers(),
   };
