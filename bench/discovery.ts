@@ -110,7 +110,8 @@ export async function benchDiscovery(options: DiscoveryOptions): Promise<Discove
         const result = await benchSize(kind, engine.endpoint, n, template, options);
         options.log?.(
           `discovery ${kind} N=${n}: query p50 ${result.bareQuery.p50} ms, handler ${result.handler.p50} ms (×${result.ratio}), ` +
-            `304 ${result.handler304.p50} ms, http ${result.http?.full.requestsPerSecond ?? '-'} req/s`,
+            `304 ${result.handler304.p50} ms, ${result.readUnitsPerCall} RRU (304: ${result.readUnitsPer304}), ` +
+            `http ${result.http?.full.requestsPerSecond ?? '-'} req/s vs floor ${result.http?.floor.requestsPerSecond ?? '-'} (×${result.http?.ratioToFloor ?? '-'})`,
         );
         results.push(result);
       }
@@ -264,7 +265,10 @@ async function benchSize(
     const counter = new DdbCounter().attach(db);
     // The handler's own store, over the counted client, with discovery's deadline.
     const handler = createDiscoveryHandler({
-      ...discoveryDeps(config, new DynamoDbRegistryStore(db, table, STORE_BUDGETS.discovery.deadlineMs)),
+      // Sequential calls measure one read each: none is shared with the call before.
+      ...discoveryDeps(config, new DynamoDbRegistryStore(db, table, STORE_BUDGETS.discovery.deadlineMs), {
+        sharedReadMs: 0,
+      }),
     });
     const query = {
       TableName: table,

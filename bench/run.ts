@@ -65,7 +65,7 @@ const plan = quick
       coldStart: { runs: 10 },
       cost: { engine: 'ddb-local' as const, rounds: 24, callsPerModel: 30 },
       client: CLIENT_PLANS.quick,
-      limitsSeconds: { discovery: 150, probe: 150, freshness: 150, 'cold-start': 120, cost: 90, client: 120 },
+      limitsSeconds: { discovery: 360, probe: 150, freshness: 150, 'cold-start': 120, cost: 90, client: 120 },
     }
   : {
       discovery: {

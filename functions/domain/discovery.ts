@@ -8,7 +8,7 @@ import type {
   ModelList,
 } from './api-schemas.ts';
 import { RequestError, StoreUnavailableError } from './errors.ts';
-import { type EndpointJudgement, type HealthPolicy, judgeEndpoint } from './health.ts';
+import { type EndpointJudgement, type HealthPolicy, judgeEndpoint, judgementsStableUntil } from './health.ts';
 import { newestFirst } from './names.ts';
 import type { RegistryStore, StoreOperation } from './ports.ts';
 import type { ModelPartition, ModelRegistration, ProbeRecord } from './records.ts';
@@ -120,6 +120,14 @@ function requireKnownModel(partition: ModelPartition, model: string): void {
   }
 }
 
+/**
+ * Answers computed from a partition, by request, with the time until which they hold: a snapshot
+ * read again unchanged is the same object (the store decodes a sequence once), so a hot model is
+ * judged once per change or rule boundary, not once per request. Held weakly: a partition no
+ * longer read takes its answers with it.
+ */
+const answersOf = new WeakMap<ModelPartition, Map<string, { answer: ModelEndpoints; until: number }>>();
+
 /** Healthy endpoints of a model (one read of its snapshot). Throws a 404 {@link RequestError} for a model no running task declares. */
 export async function findEndpoints(
   deps: DiscoveryDeps,
@@ -127,18 +135,31 @@ export async function findEndpoints(
   selector: Selector,
 ): Promise<ModelEndpoints> {
   const partition = await routingPartition(deps, model);
+  const nowMs = deps.now();
+  const key = answerKey(model, selector);
+  const known = answersOf.get(partition)?.get(key);
+  if (known !== undefined && nowMs < known.until && known.answer.model === model) return known.answer;
   requireKnownModel(partition, model);
-  const served = servedEndpoints(partition, deps.now(), deps.policy).filter(({ probe }) =>
+  const served = servedEndpoints(partition, nowMs, deps.policy).filter(({ probe }) =>
     matches(probe, selector),
   );
-  return {
+  const answer: ModelEndpoints = {
     model,
     endpoints: served.map(({ registration, probe, lastSuccess }) =>
       toEndpoint(registration, probe, lastSuccess),
     ),
     ...freshnessOf(served),
   };
+  const answers = answersOf.get(partition) ?? new Map();
+  if (answers.size < MAX_ANSWERS_PER_PARTITION) {
+    answers.set(key, { answer, until: judgementsStableUntil(partition, nowMs, deps.policy) });
+    answersOf.set(partition, answers);
+  }
+  return answer;
 }
+
+/** Selectors (versions, labels) remembered per partition: they come from clients. */
+const MAX_ANSWERS_PER_PARTITION = 64;
 
 /** Every model a running task declares, sorted (one read of the task list): the known models. */
 export async function knownModels(deps: Pick<DiscoveryDeps, 'store'>): Promise<string[]> {

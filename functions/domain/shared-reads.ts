@@ -1,31 +1,54 @@
 /**
- * Concurrent requests for the same thing share one read: a request joins a read of its key that is
- * in flight and started at most `maxAgeMs` ago, else starts its own. Nothing is kept once a read
- * settles, so no answer is older than the read it came from, and a request never sees data read
- * more than `maxAgeMs` before it arrived: a drain acknowledged at t reaches every request made after
- * t + `maxAgeMs`. Under load this turns many identical reads (a hot model, many clients) into one
- * per `maxAgeMs` at most; a lone request costs what it did.
+ * Requests for the same thing share one read: a request is answered by a read of its key that
+ * started at most `maxAgeMs` ago (still in flight, or settled with an answer), else starts its
+ * own. A request thus never sees data read more than `maxAgeMs` before it arrived: a drain
+ * acknowledged at t reaches every request made after t + `maxAgeMs`, however hot the model. A
+ * failed read is shared only with the requests that joined it. `forget` drops everything (this
+ * process wrote a snapshot: its own readers see the write at once). The clock is the process's
+ * monotonic one: the bound is on real elapsed time, whatever clock the domain is given.
  */
+export interface SharedReads<A extends unknown[], T> {
+  readonly read: (...args: A) => Promise<T>;
+  readonly forget: () => void;
+}
+
+const SWEEP_ABOVE = 512;
+
 export function sharedReads<A extends unknown[], T>(
   read: (...args: A) => Promise<T>,
   keyOf: (...args: A) => string,
-  now: () => number,
   maxAgeMs: number,
-): (...args: A) => Promise<T> {
-  const inFlight = new Map<string, { startedAt: number; result: Promise<T> }>();
-  return (...args: A) => {
-    const key = keyOf(...args);
-    const startedAt = now();
-    const flight = inFlight.get(key);
-    if (flight !== undefined && startedAt - flight.startedAt <= maxAgeMs) return flight.result;
-    const result = read(...args);
-    const own = { startedAt, result };
-    inFlight.set(key, own);
-    const settle = () => {
-      if (inFlight.get(key) === own) inFlight.delete(key);
-    };
-    result.then(settle, settle);
-    return result;
+  now: () => number = () => performance.now(),
+): SharedReads<A, T> {
+  const reads = new Map<string, { startedAt: number; result: Promise<T>; settled: boolean }>();
+  return {
+    read: (...args: A) => {
+      const key = keyOf(...args);
+      const at = now();
+      const known = reads.get(key);
+      if (known !== undefined) {
+        const age = at - known.startedAt;
+        // In flight: joined up to the bound; settled: reused strictly within it.
+        if (known.settled ? age < maxAgeMs : age <= maxAgeMs) return known.result;
+      }
+      const own = { startedAt: at, result: read(...args), settled: false };
+      reads.set(key, own);
+      // Keys come from clients: past a few hundred, reads too old to share are swept.
+      if (reads.size > SWEEP_ABOVE) {
+        for (const [k, r] of reads) if (r.settled && at - r.startedAt >= maxAgeMs) reads.delete(k);
+      }
+      own.result.then(
+        () => {
+          own.settled = true;
+          if (maxAgeMs <= 0 && reads.get(key) === own) reads.delete(key);
+        },
+        () => {
+          if (reads.get(key) === own) reads.delete(key);
+        },
+      );
+      return own.result;
+    },
+    forget: () => reads.clear(),
   };
 }
 

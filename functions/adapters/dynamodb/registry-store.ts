@@ -95,6 +95,7 @@ export const DEFAULT_STORE_DEADLINE_MS = 2_000;
 const DECODED_SNAPSHOTS = 256;
 
 export class DynamoDbRegistryStore implements RegistryStore {
+  private readonly snapshotListeners: ((model: string) => void)[] = [];
   private readonly decoded = new Map<
     string,
     { sequence: number; builtAt: number; partition: ModelPartition }
@@ -389,7 +390,7 @@ export class DynamoDbRegistryStore implements RegistryStore {
   async putSnapshot(model: string, snapshot: ModelSnapshot): Promise<boolean> {
     const body = encodePartition(model, snapshot.partition);
     const overflowed = body.byteLength > MAX_SNAPSHOT_BODY_BYTES;
-    return this.guarded(
+    const written = await this.guarded(
       new PutCommand({
         TableName: this.tableName,
         Item: {
@@ -406,6 +407,17 @@ export class DynamoDbRegistryStore implements RegistryStore {
         ExpressionAttributeValues: { ':sequence': snapshot.sequence },
       }),
     );
+    for (const listener of this.snapshotListeners) listener(model);
+    return written;
+  }
+
+  /**
+   * Calls `listener` after each snapshot write through this store: one process running several
+   * pieces (local mode) lets its discovery see its own writes at once instead of after the
+   * shared-read bound.
+   */
+  onSnapshotWritten(listener: (model: string) => void): void {
+    this.snapshotListeners.push(listener);
   }
 
   /** A model's snapshot (one strongly consistent GetItem); undefined when none, overflowed or unreadable. */

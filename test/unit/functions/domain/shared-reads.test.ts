@@ -16,11 +16,11 @@ describe('sharedReads', () => {
   it('lets concurrent requests for one key share the read in flight', async () => {
     // Prepare
     const source = controlledRead();
-    const shared = sharedReads(source.read, String, () => 0, 20);
+    const shared = sharedReads(source.read, String, 20, () => 0);
 
     // Act
-    const first = shared('resnet');
-    const second = shared('resnet');
+    const first = shared.read('resnet');
+    const second = shared.read('resnet');
     source.settle('v1');
 
     // Assess
@@ -28,32 +28,62 @@ describe('sharedReads', () => {
     expect(source.calls()).toBe(1);
   });
 
-  it('starts a new read for another key, after a read settled, and past the age bound', async () => {
+  it('reuses a settled answer strictly within the bound from when its read started, then reads again', async () => {
     // Prepare
     let now = 0;
     const source = controlledRead();
-    const shared = sharedReads(source.read, String, () => now, 20);
+    const shared = sharedReads(source.read, String, 20, () => now);
+    const first = shared.read('resnet');
+    source.settle('a');
+    await first;
 
     // Act
-    const resnet = shared('resnet');
-    const bert = shared('bert');
-    now = 21;
-    const late = shared('resnet');
-    source.settle('a');
+    now = 19;
+    const reused = await shared.read('resnet');
+    now = 20;
+    const fresh = shared.read('resnet');
     source.settle('b');
-    source.settle('c');
-    await Promise.all([resnet, bert, late]);
-    const after = shared('resnet');
-    source.settle('d');
 
     // Assess
-    expect([await resnet, await bert, await late, await after]).toEqual([
-      'resnet:a',
-      'bert:b',
-      'resnet:c',
-      'resnet:d',
-    ]);
-    expect(source.calls()).toBe(4);
+    expect([reused, await fresh]).toEqual(['resnet:a', 'resnet:b']);
+    expect(source.calls()).toBe(2);
+  });
+
+  it('reads each key on its own, and anew after forget', async () => {
+    // Prepare
+    const source = controlledRead();
+    const shared = sharedReads(source.read, String, 20, () => 0);
+
+    // Act
+    const resnet = shared.read('resnet');
+    const bert = shared.read('bert');
+    source.settle('a');
+    source.settle('b');
+    await Promise.all([resnet, bert]);
+    shared.forget();
+    const after = shared.read('resnet');
+    source.settle('c');
+
+    // Assess
+    expect([await resnet, await bert, await after]).toEqual(['resnet:a', 'bert:b', 'resnet:c']);
+    expect(source.calls()).toBe(3);
+  });
+
+  it('keeps nothing once settled with a zero bound, sharing only reads in flight', async () => {
+    // Prepare
+    const source = controlledRead();
+    const shared = sharedReads(source.read, String, 0, () => 0);
+
+    // Act
+    const joined = [shared.read('resnet'), shared.read('resnet')];
+    source.settle('a');
+    await Promise.all(joined);
+    const later = shared.read('resnet');
+    source.settle('b');
+
+    // Assess
+    expect(await later).toBe('resnet:b');
+    expect(source.calls()).toBe(2);
   });
 
   it('shares a failure with the requests that joined it, and not with later ones', async () => {
@@ -65,17 +95,16 @@ describe('sharedReads', () => {
         return key;
       },
       String,
-      () => 0,
       20,
+      () => 0,
     );
 
     // Act
-    const joined = [shared('resnet'), shared('resnet')];
-    const results = await Promise.allSettled(joined);
+    const results = await Promise.allSettled([shared.read('resnet'), shared.read('resnet')]);
     fail = false;
 
     // Assess
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    expect(await shared('resnet')).toBe('resnet');
+    expect(await shared.read('resnet')).toBe('resnet');
   });
 });

@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type HealthPolicy, judgeEndpoint } from '../../../../functions/domain/health.ts';
+import {
+  type HealthPolicy,
+  judgeEndpoint,
+  judgementsStableUntil,
+} from '../../../../functions/domain/health.ts';
 import type {
   ModelPartition,
   ModelSnapshot,
@@ -199,5 +203,42 @@ describe('isUsable', () => {
     // Act / Assess
     expect(isUsable(snapshot, NOW + 10_000, 10)).toBe(true);
     expect(isUsable(snapshot, NOW + 10_001, 10)).toBe(false);
+  });
+});
+
+describe('judgementsStableUntil', () => {
+  it('bounds a time range in which no endpoint is judged otherwise, and the judgement changes at no earlier point', () => {
+    fc.assert(
+      fc.property(
+        partitions,
+        policies,
+        fc.integer({ min: -60_000, max: 60_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (partition, policy, offset, fraction) => {
+          // Prepare: a time in [t0, until), the last millisecond before `until` included.
+          const t0 = NOW + offset;
+          const until = judgementsStableUntil(partition, t0, policy);
+          const span = Math.min(until, t0 + 120_000) - t0;
+          const later = t0 + Math.floor(fraction * Math.max(0, span - 1));
+
+          // Assess
+          const verdicts = (at: number) =>
+            partition.registrations.map((r) =>
+              judgeEndpoint(
+                r,
+                partition.probes.find((p) => p.endpointId === r.endpointId),
+                partition.round,
+                at,
+                policy,
+              ),
+            );
+          if (span > 0) {
+            expect(verdicts(later)).toEqual(verdicts(t0));
+            expect(verdicts(t0 + span - 1)).toEqual(verdicts(t0));
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
