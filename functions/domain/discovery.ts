@@ -103,7 +103,10 @@ function matches(probe: ProbeRecord, selector: Selector): boolean {
  */
 async function routingPartition(deps: DiscoveryDeps, model: string): Promise<ModelPartition> {
   const snapshot = await deps.store.readSnapshot(model);
-  if (snapshot !== undefined && isUsable(snapshot, deps.now(), deps.policy.unhealthyAfterSeconds)) {
+  if (
+    snapshot?.partition !== undefined &&
+    isUsable(snapshot, deps.now(), deps.policy.unhealthyAfterSeconds)
+  ) {
     return snapshot.partition;
   }
   return deps.store.readModel(model);

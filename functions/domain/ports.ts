@@ -55,11 +55,11 @@ export interface RegistryStore {
   /** The next sequence number of a model's snapshot (an atomic counter): claimed before the read it is built from. */
   claimSnapshot(model: string): Promise<number>;
   /**
-   * Writes a model's snapshot unless one with a higher or equal sequence is stored. A snapshot too
-   * large for one item is stored as overflowed: {@link readSnapshot} then answers undefined.
+   * Writes a model's snapshot unless one with a higher or equal sequence is stored. A snapshot
+   * without a partition, or too large for one item, is stored as overflowed: read back without one.
    */
   putSnapshot(model: string, snapshot: ModelSnapshot): Promise<boolean>;
-  /** A model's snapshot, strongly consistent; undefined when there is none or it overflowed. */
+  /** A model's snapshot, strongly consistent; undefined when there is none. */
   readSnapshot(model: string): Promise<ModelSnapshot | undefined>;
 }
 

@@ -219,6 +219,8 @@ class ModelRound {
   /** Endpoint → when it was last seen serving exactly what its row says. */
   readonly seen: Map<string, number>;
   private unsettled: number;
+  /** How many endpoints the model has: past a snapshot's limit, its partition is not read to rebuild one. */
+  private readonly endpoints: number;
   private dirty = false;
   private wrote = false;
   private lastWriteAt: number;
@@ -238,6 +240,7 @@ class ModelRound {
     // registered drop out.
     this.seen = new Map([...(previous?.seen ?? [])].filter(([id]) => targetIds.has(id)));
     this.unsettled = targetIds.size;
+    this.endpoints = targetIds.size;
     this.lastWriteAt = startedAt;
   }
 
@@ -295,7 +298,7 @@ class ModelRound {
       }
       try {
         // What discovery reads: the rows (failures included) and the marker as they now are.
-        await refreshSnapshot(this.deps, this.model);
+        await refreshSnapshot(this.deps, this.model, this.endpoints);
       } catch {
         // Discovery stops using a snapshot that is not rebuilt in time and reads the partition.
         this.markerErrors += 1;

@@ -81,5 +81,6 @@ export interface ModelSnapshot {
   readonly sequence: number;
   /** Epoch milliseconds at which that read began. */
   readonly builtAt: number;
-  readonly partition: ModelPartition;
+  /** Undefined when the model has too many endpoints for a snapshot: discovery reads the partition. */
+  readonly partition: ModelPartition | undefined;
 }

@@ -55,12 +55,31 @@ export function compactPartition(partition: ModelPartition): ModelPartition {
   return { registrations, probes, round };
 }
 
-/** Rebuilds a model's snapshot from its partition; `false` when a later rebuild was already stored. */
-export async function refreshSnapshot(deps: SnapshotRefreshDeps, model: string): Promise<boolean> {
+/**
+ * Past this many running endpoints a model gets no snapshot (one item would hold ~175 KB, 44 read
+ * units, and rebuilding it reads the whole partition every round): discovery reads its partition,
+ * as it always did, and the rounds skip that read.
+ */
+export const MAX_SNAPSHOT_ENDPOINTS = 5_000;
+
+/**
+ * Rebuilds a model's snapshot from its partition; `false` when a later rebuild was already stored.
+ * `endpoints`, when the caller knows how many the model has (a probe round), skips the read of a
+ * partition too large for a snapshot.
+ */
+export async function refreshSnapshot(
+  deps: SnapshotRefreshDeps,
+  model: string,
+  endpoints?: number,
+): Promise<boolean> {
   const sequence = await deps.store.claimSnapshot(model);
   const builtAt = deps.now();
-  const partition = await deps.store.readModel(model);
-  const snapshot: ModelSnapshot = { sequence, builtAt, partition: compactPartition(partition) };
+  if (endpoints !== undefined && endpoints > MAX_SNAPSHOT_ENDPOINTS) {
+    return deps.store.putSnapshot(model, { sequence, builtAt, partition: undefined });
+  }
+  const partition = compactPartition(await deps.store.readModel(model));
+  const fits = partition.registrations.length <= MAX_SNAPSHOT_ENDPOINTS;
+  const snapshot: ModelSnapshot = { sequence, builtAt, partition: fits ? partition : undefined };
   return deps.store.putSnapshot(model, snapshot);
 }
 

@@ -656,9 +656,22 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         const read = await store.readSnapshot('resnet');
         expect(read?.sequence).toBe(1);
         expect(read?.builtAt).toBe(5_000);
-        expect(read?.partition.registrations).toEqual(snapshotAt(1).partition.registrations);
-        expect(read?.partition.probes).toEqual(snapshotAt(1).partition.probes);
-        expect(read?.partition.round).toEqual(snapshotAt(1).partition.round);
+        const expected = snapshotAt(1).partition;
+        expect(read?.partition?.registrations).toEqual(expected?.registrations);
+        expect(read?.partition?.probes).toEqual(expected?.probes);
+        expect(read?.partition?.round).toEqual(expected?.round);
+      });
+
+      it('reads back a snapshot without a partition (too many endpoints) as one without', async () => {
+        // Act
+        await store.putSnapshot('resnet', { sequence: 3, builtAt: 7_000, partition: undefined });
+
+        // Assess
+        expect(await store.readSnapshot('resnet')).toEqual({
+          sequence: 3,
+          builtAt: 7_000,
+          partition: undefined,
+        });
       });
 
       it('reads a marker-less snapshot of a model with no endpoint', async () => {

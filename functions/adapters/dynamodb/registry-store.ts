@@ -388,8 +388,8 @@ export class DynamoDbRegistryStore implements RegistryStore {
    * {@link MAX_SNAPSHOT_BODY_BYTES} is stored as `overflowed` (no body), which reads as none.
    */
   async putSnapshot(model: string, snapshot: ModelSnapshot): Promise<boolean> {
-    const body = encodePartition(model, snapshot.partition);
-    const overflowed = body.byteLength > MAX_SNAPSHOT_BODY_BYTES;
+    const body = snapshot.partition === undefined ? undefined : encodePartition(model, snapshot.partition);
+    const overflowed = body === undefined || body.byteLength > MAX_SNAPSHOT_BODY_BYTES;
     const written = await this.guarded(
       new PutCommand({
         TableName: this.tableName,
@@ -420,7 +420,10 @@ export class DynamoDbRegistryStore implements RegistryStore {
     this.snapshotListeners.push(listener);
   }
 
-  /** A model's snapshot (one strongly consistent GetItem); undefined when none, overflowed or unreadable. */
+  /**
+   * A model's snapshot (one strongly consistent GetItem); undefined when none or unreadable, and
+   * without a partition when overflowed (too many endpoints, or a body over the limit).
+   */
   async readSnapshot(model: string): Promise<ModelSnapshot | undefined> {
     const { Item } = await this.call('GetItem', (abortSignal) =>
       this.db.send(
@@ -432,9 +435,10 @@ export class DynamoDbRegistryStore implements RegistryStore {
         { abortSignal },
       ),
     );
-    if (!(Item?.body instanceof Uint8Array)) return undefined;
+    if (Item === undefined) return undefined;
     const sequence = Number(Item.sequence);
     const builtAt = Number(Item.builtAt);
+    if (!(Item.body instanceof Uint8Array)) return { sequence, builtAt, partition: undefined };
     // A sequence is written once (a table made anew restarts it, hence the time too), so the body
     // read last time for it is this body: decoded once.
     const known = this.decoded.get(model);

@@ -306,9 +306,10 @@ describe('findEndpoints', () => {
   });
 
   it.each([
-    ['there is no snapshot', undefined],
-    ['the snapshot was rebuilt longer than UNHEALTHY_AFTER_SECONDS ago', NOW - 10_001],
-  ])('reads the partition when %s', async (_, builtAt) => {
+    ['there is no snapshot', undefined, true],
+    ['the snapshot was rebuilt longer than UNHEALTHY_AFTER_SECONDS ago', NOW - 10_001, true],
+    ['the model has too many endpoints for a snapshot', NOW, false],
+  ])('reads the partition when %s', async (_, builtAt, withPartition) => {
     // Prepare: the snapshot (if any) says nothing is registered; the partition says a serves.
     const { discovery, reads, store } = deps({
       registrations: [registration('a', 'resnet')],
@@ -318,7 +319,9 @@ describe('findEndpoints', () => {
       await store.putSnapshot('resnet', {
         sequence: 1,
         builtAt,
-        partition: { registrations: [registration('a', 'resnet')], probes: [], round: undefined },
+        partition: withPartition
+          ? { registrations: [registration('a', 'resnet')], probes: [], round: undefined }
+          : undefined,
       });
     }
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type HealthPolicy,
   judgeEndpoint,
@@ -11,7 +11,12 @@ import type {
   ProbeRecord,
   RoundMarker,
 } from '../../../../functions/domain/records.ts';
-import { compactPartition, isUsable, refreshSnapshot } from '../../../../functions/domain/snapshots.ts';
+import {
+  compactPartition,
+  isUsable,
+  MAX_SNAPSHOT_ENDPOINTS,
+  refreshSnapshot,
+} from '../../../../functions/domain/snapshots.ts';
 import { InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
 import { endpointIdOf, probeRecord, registration } from '../../../support/kit/records.ts';
 
@@ -148,6 +153,30 @@ describe('refreshSnapshot', () => {
     });
   });
 
+  it('stores no partition for a model past the limit, and reads none when the caller says it is past it', async () => {
+    // Prepare
+    const many = Array.from({ length: MAX_SNAPSHOT_ENDPOINTS + 1 }, (_, i) =>
+      registration(`t${i}`, 'resnet'),
+    );
+    const store = InMemoryRegistryStore.holding({ registrations: many });
+    const reads = vi.spyOn(store, 'readModel');
+
+    // Act
+    await refreshSnapshot({ store, now: () => NOW }, 'resnet');
+    const afterRead = await store.readSnapshot('resnet');
+    reads.mockClear();
+    await refreshSnapshot({ store, now: () => NOW + 1 }, 'resnet', MAX_SNAPSHOT_ENDPOINTS + 1);
+
+    // Assess
+    expect(afterRead).toMatchObject({ sequence: 1, partition: undefined });
+    expect(reads).not.toHaveBeenCalled();
+    expect(await store.readSnapshot('resnet')).toEqual({
+      sequence: 2,
+      builtAt: NOW + 1,
+      partition: undefined,
+    });
+  });
+
   it('ends on the latest truth whatever order concurrent rebuilds finish in', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat(), { minLength: 3, maxLength: 3 }), async (delays) => {
@@ -168,7 +197,7 @@ describe('refreshSnapshot', () => {
         const truth = compactPartition(await store.readModel('resnet'));
         const snapshot = (await store.readSnapshot('resnet')) as ModelSnapshot;
         const ids = (p: ModelPartition) => p.registrations.map((r) => r.endpointId).sort();
-        expect(ids(snapshot.partition)).toEqual(ids(truth));
+        expect(ids(snapshot.partition as ModelPartition)).toEqual(ids(truth));
       }),
       { numRuns: 50 },
     );
