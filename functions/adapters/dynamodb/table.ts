@@ -7,7 +7,11 @@
  *   (`taskVersion`) and the list the probe walks;
  * - `pk = "MODEL#<model>"`: per endpoint serving that model, a registration item
  *   (`sk = "REG#<endpointId>"`, no expiry while the task runs) and a probe item
- *   (`sk = "EP#<endpointId>"`, expiring on `expiresAt`). Discovery reads one partition with one Query.
+ *   (`sk = "EP#<endpointId>"`, expiring on `expiresAt`), and the probe rounds' marker (`sk = "EP!ROUND"`);
+ * - `pk = "SNAPSHOT#<model>"`: the model's snapshot (`sk = "SNAPSHOT"`, a compressed copy of what
+ *   discovery judges, rebuilt after every write that can change routing) and its sequence counter
+ *   (`sk = "SEQUENCE"`). Discovery reads the snapshot with one GetItem; a partition of its own keeps
+ *   a hot model's discovery reads apart from the prober's writes.
  */
 export const REGISTRY_TABLE = Object.freeze({
   partitionKey: 'pk',
@@ -34,6 +38,9 @@ export const TABLE_KEYS = Object.freeze({
   roundKey: 'EP!ROUND',
   /** What every probe row's and the round marker's sort key begins with. */
   probeRowsPrefix: 'EP',
+  snapshotPartition: (model: string) => `SNAPSHOT#${model}`,
+  snapshotKey: 'SNAPSHOT',
+  snapshotSequenceKey: 'SEQUENCE',
   isRegistrationKey: (sk: string) => sk.startsWith(REGISTRATION_PREFIX),
   isProbeKey: (sk: string) => sk.startsWith(PROBE_PREFIX),
 });

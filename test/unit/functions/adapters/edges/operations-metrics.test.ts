@@ -64,8 +64,9 @@ describe('probe metrics', () => {
       time: new Date(clock.ms).toISOString(),
     };
     const handler = createProbeHandler(testProbeDeps({ store, tfserving, now: clock.now }), 5);
-    // One round: the Lambda has just past the end margin left.
-    return emfPrintedBy(() => handler(event, localContext('probe', END_MARGIN_MS + 1)));
+    // One round: the Lambda has a second past the end margin left (real time: the context's clock
+    // runs while the handler starts), less than the 5 s interval a second round would wait.
+    return emfPrintedBy(() => handler(event, localContext('probe', END_MARGIN_MS + 1_000)));
   }
 
   it('counts healthy endpoints per model, each model in a document of its own', async () => {
@@ -187,7 +188,10 @@ describe('discovery metrics', () => {
     clock.advance(DEFAULT_SETTINGS.unhealthyAfterSeconds * 1000 + 1_000);
     const deps = testDiscoveryDeps({ store, now: clock.now });
     const timedOut = Object.assign(new Error('aborted'), { name: 'TimeoutError' });
-    const down = failingStore(store, { readModel: new StoreUnavailableError('Query', timedOut) });
+    const down = failingStore(store, {
+      readSnapshot: new StoreUnavailableError('GetItem', timedOut),
+      readModel: new StoreUnavailableError('Query', timedOut),
+    });
 
     // Act
     const answers: number[] = [];
