@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
@@ -51,6 +52,11 @@ export function createDynamoDbClient(budget: CallBudget): DynamoDBDocumentClient
 
 export function createEcsClient(budget: CallBudget = AWS_API_BUDGET): ECSClient {
   return new ECSClient(clientOptions(budget));
+}
+
+/** The probe coordinator's client for starting probe shards (`AWS_ENDPOINT_URL_LAMBDA` honoured). */
+export function createLambdaClient(budget: CallBudget = AWS_API_BUDGET): LambdaClient {
+  return new LambdaClient(clientOptions(budget));
 }
 
 /**

@@ -2,7 +2,7 @@ import pMap from 'p-map';
 import { asError } from './errors.ts';
 import type { RegistryStore, StoreOperation } from './ports.ts';
 import { probeTargets } from './probe.ts';
-import { type ShardRef, shardCount, shardsOf } from './shards.ts';
+import { isShardRef, MAX_PROBE_SHARDS, type ShardRef, shardCount, shardsOf } from './shards.ts';
 
 /**
  * Spreading the probe over as many invocations as the fleet needs. Once a minute the scheduled
@@ -70,4 +70,30 @@ export async function fanOut(
   );
   const failed = outcomes.filter((outcome) => outcome !== undefined);
   return { count, started: count - failed.length, failed };
+}
+
+/** What a shard invocation is started with: its shard, and the trigger time of the minute it serves. */
+export interface ShardInvocation {
+  readonly shard: ShardRef;
+  /** ISO 8601: the coordinator's trigger `time`; the shard's loop ends before the next trigger. */
+  readonly scheduledTime: string;
+}
+
+/** A shard invocation's event, checked: a shard of a layout and a time. Throws naming what is wrong. */
+export function readShardInvocation(event: unknown): ShardInvocation {
+  const { shard, scheduledTime } = (typeof event === 'object' && event !== null ? event : {}) as Record<
+    string,
+    unknown
+  >;
+  if (!isShardRef(shard)) {
+    throw new Error(
+      `probe shard event shard=${JSON.stringify(shard)} is invalid: expected { index, count } with 0 <= index < count <= ${MAX_PROBE_SHARDS}`,
+    );
+  }
+  if (typeof scheduledTime !== 'string' || !Number.isFinite(Date.parse(scheduledTime))) {
+    throw new Error(
+      `probe shard event scheduledTime=${JSON.stringify(scheduledTime)} is invalid: expected an ISO 8601 time`,
+    );
+  }
+  return { shard: { index: shard.index, count: shard.count }, scheduledTime };
 }
