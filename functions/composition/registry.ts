@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type CallBudget, createDynamoDbClient, createLambdaClient } from '../adapters/aws-clients.ts';
+import { type CallBudget, createDynamoDbClient, lambdaInvoke } from '../adapters/aws-clients.ts';
 import { DynamoDbRegistryStore, STORE_OPERATION_ACTIONS } from '../adapters/dynamodb/registry-store.ts';
 import { LambdaShardInvoker, PROBE_SHARD_FUNCTION_ENV } from '../adapters/lambda/shard-invoker.ts';
 import { logger } from '../adapters/observability.ts';
@@ -148,7 +148,7 @@ export function shardInvokerFrom(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): LambdaShardInvoker | undefined {
   const functionName = env[PROBE_SHARD_FUNCTION_ENV]?.trim();
-  return functionName ? new LambdaShardInvoker(createLambdaClient(), functionName) : undefined;
+  return functionName ? new LambdaShardInvoker(lambdaInvoke(), functionName) : undefined;
 }
 
 export function taskEventDeps(

@@ -1,6 +1,6 @@
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { ShardInvocation, ShardInvoker } from '../../domain/probe-fanout.ts';
 import type { ShardRef } from '../../domain/shards.ts';
+import type { LambdaInvoke } from '../aws-clients.ts';
 
 /**
  * The environment variable naming the probe shard function to the coordinator: set by the CDK
@@ -22,30 +22,25 @@ const utf8 = new TextEncoder();
  */
 export class LambdaShardInvoker implements ShardInvoker {
   constructor(
-    private readonly client: LambdaClient,
+    private readonly send: LambdaInvoke,
     private readonly functionName: string,
     private readonly deadlineMs = DEFAULT_INVOKE_DEADLINE_MS,
   ) {}
 
   async invoke(shard: ShardRef, scheduledTime: string): Promise<void> {
     const invocation: ShardInvocation = { shard, scheduledTime };
-    const { StatusCode } = await this.client.send(
-      new InvokeCommand({
+    const { StatusCode } = await this.send(
+      {
         FunctionName: this.functionName,
         InvocationType: 'Event',
         Payload: utf8.encode(JSON.stringify(invocation)),
-      }),
-      { abortSignal: AbortSignal.timeout(this.deadlineMs) },
+      },
+      AbortSignal.timeout(this.deadlineMs),
     );
     if (StatusCode !== 202) {
       throw new Error(
         `Invoke ${this.functionName} (shard ${shard.index}/${shard.count}) answered ${StatusCode}, expected 202`,
       );
     }
-  }
-
-  /** Closes the Lambda client's sockets. */
-  close(): void {
-    this.client.destroy();
   }
 }
