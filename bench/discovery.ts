@@ -1,18 +1,23 @@
 /**
  * Benchmark 1, discovery read path: N endpoints of the queried model among 50 models, on each
  * engine. In one interleaved loop, with one client:
- *   (a) floor: a bare QueryCommand of the model's partition (every page), ConsistentRead as the store;
+ *   (a) reference: a bare QueryCommand of the model's partition (every page), ConsistentRead as the
+ *       store (what discovery read before model snapshots; what the health route still reads);
  *   (b) the discovery Lambda handler (middy + Powertools) invoked in-process with an API Gateway event;
  *   (d) the same handler with `If-None-Match` = the current ETag (→ 304);
  * then (c) HTTP through the local runtime (`startLocalRegistry`) under autocannon (a child process)
- * at fixed concurrency, for 200 and for 304.
+ * at fixed concurrency, for 200 and for 304, side by side with (e) the floor: a bare `node:http`
+ * server in the same process answering the same bytes and headers from memory (floor, registry,
+ * 304, floor: the floor figure is the mean of its two runs).
  *
  * The rows are the registry's own: one endpoint is registered and probed through the real ECS events
  * handler against a TF Serving stand-in; its REG#/EP# items are read back and cloned (new ids and
- * loopback hosts) with BatchWriteItem to reach N.
+ * loopback hosts) with BatchWriteItem to reach N; then every model's snapshot is rebuilt by the
+ * domain's own `refreshSnapshot`, as the writers do.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -28,6 +33,7 @@ import { handleEcsEvent } from '../functions/adapters/edges/ecs-events.ts';
 import { isLoopback } from '../functions/adapters/tfserving/tfserving-client.ts';
 import { createRegistry, discoveryDeps, STORE_BUDGETS } from '../functions/composition/registry.ts';
 import { loadConfig } from '../functions/domain/settings.ts';
+import { refreshSnapshot } from '../functions/domain/snapshots.ts';
 import { ensureTable } from '../infra/local/dynamodb-engine.ts';
 import { localContext } from '../infra/local/local-context.ts';
 import { startLocalRegistry } from '../infra/local/local-registry.ts';
@@ -67,9 +73,20 @@ export interface DiscoveryResult {
   readonly ratio: number;
   readonly ratio304: number;
   readonly responseBytes: number;
-  readonly queriesPerCall: number;
+  /** DynamoDB reads (any kind) and read units of one full answer, and of one 304. */
+  readonly readsPerCall: number;
   readonly readUnitsPerCall: number;
-  readonly http?: { readonly full: HttpFigures; readonly notModified: HttpFigures };
+  readonly readUnitsPer304: number;
+  /** Full answers one model sustains under DynamoDB's 3,000 read units per second per partition. */
+  readonly callsPerSecondPerPartition: number;
+  readonly http?: {
+    readonly full: HttpFigures;
+    readonly notModified: HttpFigures;
+    /** The bare `node:http` server answering the same bytes (mean of the runs before and after). */
+    readonly floor: HttpFigures;
+    /** full req/s ÷ floor req/s. */
+    readonly ratioToFloor: number;
+  };
 }
 
 export interface DiscoveryOptions {
@@ -93,7 +110,8 @@ export async function benchDiscovery(options: DiscoveryOptions): Promise<Discove
         const result = await benchSize(kind, engine.endpoint, n, template, options);
         options.log?.(
           `discovery ${kind} N=${n}: query p50 ${result.bareQuery.p50} ms, handler ${result.handler.p50} ms (×${result.ratio}), ` +
-            `304 ${result.handler304.p50} ms, http ${result.http?.full.requestsPerSecond ?? '-'} req/s`,
+            `304 ${result.handler304.p50} ms, ${result.readUnitsPerCall} RRU (304: ${result.readUnitsPer304}), ` +
+            `http ${result.http?.full.requestsPerSecond ?? '-'} req/s vs floor ${result.http?.floor.requestsPerSecond ?? '-'} (×${result.http?.ratioToFloor ?? '-'})`,
         );
         results.push(result);
       }
@@ -179,9 +197,11 @@ function cloneEndpoint(template: { reg: Item; ep: Item }, model: string, index: 
 async function seed(db: DynamoDBDocumentClient, table: string, n: number, template: { reg: Item; ep: Item }) {
   const now = Date.now();
   const items: Item[] = [];
+  const models = [QUERIED];
   for (let i = 0; i < n; i += 1) items.push(...cloneEndpoint(template, QUERIED, i, now));
   for (let m = 1; m <= OTHER_MODELS; m += 1) {
     const model = `model-${String(m).padStart(2, '0')}`;
+    models.push(model);
     for (let i = 0; i < OTHER_ENDPOINTS; i += 1) items.push(...cloneEndpoint(template, model, i, now));
   }
   const batches: Item[][] = [];
@@ -198,6 +218,9 @@ async function seed(db: DynamoDBDocumentClient, table: string, n: number, templa
     },
     { concurrency: 8 },
   );
+  // What the writers do after every routing change: each model's snapshot rebuilt from its rows.
+  const store = new DynamoDbRegistryStore(db, table, 30_000);
+  await pMap(models, (model) => refreshSnapshot({ store, now: Date.now }, model), { concurrency: 8 });
   return items.length;
 }
 
@@ -242,7 +265,10 @@ async function benchSize(
     const counter = new DdbCounter().attach(db);
     // The handler's own store, over the counted client, with discovery's deadline.
     const handler = createDiscoveryHandler({
-      ...discoveryDeps(config, new DynamoDbRegistryStore(db, table, STORE_BUDGETS.discovery.deadlineMs)),
+      // Sequential calls measure one read each: none is shared with the call before.
+      ...discoveryDeps(config, new DynamoDbRegistryStore(db, table, STORE_BUDGETS.discovery.deadlineMs), {
+        sharedReadMs: 0,
+      }),
     });
     const query = {
       TableName: table,
@@ -275,6 +301,9 @@ async function benchSize(
     counter.reset();
     await handler(full, localContext('discovery'));
     const perCall = counter.summary();
+    counter.reset();
+    await handler(conditional, localContext('discovery'));
+    const per304 = counter.summary();
     counter.enabled = false;
 
     const timings = { a: [] as number[], b: [] as number[], d: [] as number[] };
@@ -318,13 +347,7 @@ async function benchSize(
     // autocannon stops at the end of the duration with up to `connections` requests in flight:
     // let the server finish them before the next measurement (or before the engine stops).
     const settleMs = Math.min(30_000, Math.ceil(options.connections * b.p99) + 500);
-    const http =
-      options.httpSeconds > 0
-        ? {
-            full: await autocannon(url, options.connections, options.httpSeconds, undefined, 200, settleMs),
-            notModified: await autocannon(url, options.connections, options.httpSeconds, etag, 304, settleMs),
-          }
-        : undefined;
+    const http = options.httpSeconds > 0 ? await sideBySide(url, first, etag, options, settleMs) : undefined;
     return {
       engine: kind,
       endpoints: n,
@@ -335,8 +358,10 @@ async function benchSize(
       ratio: ratio(b.p50, a.p50),
       ratio304: ratio(d.p50, b.p50),
       responseBytes: Buffer.byteLength(first.body),
-      queriesPerCall: perCall.reads,
+      readsPerCall: perCall.reads,
       readUnitsPerCall: round(perCall.readUnits, 1),
+      readUnitsPer304: round(per304.readUnits, 1),
+      callsPerSecondPerPartition: Math.floor(PARTITION_READ_UNITS_PER_SECOND / perCall.readUnits),
       ...(http ? { http } : {}),
     };
   } finally {
@@ -344,6 +369,70 @@ async function benchSize(
     db.destroy();
     base.destroy();
   }
+}
+
+/** DynamoDB's limit per partition (and so per item): read units per second. */
+const PARTITION_READ_UNITS_PER_SECOND = 3_000;
+
+/**
+ * The registry's HTTP figures beside the floor's: a bare `node:http` server in this process (as
+ * the local runtime is) answering the handler's bytes and headers from memory, run before and
+ * after the registry so drift on a shared machine shows up in both.
+ */
+async function sideBySide(
+  url: string,
+  answer: { body: string; headers?: Record<string, unknown> },
+  etag: string,
+  options: DiscoveryOptions,
+  settleMs: number,
+): Promise<NonNullable<DiscoveryResult['http']>> {
+  const floorServer = await bareServer(answer);
+  try {
+    const address = floorServer.address() as { port: number };
+    const floorUrl = `http://127.0.0.1:${address.port}/models/${QUERIED}`;
+    const measure = (target: string, ifNoneMatch: string | undefined, expected: 200 | 304) =>
+      autocannon(target, options.connections, options.httpSeconds, ifNoneMatch, expected, settleMs);
+    const before = await measure(floorUrl, undefined, 200);
+    const full = await measure(url, undefined, 200);
+    const notModified = await measure(url, etag, 304);
+    const after = await measure(floorUrl, undefined, 200);
+    const floor = meanFigures(before, after);
+    return { full, notModified, floor, ratioToFloor: ratio(full.requestsPerSecond, floor.requestsPerSecond) };
+  } finally {
+    await new Promise((resolve) => floorServer.close(resolve));
+  }
+}
+
+/** A server that answers every request with `answer`, as the registry sent it. */
+async function bareServer(answer: { body: string; headers?: Record<string, unknown> }): Promise<Server> {
+  const body = Buffer.from(answer.body);
+  const headers = {
+    'content-type': 'application/json',
+    etag: String(answer.headers?.etag),
+    'cache-control': String(answer.headers?.['cache-control'] ?? 'no-cache'),
+    'content-length': String(body.byteLength),
+  };
+  const server = createServer((_request, response) => {
+    response.writeHead(200, headers);
+    response.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+function meanFigures(a: HttpFigures, b: HttpFigures): HttpFigures {
+  const mean = (x: number, y: number, digits = 1) => round((x + y) / 2, digits);
+  return {
+    connections: a.connections,
+    durationSeconds: mean(a.durationSeconds, b.durationSeconds, 2),
+    requests: a.requests + b.requests,
+    requestsPerSecond: mean(a.requestsPerSecond, b.requestsPerSecond),
+    p50: mean(a.p50, b.p50),
+    p99: mean(a.p99, b.p99),
+    bytesPerResponse: a.bytesPerResponse,
+    errors: a.errors + b.errors,
+    statusOk: a.statusOk && b.statusOk,
+  };
 }
 
 interface AutocannonJson {

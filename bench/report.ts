@@ -42,14 +42,37 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
 
   for (const d of r.discovery ?? []) {
     const label = `${d.engine}, N=${d.endpoints}`;
-    if (d.endpoints <= 1000) {
+    add(
+      'discovery',
+      `handler p50 / bare partition Query p50 (${label})`,
+      `${d.handler.p50} / ${d.bareQuery.p50} ms = ×${d.ratio}`,
+      '(reported: the read path before snapshots)',
+      null,
+    );
+    if (d.endpoints === 100) {
       add(
         'discovery',
-        `handler p50 / bare Query p50 (${label})`,
-        `${d.handler.p50} / ${d.bareQuery.p50} ms = ×${d.ratio}`,
-        '≤ ×1.25',
-        d.ratio <= 1.25,
+        `read units per full answer (${label})`,
+        `${d.readUnitsPerCall} RRU in ${d.readsPerCall} read(s) → ${d.callsPerSecondPerPartition.toLocaleString('en')} calls/s per partition`,
+        '≤ 4 RRU (≥ 750 calls/s)',
+        d.readUnitsPerCall <= 4,
       );
+      add(
+        'discovery',
+        `read units per 304 (${label})`,
+        `${d.readUnitsPer304} RRU`,
+        '≤ 1 RRU',
+        d.readUnitsPer304 <= 1,
+      );
+      if (d.http) {
+        add(
+          'discovery',
+          `HTTP req/s vs a bare node:http server, same bytes, ${d.http.full.connections} connections (${label})`,
+          `${d.http.full.requestsPerSecond} vs ${d.http.floor.requestsPerSecond} req/s = ×${d.http.ratioToFloor}; p99 ${d.http.full.p99} vs ${d.http.floor.p99} ms`,
+          '≥ ×0.5',
+          d.http.ratioToFloor >= 0.5,
+        );
+      }
     }
     const http = d.http;
     add(
@@ -67,6 +90,20 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
             http.notModified.requestsPerSecond >= http.full.requestsPerSecond
         : null,
     );
+  }
+  for (const engine of new Set((r.discovery ?? []).map((d) => d.engine))) {
+    const at = (n: number) => r.discovery?.find((d) => d.engine === engine && d.endpoints === n);
+    const [small, large] = [at(10), at(1000)];
+    if (small && large) {
+      const growth = round(large.handler.p50 / small.handler.p50, 2);
+      add(
+        'discovery',
+        `handler p50 at N=1,000 / at N=10 (${engine})`,
+        `${large.handler.p50} / ${small.handler.p50} ms = ×${growth}`,
+        '≤ ×5',
+        growth <= 5,
+      );
+    }
   }
 
   for (const p of r.probe ?? []) {
@@ -250,17 +287,17 @@ export function markdown(r: BenchResults): string {
     out.push('', '## 1. Discovery read path', '');
     out.push('Sequential in-process calls (ms); HTTP through the local runtime under autocannon.', '');
     out.push(
-      '| engine | N | bare Query p50 / p99 | handler p50 / p99 | ×b/a | 304 p50 / p99 | bytes | Query, RRU per call | HTTP 200 req/s, p50 / p99 | HTTP 304 req/s, p50 / p99 |',
+      '| engine | N | bare Query p50 / p99 | handler p50 / p99 | ×b/a | 304 p50 / p99 | bytes | reads, RRU per call (304) | HTTP 200 req/s, p50 / p99 | HTTP 304 req/s, p50 / p99 | bare node:http req/s, p50 / p99 |',
     );
-    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const d of r.discovery) {
       const h = d.http;
       out.push(
         `| ${d.engine} | ${d.endpoints.toLocaleString('en')} | ${d.bareQuery.p50} / ${d.bareQuery.p99} | ${d.handler.p50} / ${d.handler.p99} | ×${d.ratio} | ` +
-          `${d.handler304.p50} / ${d.handler304.p99} | ${d.responseBytes.toLocaleString('en')} | ${d.queriesPerCall}, ${d.readUnitsPerCall} | ` +
+          `${d.handler304.p50} / ${d.handler304.p99} | ${d.responseBytes.toLocaleString('en')} | ${d.readsPerCall}, ${d.readUnitsPerCall} (${d.readUnitsPer304}) | ` +
           (h
-            ? `${h.full.requestsPerSecond}, ${h.full.p50} / ${h.full.p99} | ${h.notModified.requestsPerSecond}, ${h.notModified.p50} / ${h.notModified.p99} |`
-            : '– | – |'),
+            ? `${h.full.requestsPerSecond}, ${h.full.p50} / ${h.full.p99} | ${h.notModified.requestsPerSecond}, ${h.notModified.p50} / ${h.notModified.p99} | ${h.floor.requestsPerSecond}, ${h.floor.p50} / ${h.floor.p99} |`
+            : '– | – | – |'),
       );
     }
   }

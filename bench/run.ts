@@ -55,25 +55,25 @@ const plan = quick
   ? {
       discovery: {
         engines: ['dynalite', 'ddb-local'] as const,
-        sizes: [10, 1000],
-        iterations: (n: number) => (n <= 10 ? 200 : n <= 1000 ? 25 : 6),
+        sizes: [10, 100, 1000],
+        iterations: (n: number) => (n <= 100 ? 200 : n <= 1000 ? 25 : 6),
         httpSeconds: 2,
-        connections: 8,
+        connections: 32,
       },
       probe: { engines: ['dynalite'] as const, sizes: [100, 1000], repetitions: 3 },
       freshness: { trials: 20, defaultTrials: 5, defaultScenarios: ['silent-death'] as const },
       coldStart: { runs: 10 },
       cost: { engine: 'ddb-local' as const, rounds: 24, callsPerModel: 30 },
       client: CLIENT_PLANS.quick,
-      limitsSeconds: { discovery: 150, probe: 150, freshness: 150, 'cold-start': 120, cost: 90, client: 120 },
+      limitsSeconds: { discovery: 360, probe: 150, freshness: 150, 'cold-start': 120, cost: 90, client: 120 },
     }
   : {
       discovery: {
         engines: ['dynalite', 'ddb-local'] as const,
-        sizes: [10, 1000, 5000],
-        iterations: (n: number) => (n <= 10 ? 1000 : n <= 1000 ? 150 : 30),
+        sizes: [10, 100, 1000, 5000],
+        iterations: (n: number) => (n <= 100 ? 1000 : n <= 1000 ? 150 : 30),
         httpSeconds: 10,
-        connections: 8,
+        connections: 32,
       },
       probe: { engines: ['dynalite', 'ddb-local'] as const, sizes: [100, 1000, 5000], repetitions: 7 },
       freshness: { trials: 40, defaultTrials: 10, defaultScenarios: ['silent-death', 'hang'] as const },
@@ -108,7 +108,7 @@ const results: BenchResults = {
     platform: `${os.platform()} ${os.release()}`,
     plan: {
       ...plan,
-      discovery: { ...plan.discovery, iterations: [10, 1000, 5000].map(plan.discovery.iterations) },
+      discovery: { ...plan.discovery, iterations: [10, 100, 1000, 5000].map(plan.discovery.iterations) },
     },
   },
   errors: [],

@@ -28,7 +28,16 @@ export function jsonResponse(
   body: unknown,
   headers: Record<string, string> = {},
 ): HttpResponse {
-  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+  return jsonTextResponse(statusCode, JSON.stringify(body), headers);
+}
+
+/** A JSON response whose body is already serialized. */
+export function jsonTextResponse(
+  statusCode: number,
+  text: string,
+  headers: Record<string, string> = {},
+): HttpResponse {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: text };
 }
 
 export function errorBody(code: string, message: string) {

@@ -16,6 +16,7 @@ import { PROBE_FANOUT_STORE_OPERATIONS } from '../domain/probe-fanout.ts';
 import { RECONCILE_STORE_OPERATIONS } from '../domain/reconcile.ts';
 import { loadConfig, type RegistryConfig, settingConflicts } from '../domain/settings.ts';
 import { targetsPerShard } from '../domain/shards.ts';
+import { SHARED_READ_MAX_AGE_MS, sharedReads } from '../domain/shared-reads.ts';
 import {
   DEFAULT_TOMBSTONE_SECONDS,
   TASK_EVENT_STORE_OPERATIONS,
@@ -172,13 +173,28 @@ export function taskEventDeps(
 export function discoveryDeps(
   config: RegistryConfig,
   store: RegistryStore,
-  options: RegistryOptions = {},
-): DiscoveryDeps {
+  options: RegistryOptions & {
+    /** How long a snapshot read is shared between requests (0: only while in flight). */
+    readonly sharedReadMs?: number;
+  } = {},
+): DiscoveryDeps & { readonly forgetSharedReads: () => void } {
+  const now = options.now ?? Date.now;
+  // Many clients asking for the same model share one snapshot read (bounded in age).
+  const snapshots = sharedReads(
+    (model: string) => store.readSnapshot(model),
+    String,
+    options.sharedReadMs ?? SHARED_READ_MAX_AGE_MS,
+  );
   return {
-    store,
-    now: options.now ?? Date.now,
+    store: {
+      readSnapshot: snapshots.read,
+      readModel: (model) => store.readModel(model),
+      listRunningTasks: () => store.listRunningTasks(),
+    },
+    now,
     policy: healthPolicy(config),
     answers: new LastKnownAnswers(),
+    forgetSharedReads: snapshots.forget,
   };
 }
 
@@ -207,6 +223,10 @@ export function createRegistry(
     probe: createStore(config, 'probe', options),
   };
   const probe = probeDeps(config, stores.probe, options);
+  const discovery = discoveryDeps(config, stores.discovery, options);
+  // One process: its discovery sees its own writers' snapshots at once.
+  for (const writer of [stores.taskEvents, stores.probe])
+    writer.onSnapshotWritten(discovery.forgetSharedReads);
   return {
     config,
     stores,
@@ -214,7 +234,7 @@ export function createRegistry(
     tfserving: probe.tfserving,
     probe,
     taskEvents: taskEventDeps(config, stores.taskEvents, probe, lookups, options),
-    discovery: discoveryDeps(config, stores.discovery, options),
+    discovery,
     close() {
       probe.tfserving.close();
       for (const store of Object.values(stores)) store.close();

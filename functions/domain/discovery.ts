@@ -8,10 +8,17 @@ import type {
   ModelList,
 } from './api-schemas.ts';
 import { RequestError, StoreUnavailableError } from './errors.ts';
-import { type EndpointJudgement, type HealthPolicy, judgeEndpoint, markerFor } from './health.ts';
+import {
+  type EndpointJudgement,
+  type HealthPolicy,
+  judgeEndpoint,
+  judgementsStableUntil,
+  markerFor,
+} from './health.ts';
 import { newestFirst } from './names.ts';
 import type { RegistryStore, StoreOperation } from './ports.ts';
 import type { ModelPartition, ModelRegistration, ProbeRecord } from './records.ts';
+import { isUsable } from './snapshots.ts';
 
 /** What the discovery API answers (design: "Discovery API"): types inferred from the answers' schemas. */
 export type {
@@ -35,6 +42,7 @@ export type Selector =
 
 /** What discovery asks of the store. */
 export const DISCOVERY_STORE_OPERATIONS = [
+  'readSnapshot',
   'readModel',
   'listRunningTasks',
 ] as const satisfies readonly StoreOperation[];
@@ -95,6 +103,19 @@ function matches(probe: ProbeRecord, selector: Selector): boolean {
   }
 }
 
+/**
+ * What discovery judges a model's endpoints on: its snapshot (one small read) while it is usable,
+ * else the partition itself (no snapshot yet, too large for one item, or not rebuilt for longer
+ * than UNHEALTHY_AFTER_SECONDS: rebuilds failing or the prober stalled).
+ */
+async function routingPartition(deps: DiscoveryDeps, model: string): Promise<ModelPartition> {
+  const snapshot = await deps.store.readSnapshot(model);
+  if (snapshot !== undefined && isUsable(snapshot, deps.now(), deps.policy.unhealthyAfterSeconds)) {
+    return snapshot.partition;
+  }
+  return deps.store.readModel(model);
+}
+
 /** A model is known while a running task declares it; throws a 404 {@link RequestError} otherwise. */
 function requireKnownModel(partition: ModelPartition, model: string): void {
   if (!partition.registrations.some((r) => r.lifecycle === 'RUNNING')) {
@@ -106,25 +127,46 @@ function requireKnownModel(partition: ModelPartition, model: string): void {
   }
 }
 
-/** Healthy endpoints of a model (one Query). Throws a 404 {@link RequestError} for a model no running task declares. */
+/**
+ * Answers computed from a partition, by request, with the time until which they hold: a snapshot
+ * read again unchanged is the same object (the store decodes a sequence once), so a hot model is
+ * judged once per change or rule boundary, not once per request. Held weakly: a partition no
+ * longer read takes its answers with it.
+ */
+const answersOf = new WeakMap<ModelPartition, Map<string, { answer: ModelEndpoints; until: number }>>();
+
+/** Healthy endpoints of a model (one read of its snapshot). Throws a 404 {@link RequestError} for a model no running task declares. */
 export async function findEndpoints(
   deps: DiscoveryDeps,
   model: string,
   selector: Selector,
 ): Promise<ModelEndpoints> {
-  const partition = await deps.store.readModel(model);
+  const partition = await routingPartition(deps, model);
+  const nowMs = deps.now();
+  const key = answerKey(model, selector);
+  const known = answersOf.get(partition)?.get(key);
+  if (known !== undefined && nowMs < known.until && known.answer.model === model) return known.answer;
   requireKnownModel(partition, model);
-  const served = servedEndpoints(partition, deps.now(), deps.policy).filter(({ probe }) =>
+  const served = servedEndpoints(partition, nowMs, deps.policy).filter(({ probe }) =>
     matches(probe, selector),
   );
-  return {
+  const answer: ModelEndpoints = {
     model,
     endpoints: served.map(({ registration, probe, lastSuccess }) =>
       toEndpoint(registration, probe, lastSuccess),
     ),
     ...freshnessOf(served),
   };
+  const answers = answersOf.get(partition) ?? new Map();
+  if (answers.size < MAX_ANSWERS_PER_PARTITION) {
+    answers.set(key, { answer, until: judgementsStableUntil(partition, nowMs, deps.policy) });
+    answersOf.set(partition, answers);
+  }
+  return answer;
 }
+
+/** Selectors (versions, labels) remembered per partition: they come from clients. */
+const MAX_ANSWERS_PER_PARTITION = 64;
 
 /** Every model a running task declares, sorted (one read of the task list): the known models. */
 export async function knownModels(deps: Pick<DiscoveryDeps, 'store'>): Promise<string[]> {
@@ -132,13 +174,13 @@ export async function knownModels(deps: Pick<DiscoveryDeps, 'store'>): Promise<s
   return [...new Set(tasks.flatMap((t) => t.endpoints.flatMap((e) => e.models)))].sort();
 }
 
-/** Every model with at least one healthy endpoint: the running tasks' models, then one Query per model. */
+/** Every model with at least one healthy endpoint: the running tasks' models, then one snapshot read per model. */
 export async function listModels(deps: DiscoveryDeps): Promise<ModelList> {
   const names = await knownModels(deps);
   const nowMs = deps.now();
   const perModel = await Promise.all(
     names.map(async (name) => {
-      const served = servedEndpoints(await deps.store.readModel(name), nowMs, deps.policy);
+      const served = servedEndpoints(await routingPartition(deps, name), nowMs, deps.policy);
       return { name, served };
     }),
   );

@@ -124,3 +124,33 @@ export function exclusionReason(
 ): ExclusionReason | undefined {
   return judgeEndpoint(registration, probe, marker, nowMs, policy).reason;
 }
+
+/**
+ * Until when (epoch ms, exclusive) every judgement of this partition made at `nowMs` stays the
+ * same: each rule compares the time with a fixed point of the rows (a last success, a lease, the
+ * last record), and each comparison, once it flips, stays flipped, so nothing changes before the
+ * earliest such point still ahead. Points at `nowMs` count as ahead (a `>` rule flips just after).
+ */
+export function judgementsStableUntil(
+  partition: { readonly probes: readonly ProbeRecord[]; readonly rounds: readonly RoundMarker[] },
+  nowMs: number,
+  policy: HealthPolicy,
+): number {
+  let until = Number.POSITIVE_INFINITY;
+  const ahead = (point: number) => {
+    if (point >= nowMs && point < until) until = point;
+  };
+  const unhealthyMs = policy.unhealthyAfterSeconds * 1000;
+  for (const probe of partition.probes) {
+    const marker = markerFor(partition.rounds, probe.endpointId);
+    const success = lastSuccessAt(probe, marker);
+    if (probe.expiresAt !== undefined) ahead(probe.expiresAt * 1000);
+    const lastRecord = Math.max(probe.probedAt, marker?.recordedAt ?? Number.NEGATIVE_INFINITY);
+    ahead(lastRecord + unhealthyMs);
+    if (success !== undefined) {
+      ahead(success + unhealthyMs);
+      ahead(success + policy.removeAfterSeconds * 1000);
+    }
+  }
+  return until;
+}

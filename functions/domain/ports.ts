@@ -1,5 +1,5 @@
 import type { TaskDetail } from './ecs-task-event.ts';
-import type { ModelPartition, ModelRegistration, RoundMarker, TaskRecord } from './records.ts';
+import type { ModelPartition, ModelRegistration, ModelSnapshot, RoundMarker, TaskRecord } from './records.ts';
 import type { TaskDefinition } from './task-endpoints.ts';
 import type { StatusVerdict } from './tfserving-status.ts';
 
@@ -52,6 +52,15 @@ export interface RegistryStore {
   readModel(model: string): Promise<ModelPartition>;
   /** A model's probe rows and markers, without its registrations (what a probe round needs). */
   readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'rounds'>>;
+  /** The next sequence number of a model's snapshot (an atomic counter): claimed before the read it is built from. */
+  claimSnapshot(model: string): Promise<number>;
+  /**
+   * Writes a model's snapshot unless one with a higher or equal sequence is stored. A snapshot too
+   * large for one item is stored as overflowed: {@link readSnapshot} then answers undefined.
+   */
+  putSnapshot(model: string, snapshot: ModelSnapshot): Promise<boolean>;
+  /** A model's snapshot, strongly consistent; undefined when there is none or it overflowed. */
+  readSnapshot(model: string): Promise<ModelSnapshot | undefined>;
 }
 
 /** One operation of the store: what use cases list to say what they ask of it. */

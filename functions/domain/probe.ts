@@ -3,6 +3,7 @@ import { lastSuccessAt, markerFor } from './health.ts';
 import type { RegistryStore, StoreOperation, TfServingProber } from './ports.ts';
 import type { ProbeRecord, RoundMarker, TaskRecord } from './records.ts';
 import { ownsEndpoint, type ShardRef, WHOLE_FLEET } from './shards.ts';
+import { refreshSnapshot, SNAPSHOT_REFRESH_STORE_OPERATIONS } from './snapshots.ts';
 import { type EndpointRegistration, isAddressable } from './task-endpoints.ts';
 import { type ProbeFailureKind, probeFailureKind } from './tfserving-status.ts';
 import { runPooled } from './work-pool.ts';
@@ -24,6 +25,7 @@ export const PROBE_ROUND_STORE_OPERATIONS = [
   'listRunningTasks',
   'readProbeState',
   'recordRound',
+  ...SNAPSHOT_REFRESH_STORE_OPERATIONS,
 ] as const satisfies readonly StoreOperation[];
 
 /** Probing one endpoint: the TF Serving client, the clock and where outcomes are written. */
@@ -179,7 +181,7 @@ export interface RoundSummary {
   readonly changed: number;
   /** Registry writes: changed rows, and markers. */
   readonly writes: number;
-  /** Registry writes that failed (a target's row or a marker). */
+  /** Registry writes that failed (a target's row, a marker or a snapshot rebuild). */
   readonly errors: number;
   readonly durationMs: number;
   /** Each model of the round's targets → how many of its endpoints this round's probe found serving. */
@@ -250,8 +252,10 @@ class ModelRound {
   /** An outcome: seen unchanged at `seenAt`, or anything else (a failure, a changed row, a failed write). */
   observed(id: string, seenAt: number | undefined): void {
     if (seenAt === undefined) {
-      // Its row says something else now, or its write failed: the marker must not vouch for it.
-      if (this.seen.delete(id)) this.dirty = true;
+      // Its row says something else now, or its write failed: the marker must not vouch for it,
+      // and the model's snapshot must be rebuilt with the row as it now is.
+      this.seen.delete(id);
+      this.dirty = true;
     } else if (this.seen.has(id) || this.seen.size < MAX_VOUCHED_PER_MARKER) {
       this.seen.set(id, seenAt);
       this.dirty = true;
@@ -279,7 +283,7 @@ class ModelRound {
     }
   }
 
-  /** Writes the marker: one write at a time per model, and a request made meanwhile is coalesced. */
+  /** Writes the marker and rebuilds the snapshot: one write at a time per model, and a request made meanwhile is coalesced. */
   private write(): Promise<void> {
     if (this.queued) return this.writing;
     this.queued = true;
@@ -301,6 +305,13 @@ class ModelRound {
       } catch {
         // Its endpoints age until a later marker lands; a stalled prober is not evidence against
         // them (discovery's stall rule).
+        this.markerErrors += 1;
+      }
+      try {
+        // What discovery reads: the rows (failures included) and the marker as they now are.
+        await refreshSnapshot(this.deps, this.model);
+      } catch {
+        // Discovery stops using a snapshot that is not rebuilt in time and reads the partition.
         this.markerErrors += 1;
       }
     });

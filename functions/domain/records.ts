@@ -76,3 +76,18 @@ export interface ModelPartition {
   /** Every probe shard's marker of the model (one when a single invocation probes the fleet). */
   readonly rounds: readonly RoundMarker[];
 }
+
+/**
+ * A model's partition as one read saw it, reduced to what discovery judges (`SNAPSHOT` item):
+ * running registrations, their probe rows with the round marker's vouching folded into
+ * `lastSuccessAt`, and the marker's times. Every write that can change routing rebuilds it, so
+ * discovery reads one small item instead of the partition, and still applies the time rules
+ * itself at read time.
+ */
+export interface ModelSnapshot {
+  /** Claimed before the read the snapshot was built from: a higher one saw every write this one saw. */
+  readonly sequence: number;
+  /** Epoch milliseconds at which that read began. */
+  readonly builtAt: number;
+  readonly partition: ModelPartition;
+}

@@ -3,6 +3,7 @@ import { LIFECYCLE_RANK, type Lifecycle, lifecycleOf } from './lifecycle.ts';
 import type { EcsLookups, RegistryStore, StoreOperation } from './ports.ts';
 import { type EndpointProbeDeps, type ProbeResult, probeEndpointModel } from './probe.ts';
 import type { TaskRecord } from './records.ts';
+import { refreshSnapshot, SNAPSHOT_REFRESH_STORE_OPERATIONS } from './snapshots.ts';
 import { deriveEndpoints, type EndpointRegistration, isAddressable } from './task-endpoints.ts';
 
 /**
@@ -18,6 +19,7 @@ export const TASK_EVENT_STORE_OPERATIONS = [
   'putTask',
   'putRegistration',
   'deleteProbe',
+  ...SNAPSHOT_REFRESH_STORE_OPERATIONS,
 ] as const satisfies readonly StoreOperation[];
 
 export interface TaskEventDeps {
@@ -134,6 +136,11 @@ export function notAppliedBecause(
   return CONCURRENT;
 }
 
+/** Rebuilds the snapshot of each model (once each); a failure fails the event, which is then retried. */
+async function refreshSnapshots(deps: TaskEventDeps, models: readonly string[]): Promise<void> {
+  await Promise.all([...new Set(models)].map((model) => refreshSnapshot(deps, model)));
+}
+
 export async function applyTaskEvent(detail: TaskDetail, deps: TaskEventDeps): Promise<TaskEventOutcome> {
   const lifecycle = lifecycleOf(detail);
   const { endpoints, skipped } = await endpointsOf(detail, lifecycle, deps);
@@ -174,7 +181,8 @@ export async function applyTaskEvent(detail: TaskDetail, deps: TaskEventDeps): P
     lifecycle,
   };
   if (stopping) {
-    const writes = [...retiredEndpoints(endpoints, previous)].flatMap(([endpointId, models]) =>
+    const retired = retiredEndpoints(endpoints, previous);
+    const writes = [...retired].flatMap(([endpointId, models]) =>
       [...models].map(async (model) => {
         await deps.store.putRegistration(
           { ...common, endpointId, model, host: undefined, restPort: undefined, grpcPort: null },
@@ -184,6 +192,12 @@ export async function applyTaskEvent(detail: TaskDetail, deps: TaskEventDeps): P
       }),
     );
     await Promise.all(writes);
+    // Discovery reads the snapshots: rebuilt before the event is acknowledged, so the drain is
+    // in effect for the next discovery call.
+    await refreshSnapshots(
+      deps,
+      [...retired.values()].flatMap((models) => [...models]),
+    );
     return { ...outcome, applied: true, probes: [] };
   }
   if (lifecycle !== 'RUNNING') return { ...outcome, applied: true, probes: [] };
@@ -212,6 +226,10 @@ export async function applyTaskEvent(detail: TaskDetail, deps: TaskEventDeps): P
         endpointId: target.endpoint.id,
         model: target.model,
       })),
+  );
+  await refreshSnapshots(
+    deps,
+    targets.filter((_, index) => registered[index]).map(({ model }) => model),
   );
   return { ...outcome, applied: true, probes };
 }

@@ -258,6 +258,7 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
     expect(actionsOf('ecs-events')).toEqual([
       'dynamodb:GetItem',
       'dynamodb:PutItem',
+      'dynamodb:Query',
       'dynamodb:UpdateItem',
       'ec2:DescribeInstances',
       'ecs:DescribeContainerInstances',
@@ -389,7 +390,7 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
     expect(results.map((r) => (r.result as { statusCode: number }).statusCode)).toEqual([
       200, 200, 200, 200, 200, 200,
     ]);
-    expect(actionsOf('discovery')).toEqual(['dynamodb:Query']);
+    expect(actionsOf('discovery')).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
     expect(await denials(withClusters, 'discovery')).toEqual([]);
   });
 

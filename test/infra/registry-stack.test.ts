@@ -157,6 +157,7 @@ describe('RegistryStack', () => {
           'dynamodb:DeleteItem',
           'dynamodb:GetItem',
           'dynamodb:PutItem',
+          'dynamodb:Query',
           'dynamodb:UpdateItem',
           'ec2:DescribeInstances',
           'ecs:DescribeContainerInstances',
@@ -284,9 +285,9 @@ describe('RegistryStack', () => {
       },
     );
 
-    it('lets the probe write its round markers (dynamodb:PutItem) and discovery only read', () => {
+    it('lets the probe write its round markers and snapshots (dynamodb:PutItem) and discovery only read', () => {
       expect(storeActionsOf('probe')).toContain('dynamodb:PutItem');
-      expect(storeActionsOf('discovery')).toEqual(['dynamodb:Query']);
+      expect(storeActionsOf('discovery')).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
     });
 
     it('attaches no managed policy to the function roles', () => {

@@ -1,7 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RegistryStore } from '../../functions/domain/ports.ts';
-import type { ProbeRecord } from '../../functions/domain/records.ts';
-import { endpointIdOf, endpointOf, registration, roundMarker, taskArnOf, taskRecord } from './kit/records.ts';
+import type { ModelSnapshot, ProbeRecord } from '../../functions/domain/records.ts';
+import {
+  endpointIdOf,
+  endpointOf,
+  probeRecord,
+  registration,
+  roundMarker,
+  taskArnOf,
+  taskRecord,
+} from './kit/records.ts';
 
 /**
  * The `RegistryStore` port's contract: what every store must do, observed through the port alone.
@@ -634,6 +642,89 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         expect(byStart((await store.readModel('resnet')).rounds)).toEqual([whole, first, third]);
         expect(byStart((await store.readProbeState('resnet')).rounds)).toEqual([whole, first, third]);
         expect((await store.readProbeState('resnet')).probes).toEqual([]);
+      });
+    });
+
+    describe('model snapshots', () => {
+      /** A snapshot of resnet at `sequence`: task a served, b registered with no probe row yet. */
+      const snapshotAt = (sequence: number, builtAt = 5_000): ModelSnapshot => ({
+        sequence,
+        builtAt,
+        partition: {
+          registrations: [
+            registration(T1, 'resnet'),
+            registration(T2, 'resnet', { availabilityZone: undefined, grpcPort: null }),
+          ],
+          probes: [probeRecord(T1, 'resnet', 5_000, { versions: ['2', '1'], labels: { stable: '2' } })],
+          rounds: [
+            { startedAt: 4_000, recordedAt: 4_500, seen: new Map() },
+            { startedAt: 4_100, recordedAt: 4_600, seen: new Map(), shard: { index: 1, count: 3 } },
+          ],
+        },
+      });
+
+      it('claims increasing sequence numbers per model', async () => {
+        // Act
+        const first = await store.claimSnapshot('resnet');
+        const second = await store.claimSnapshot('resnet');
+        const other = await store.claimSnapshot('bert');
+
+        // Assess
+        expect(second).toBeGreaterThan(first);
+        expect(other).toBeGreaterThanOrEqual(1);
+      });
+
+      it('reads back the snapshot it wrote, row for row', async () => {
+        // Act
+        const written = await store.putSnapshot('resnet', snapshotAt(1));
+
+        // Assess
+        expect(written).toBe(true);
+        const read = await store.readSnapshot('resnet');
+        expect(read?.sequence).toBe(1);
+        expect(read?.builtAt).toBe(5_000);
+        expect(read?.partition.registrations).toEqual(snapshotAt(1).partition.registrations);
+        expect(read?.partition.probes).toEqual(snapshotAt(1).partition.probes);
+        expect(read?.partition.rounds).toEqual(snapshotAt(1).partition.rounds);
+      });
+
+      it('reads a marker-less snapshot of a model with no endpoint', async () => {
+        // Act
+        await store.putSnapshot('resnet', {
+          sequence: 1,
+          builtAt: 1,
+          partition: { registrations: [], probes: [], rounds: [] },
+        });
+
+        // Assess
+        expect((await store.readSnapshot('resnet'))?.partition).toEqual({
+          registrations: [],
+          probes: [],
+          rounds: [],
+        });
+      });
+
+      it('keeps the higher sequence: a lower or equal one written later returns false', async () => {
+        // Prepare
+        await store.putSnapshot('resnet', snapshotAt(5, 9_000));
+
+        // Act
+        const lower = await store.putSnapshot('resnet', snapshotAt(4, 10_000));
+        const equal = await store.putSnapshot('resnet', snapshotAt(5, 11_000));
+        const higher = await store.putSnapshot('resnet', snapshotAt(6, 12_000));
+
+        // Assess
+        expect([lower, equal, higher]).toEqual([false, false, true]);
+        expect((await store.readSnapshot('resnet'))?.builtAt).toBe(12_000);
+      });
+
+      it('has no snapshot for a model none was written for, and keeps snapshots apart per model', async () => {
+        // Act
+        await store.putSnapshot('resnet', snapshotAt(1));
+
+        // Assess
+        expect(await store.readSnapshot('bert')).toBeUndefined();
+        expect((await store.readModel('resnet')).registrations).toEqual([]);
       });
     });
 

@@ -14,12 +14,14 @@ import type { ProbeSuccess, RegistryStore, StoreOperation } from '../../domain/p
 import type {
   ModelPartition,
   ModelRegistration,
+  ModelSnapshot,
   ProbeRecord,
   RoundMarker,
   TaskRecord,
 } from '../../domain/records.ts';
 import { isShardRef, WHOLE_FLEET } from '../../domain/shards.ts';
 import type { EndpointRegistration } from '../../domain/task-endpoints.ts';
+import { decodePartition, encodePartition } from './snapshot-codec.ts';
 import { TABLE_KEYS } from './table.ts';
 
 /**
@@ -39,8 +41,16 @@ const {
   probeKey,
   shardRoundKey,
   isRoundKey,
+  snapshotPartition,
+  snapshotKey: SNAPSHOT_KEY,
+  snapshotSequenceKey: SNAPSHOT_SEQUENCE_KEY,
 } = TABLE_KEYS;
 const MARKER_TTL_SECONDS = 24 * 3600;
+/**
+ * A snapshot body above this is stored as overflowed (discovery then reads the partition): far
+ * below DynamoDB's 400 KB item limit, and about 10,000 endpoints of one model.
+ */
+export const MAX_SNAPSHOT_BODY_BYTES = 300_000;
 
 /** One member of a task's `registeredModels` string set. */
 const registeredModelKey = (endpointId: string, model: string) => JSON.stringify([endpointId, model]);
@@ -75,12 +85,24 @@ export const STORE_OPERATION_ACTIONS = {
   recordRound: 'dynamodb:PutItem',
   readModel: 'dynamodb:Query',
   readProbeState: 'dynamodb:Query',
+  claimSnapshot: 'dynamodb:UpdateItem',
+  putSnapshot: 'dynamodb:PutItem',
+  readSnapshot: 'dynamodb:GetItem',
 } as const satisfies Record<StoreOperation, `dynamodb:${string}`>;
 
 /** The default deadline of one store operation, retries included. */
 export const DEFAULT_STORE_DEADLINE_MS = 2_000;
 
+/** Models whose last decoded snapshot is kept (least recently read go first). */
+const DECODED_SNAPSHOTS = 256;
+
 export class DynamoDbRegistryStore implements RegistryStore {
+  private readonly snapshotListeners: ((model: string) => void)[] = [];
+  private readonly decoded = new Map<
+    string,
+    { sequence: number; builtAt: number; partition: ModelPartition }
+  >();
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     readonly tableName: string,
@@ -347,6 +369,91 @@ export class DynamoDbRegistryStore implements RegistryStore {
       }
       return { probes, rounds };
     });
+  }
+
+  /** The next sequence number of a model's snapshot: an atomic counter in the snapshot's partition. */
+  async claimSnapshot(model: string): Promise<number> {
+    const { Attributes } = await this.call('UpdateItem', (abortSignal) =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: snapshotPartition(model), sk: SNAPSHOT_SEQUENCE_KEY },
+          UpdateExpression: 'ADD #sequence :one',
+          ExpressionAttributeNames: { '#sequence': 'sequence' },
+          ExpressionAttributeValues: { ':one': 1 },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+        { abortSignal },
+      ),
+    );
+    return Number(Attributes?.sequence);
+  }
+
+  /**
+   * Writes a model's snapshot unless one with a higher or equal sequence is stored; a body over
+   * {@link MAX_SNAPSHOT_BODY_BYTES} is stored as `overflowed` (no body), which reads as none.
+   */
+  async putSnapshot(model: string, snapshot: ModelSnapshot): Promise<boolean> {
+    const body = encodePartition(model, snapshot.partition);
+    const overflowed = body.byteLength > MAX_SNAPSHOT_BODY_BYTES;
+    const written = await this.guarded(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: snapshotPartition(model),
+          sk: SNAPSHOT_KEY,
+          sequence: snapshot.sequence,
+          builtAt: snapshot.builtAt,
+          ...(overflowed ? { overflowed: true } : { body }),
+          // Only reclaims the snapshot of a model no task serves any more; reads judge `builtAt`.
+          expiresAt: Math.ceil(snapshot.builtAt / 1000) + MARKER_TTL_SECONDS,
+        },
+        ConditionExpression: 'attribute_not_exists(pk) OR #sequence < :sequence',
+        ExpressionAttributeNames: { '#sequence': 'sequence' },
+        ExpressionAttributeValues: { ':sequence': snapshot.sequence },
+      }),
+    );
+    for (const listener of this.snapshotListeners) listener(model);
+    return written;
+  }
+
+  /**
+   * Calls `listener` after each snapshot write through this store: one process running several
+   * pieces (local mode) lets its discovery see its own writes at once instead of after the
+   * shared-read bound.
+   */
+  onSnapshotWritten(listener: (model: string) => void): void {
+    this.snapshotListeners.push(listener);
+  }
+
+  /** A model's snapshot (one strongly consistent GetItem); undefined when none, overflowed or unreadable. */
+  async readSnapshot(model: string): Promise<ModelSnapshot | undefined> {
+    const { Item } = await this.call('GetItem', (abortSignal) =>
+      this.db.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: snapshotPartition(model), sk: SNAPSHOT_KEY },
+          ConsistentRead: true,
+        }),
+        { abortSignal },
+      ),
+    );
+    if (!(Item?.body instanceof Uint8Array)) return undefined;
+    const sequence = Number(Item.sequence);
+    const builtAt = Number(Item.builtAt);
+    // A sequence is written once (a table made anew restarts it, hence the time too), so the body
+    // read last time for it is this body: decoded once.
+    const known = this.decoded.get(model);
+    const partition =
+      known?.sequence === sequence && known.builtAt === builtAt
+        ? known.partition
+        : decodePartition(model, Item.body);
+    if (partition === undefined) return undefined;
+    this.decoded.delete(model);
+    this.decoded.set(model, { sequence, builtAt, partition });
+    if (this.decoded.size > DECODED_SNAPSHOTS)
+      this.decoded.delete(this.decoded.keys().next().value as string);
+    return { sequence, builtAt, partition };
   }
 
   /** A conditional write: `false` when the condition failed (a lost race), not an error. */

@@ -10,8 +10,11 @@ import type { ShardRef } from '../../domain/shards.ts';
  * - `pk = "MODEL#<model>"`: per endpoint serving that model, a registration item
  *   (`sk = "REG#<endpointId>"`, no expiry while the task runs) and a probe item
  *   (`sk = "EP#<endpointId>"`, expiring on `expiresAt`), and each probe shard's round marker
- *   (`sk = "EP!ROUND"`, or `"EP!ROUND#<count>#<index>"` when the probe is sharded). Discovery
- *   reads one partition with one Query.
+ *   (`sk = "EP!ROUND"`, or `"EP!ROUND#<count>#<index>"` when the probe is sharded);
+ * - `pk = "SNAPSHOT#<model>"`: the model's snapshot (`sk = "SNAPSHOT"`, a compressed copy of what
+ *   discovery judges, rebuilt after every write that can change routing) and its sequence counter
+ *   (`sk = "SEQUENCE"`). Discovery reads the snapshot with one GetItem; a partition of its own keeps
+ *   a hot model's discovery reads apart from the prober's writes.
  */
 export const REGISTRY_TABLE = Object.freeze({
   partitionKey: 'pk',
@@ -44,6 +47,9 @@ export const TABLE_KEYS = Object.freeze({
   isRoundKey: (sk: string) => sk === ROUND_KEY || sk.startsWith(`${ROUND_KEY}#`),
   /** What every probe row's and the round marker's sort key begins with. */
   probeRowsPrefix: 'EP',
+  snapshotPartition: (model: string) => `SNAPSHOT#${model}`,
+  snapshotKey: 'SNAPSHOT',
+  snapshotSequenceKey: 'SEQUENCE',
   isRegistrationKey: (sk: string) => sk.startsWith(REGISTRATION_PREFIX),
   isProbeKey: (sk: string) => sk.startsWith(PROBE_PREFIX),
 });

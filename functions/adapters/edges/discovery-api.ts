@@ -25,7 +25,14 @@ import {
   isDiscoveryRoute,
   ROUTES_HELP,
 } from '../../domain/routes.ts';
-import { errorResponse, etagMatches, type HttpResponse, headerValue, jsonResponse } from '../http.ts';
+import {
+  errorResponse,
+  etagMatches,
+  type HttpResponse,
+  headerValue,
+  jsonResponse,
+  jsonTextResponse,
+} from '../http.ts';
 import { loggers, metrics, publishRecordedMetrics } from '../observability.ts';
 import { openApiDocument } from '../openapi.ts';
 
@@ -68,13 +75,31 @@ interface Answer {
   /** Served from this container's last known answer (the store did not answer). */
   readonly fromCache: boolean;
   readonly etag: string;
+  /** The body as JSON, when already serialized. */
+  readonly text?: string;
+}
+
+/**
+ * The ETag and JSON text of an answer the domain handed out before (it hands the same object out
+ * again while nothing changed): hashed and serialized once, not per request.
+ */
+const rendered = new WeakMap<object, { etag: string; text: string }>();
+
+function renderedOf(body: ModelEndpoints | ModelList): { etag: string; text: string } {
+  let known = rendered.get(body);
+  if (known === undefined) {
+    known = { etag: routingEtag(body), text: JSON.stringify(body) };
+    rendered.set(body, known);
+  }
+  return known;
 }
 
 async function routingAnswer(
   answer: Promise<{ body: ModelEndpoints | ModelList; fromCache: boolean }>,
 ): Promise<Answer> {
   const { body, fromCache } = await answer;
-  return { body, fromCache, etag: routingEtag(body) };
+  const { etag, text } = renderedOf(body);
+  return { body, fromCache, etag, text };
 }
 
 function endpointsOf(deps: DiscoveryDeps, params: PathParameters, selector: Selector): Promise<Answer> {
@@ -115,7 +140,9 @@ export async function answerDiscovery(deps: DiscoveryDeps, event: DiscoveryEvent
     if (etagMatches(headerValue(event.headers, 'if-none-match'), etag)) {
       return { statusCode: 304, headers, body: '' };
     }
-    return jsonResponse(200, body, headers);
+    return answer.text === undefined
+      ? jsonResponse(200, body, headers)
+      : jsonTextResponse(200, answer.text, headers);
   } catch (error) {
     if (error instanceof StoreUnavailableError) return unavailable(error);
     return errorResponse(error, logger);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import pMap from 'p-map';
@@ -39,6 +40,31 @@ describe('DynamoDbRegistryStore on a real engine', () => {
     }
     return found;
   }
+
+  it('stores a snapshot too large for one item as overflowed: it reads as none, and a smaller one replaces it', async () => {
+    // Prepare: rows that do not compress (random hosts and ids), far past the body limit.
+    const random = () => randomBytes(12).toString('hex');
+    const rows = Array.from({ length: 12_000 }, () =>
+      registration(random(), 'resnet', { endpointId: `ml/${random()}/tfserving`, host: random() }),
+    );
+    const partition = { registrations: rows, probes: [], rounds: [] };
+
+    // Act
+    const written = await registry.store.putSnapshot('resnet', { sequence: 1, builtAt: 1, partition });
+    const overflowed = await registry.store.readSnapshot('resnet');
+    await registry.store.putSnapshot('resnet', {
+      sequence: 2,
+      builtAt: 2,
+      partition: { ...partition, registrations: rows.slice(0, 10) },
+    });
+
+    // Assess
+    expect(written).toBe(true);
+    expect(overflowed).toBeUndefined();
+    expect((await registry.store.readSnapshot('resnet'))?.partition.registrations).toHaveLength(10);
+    const stored = (await items()).find((item) => item.sk === 'SNAPSHOT');
+    expect(stored?.overflowed).toBeUndefined();
+  });
 
   it('reads a model partition larger than one 1 MB page', async () => {
     // Prepare: enough registrations to need pagination.

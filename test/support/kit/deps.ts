@@ -30,5 +30,9 @@ export function testTaskEventDeps(parts: TestParts, overrides: Partial<TaskEvent
 }
 
 export function testDiscoveryDeps(parts: TestParts, overrides: Partial<DiscoveryDeps> = {}): DiscoveryDeps {
-  return { ...discoveryDeps(DEFAULT_SETTINGS, parts.store, { now: parts.now }), ...overrides };
+  // Reads shared only while in flight: unit tests read right after their own writes.
+  return {
+    ...discoveryDeps(DEFAULT_SETTINGS, parts.store, { now: parts.now, sharedReadMs: 0 }),
+    ...overrides,
+  };
 }

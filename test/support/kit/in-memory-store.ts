@@ -3,6 +3,7 @@ import type { RegistryStore, StoreOperation } from '../../../functions/domain/po
 import type {
   ModelPartition,
   ModelRegistration,
+  ModelSnapshot,
   ProbeRecord,
   RoundMarker,
   TaskRecord,
@@ -75,6 +76,8 @@ export class InMemoryRegistryStore implements RegistryStore {
   readonly probes = new Map<string, ProbeRecord>();
   /** Markers by model (the whole fleet's) or by model and shard (`model\u0000count#index`). */
   readonly rounds = new Map<string, RoundMarker>();
+  readonly modelSnapshots = new Map<string, ModelSnapshot>();
+  readonly snapshotSequences = new Map<string, number>();
 
   async getTask(taskArn: string): Promise<TaskRecord | undefined> {
     const task = this.tasks.get(taskArn);
@@ -169,6 +172,25 @@ export class InMemoryRegistryStore implements RegistryStore {
     return true;
   }
 
+  async claimSnapshot(model: string): Promise<number> {
+    const next = (this.snapshotSequences.get(model) ?? 0) + 1;
+    this.snapshotSequences.set(model, next);
+    return next;
+  }
+
+  /** Condition: `attribute_not_exists(pk) OR sequence < :sequence`. */
+  async putSnapshot(model: string, snapshot: ModelSnapshot): Promise<boolean> {
+    const stored = this.modelSnapshots.get(model);
+    if (stored !== undefined && !(stored.sequence < snapshot.sequence)) return false;
+    this.modelSnapshots.set(model, structuredClone(snapshot));
+    return true;
+  }
+
+  async readSnapshot(model: string): Promise<ModelSnapshot | undefined> {
+    const stored = this.modelSnapshots.get(model);
+    return stored === undefined ? undefined : structuredClone(stored);
+  }
+
   /** The stored registration of an endpoint for a model (test inspection). */
   registration(endpointId: string, model: string): StoredRegistration | undefined {
     return this.registrations.get(key(model, endpointId));
@@ -186,6 +208,8 @@ export class InMemoryRegistryStore implements RegistryStore {
       registrations: [...this.registrations.entries()],
       probes: [...this.probes.entries()],
       rounds: [...this.rounds.entries()],
+      // What each snapshot says, not how many rebuilds it took (its sequence) or when.
+      snapshots: [...this.modelSnapshots].map(([model, { partition }]) => [model, partition]),
     });
   }
 }

@@ -247,7 +247,10 @@ const scenarios: Record<FunctionName, () => Promise<unknown>> = {
     await createDiscoveryHandler(deps)(model, context);
     // The store stops answering: the same request is served from this process's last answer,
     // another one (never answered before) is a 503.
-    const down = createDiscoveryHandler({ ...deps, store: failingStore(store, { readModel: timedOut() }) });
+    const down = createDiscoveryHandler({
+      ...deps,
+      store: failingStore(store, { readSnapshot: timedOut(), readModel: timedOut() }),
+    });
     await down(model, context);
     await down(loadEvent<APIGatewayProxyEvent>('apigw-rest', 'get-version'), context);
   },
@@ -330,7 +333,10 @@ describe('one process running every piece (local mode)', () => {
     await applyTaskEvent(taskDetail('running-awsvpc'), testTaskEventDeps({ store, tfserving, now }));
     // The store does not answer discovery, so discovery logs (with its Lambda context).
     const discovery = createDiscoveryHandler(
-      testDiscoveryDeps({ store: failingStore(store, { readModel: timedOut() }), now }),
+      testDiscoveryDeps({
+        store: failingStore(store, { readSnapshot: timedOut(), readModel: timedOut() }),
+        now,
+      }),
     );
     const round = probeRounds(testProbeDeps({ store, tfserving, now }), 5_000);
 

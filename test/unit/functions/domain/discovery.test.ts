@@ -15,6 +15,7 @@ import type {
   RoundMarker,
   TaskRecord,
 } from '../../../../functions/domain/records.ts';
+import { refreshSnapshot } from '../../../../functions/domain/snapshots.ts';
 import { testDiscoveryDeps } from '../../../support/kit/deps.ts';
 import { InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
 import {
@@ -42,10 +43,11 @@ function deps(contents: {
   const rounds = round === undefined ? {} : Object.fromEntries(models.map((model) => [model, round]));
   const store = InMemoryRegistryStore.holding({ ...records, rounds });
   const reads = {
+    readSnapshot: vi.spyOn(store, 'readSnapshot'),
     readModel: vi.spyOn(store, 'readModel'),
     listRunningTasks: vi.spyOn(store, 'listRunningTasks'),
   };
-  return { reads, discovery: testDiscoveryDeps({ store, now: () => NOW }) };
+  return { reads, store, discovery: testDiscoveryDeps({ store, now: () => NOW }) };
 }
 
 describe('findEndpoints', () => {
@@ -254,16 +256,78 @@ describe('findEndpoints', () => {
     ]);
   });
 
-  it('reads one model partition and nothing else', async () => {
+  it("reads the model's snapshot and nothing else when it is usable", async () => {
     // Prepare
-    const { discovery, reads } = deps({ registrations: [registration('a', 'resnet')] });
+    const { discovery, reads, store } = deps({
+      registrations: [registration('a', 'resnet')],
+      probes: [probeRecord('a', 'resnet', NOW)],
+    });
+    await refreshSnapshot({ store, now: () => NOW - 10_000 }, 'resnet');
+    reads.readModel.mockClear();
 
     // Act
-    await findEndpoints(discovery, 'resnet', { kind: 'model' });
+    const result = await findEndpoints(discovery, 'resnet', { kind: 'model' });
 
     // Assess
-    expect(reads.readModel.mock.calls).toEqual([['resnet']]);
+    expect(result.endpoints.map((e) => e.id)).toEqual(['ml/a/tfserving']);
+    expect(reads.readSnapshot.mock.calls).toEqual([['resnet']]);
+    expect(reads.readModel).not.toHaveBeenCalled();
     expect(reads.listRunningTasks).not.toHaveBeenCalled();
+  });
+
+  it('answers from the snapshot, not from writes made after it (the writers rebuild it)', async () => {
+    // Prepare: the snapshot says a serves; its row then says failing, without a rebuild.
+    const { discovery, store } = deps({
+      registrations: [registration('a', 'resnet')],
+      probes: [probeRecord('a', 'resnet', NOW)],
+    });
+    await refreshSnapshot({ store, now: () => NOW }, 'resnet');
+    await store.recordProbeFailure({
+      endpointId: 'ml/a/tfserving',
+      model: 'resnet',
+      probedAt: NOW,
+      error: 'x',
+    });
+    await store.recordProbeFailure({
+      endpointId: 'ml/a/tfserving',
+      model: 'resnet',
+      probedAt: NOW + 1,
+      error: 'x',
+    });
+
+    // Act
+    const before = await findEndpoints(discovery, 'resnet', { kind: 'model' });
+    await refreshSnapshot({ store, now: () => NOW }, 'resnet');
+    const after = await findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+    // Assess
+    expect(before.endpoints).toHaveLength(1);
+    expect(after.endpoints).toEqual([]);
+  });
+
+  it.each([
+    ['there is no snapshot', undefined],
+    ['the snapshot was rebuilt longer than UNHEALTHY_AFTER_SECONDS ago', NOW - 10_001],
+  ])('reads the partition when %s', async (_, builtAt) => {
+    // Prepare: the snapshot (if any) says nothing is registered; the partition says a serves.
+    const { discovery, reads, store } = deps({
+      registrations: [registration('a', 'resnet')],
+      probes: [probeRecord('a', 'resnet', NOW)],
+    });
+    if (builtAt !== undefined) {
+      await store.putSnapshot('resnet', {
+        sequence: 1,
+        builtAt,
+        partition: { registrations: [registration('a', 'resnet')], probes: [], rounds: [] },
+      });
+    }
+
+    // Act
+    const result = await findEndpoints(discovery, 'resnet', { kind: 'model' });
+
+    // Assess
+    expect(result.endpoints.map((e) => e.id)).toEqual(['ml/a/tfserving']);
+    expect(reads.readModel.mock.calls).toEqual([['resnet']]);
   });
 
   describe('with a version selector', () => {

@@ -65,8 +65,8 @@ describe('probe metrics', () => {
     };
     const probe = testProbeDeps({ store, tfserving, now: clock.now });
     const handler = createProbeHandler({ probe, invoker: undefined, share: 1000 }, 5);
-    // One round: the Lambda has a second past the end margin left, less than one interval (local
-    // contexts count real time down, so a bare millisecond past the margin left none on a busy machine).
+    // One round: the Lambda has a second past the end margin left (real time: the context's clock
+    // runs while the handler starts), less than the 5 s interval a second round would wait.
     return emfPrintedBy(() => handler(event, localContext('probe', END_MARGIN_MS + 1_000)));
   }
 
@@ -189,7 +189,10 @@ describe('discovery metrics', () => {
     clock.advance(DEFAULT_SETTINGS.unhealthyAfterSeconds * 1000 + 1_000);
     const deps = testDiscoveryDeps({ store, now: clock.now });
     const timedOut = Object.assign(new Error('aborted'), { name: 'TimeoutError' });
-    const down = failingStore(store, { readModel: new StoreUnavailableError('Query', timedOut) });
+    const down = failingStore(store, {
+      readSnapshot: new StoreUnavailableError('GetItem', timedOut),
+      readModel: new StoreUnavailableError('Query', timedOut),
+    });
 
     // Act
     const answers: number[] = [];

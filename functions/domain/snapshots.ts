@@ -1,0 +1,81 @@
+import { lastSuccessAt, markerFor } from './health.ts';
+import type { RegistryStore, StoreOperation } from './ports.ts';
+import type { ModelPartition, ModelSnapshot, ProbeRecord, RoundMarker } from './records.ts';
+
+/**
+ * Model snapshots: what discovery reads instead of a model's whole partition (one small item, one
+ * read unit at 100 endpoints, instead of a Query whose cost grows with the rows).
+ *
+ * A snapshot is a pure function of the partition (`compactPartition`), rebuilt after every write
+ * that can change routing: an event's registrations, drains and stops (before the event is
+ * acknowledged), a probe of a new endpoint, and each probe round's marker writes (which carry its
+ * failures and changes, at least once a second in a long round). Rebuilds from concurrent writers
+ * are ordered without locks or transactions: each claims a sequence number *before* reading the
+ * partition, and a snapshot is written only over a lower sequence. A writer's own writes precede
+ * its claim, so the read of any higher claim sees them: whichever snapshot is stored last-by-sequence
+ * reflects every write whose rebuild has claimed. Time rules (stale, row-expired, stalled prober)
+ * are not baked in: discovery judges the snapshot's rows at read time, as it would the partition.
+ */
+
+/** What rebuilding a snapshot asks of the store. */
+export const SNAPSHOT_REFRESH_STORE_OPERATIONS = [
+  'claimSnapshot',
+  'readModel',
+  'putSnapshot',
+] as const satisfies readonly StoreOperation[];
+
+export interface SnapshotRefreshDeps {
+  readonly store: Pick<RegistryStore, (typeof SNAPSHOT_REFRESH_STORE_OPERATIONS)[number]>;
+  readonly now: () => number;
+}
+
+/**
+ * The partition reduced to what judging its running endpoints needs: running registrations (a
+ * stopped or draining one is never served, and a model with none is unknown), their probe rows
+ * with the marker's vouching folded into `lastSuccessAt` and without `lastError`, and the marker's
+ * times without its per-endpoint map. Judging a running endpoint on it gives the same verdict, at
+ * any time, as judging it on the partition (`test/unit/functions/snapshots.test.ts`).
+ */
+export function compactPartition(partition: ModelPartition): ModelPartition {
+  const registrations = partition.registrations.filter((r) => r.lifecycle === 'RUNNING');
+  const running = new Set(registrations.map((r) => r.endpointId));
+  const probes = partition.probes
+    .filter((probe) => running.has(probe.endpointId))
+    .map(
+      (probe): ProbeRecord => ({
+        ...probe,
+        // Folded with the marker that speaks for the endpoint (its probe shard's).
+        lastSuccessAt: lastSuccessAt(probe, markerFor(partition.rounds, probe.endpointId)),
+        lastError: undefined,
+      }),
+    );
+  // Each shard's marker keeps its shard and times (markerFor chooses by them, not by `seen`).
+  const rounds = partition.rounds.map(
+    (round): RoundMarker => ({
+      startedAt: round.startedAt,
+      recordedAt: round.recordedAt,
+      seen: new Map(),
+      ...(round.shard === undefined ? {} : { shard: round.shard }),
+    }),
+  );
+  return { registrations, probes, rounds };
+}
+
+/** Rebuilds a model's snapshot from its partition; `false` when a later rebuild was already stored. */
+export async function refreshSnapshot(deps: SnapshotRefreshDeps, model: string): Promise<boolean> {
+  const sequence = await deps.store.claimSnapshot(model);
+  const builtAt = deps.now();
+  const partition = await deps.store.readModel(model);
+  const snapshot: ModelSnapshot = { sequence, builtAt, partition: compactPartition(partition) };
+  return deps.store.putSnapshot(model, snapshot);
+}
+
+/**
+ * Whether a snapshot may stand in for the partition at `nowMs`: a running prober rebuilds every
+ * model's snapshot at least once a round, so one older than UNHEALTHY_AFTER_SECONDS means the
+ * rebuilds are failing or the prober stalled, and discovery reads the partition itself (where
+ * the stall rule and any failure recorded since apply as before).
+ */
+export function isUsable(snapshot: ModelSnapshot, nowMs: number, unhealthyAfterSeconds: number): boolean {
+  return nowMs - snapshot.builtAt <= unhealthyAfterSeconds * 1000;
+}

@@ -1,0 +1,268 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type HealthPolicy,
+  judgeEndpoint,
+  judgementsStableUntil,
+  markerFor,
+} from '../../../../functions/domain/health.ts';
+import type {
+  ModelPartition,
+  ModelSnapshot,
+  ProbeRecord,
+  RoundMarker,
+} from '../../../../functions/domain/records.ts';
+import { compactPartition, isUsable, refreshSnapshot } from '../../../../functions/domain/snapshots.ts';
+import { InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
+import { endpointIdOf, probeRecord, registration } from '../../../support/kit/records.ts';
+
+const NOW = 1_000_000;
+const LIFECYCLES = ['PENDING', 'RUNNING', 'STOPPING', 'STOPPED'] as const;
+
+/** A partition of up to 6 endpoints with any lifecycle, probe row (or none), and marker (or none). */
+const partitions: fc.Arbitrary<ModelPartition> = fc
+  .record({
+    endpoints: fc.array(
+      fc.record({
+        lifecycle: fc.constantFrom(...LIFECYCLES),
+        addressed: fc.boolean(),
+        probe: fc.option(
+          fc.record({
+            lastSuccessAgo: fc.option(fc.integer({ min: 0, max: 60_000 }), { nil: undefined }),
+            probedAgo: fc.integer({ min: 0, max: 60_000 }),
+            failures: fc.integer({ min: 0, max: 4 }),
+            versions: fc.subarray(['3', '2', '1']),
+            expiresIn: fc.option(fc.integer({ min: -30, max: 3_600 }), { nil: undefined }),
+          }),
+          { nil: undefined },
+        ),
+        seenAgo: fc.option(fc.integer({ min: 0, max: 60_000 }), { nil: undefined }),
+      }),
+      { maxLength: 6 },
+    ),
+    // Markers of the whole fleet or of probe shards (layouts of 2 and 3), each seeing what it saw.
+    markers: fc.array(
+      fc.record({
+        recordedAgo: fc.integer({ min: 0, max: 60_000 }),
+        shard: fc.option(
+          fc.oneof(
+            fc.record({ index: fc.integer({ min: 0, max: 1 }), count: fc.constant(2) }),
+            fc.record({ index: fc.integer({ min: 0, max: 2 }), count: fc.constant(3) }),
+          ),
+          { nil: undefined },
+        ),
+      }),
+      { maxLength: 3 },
+    ),
+  })
+  .map(({ endpoints, markers }) => {
+    const ids = endpoints.map((_, i) => `t${i}`);
+    const registrations = endpoints.map((e, i) =>
+      registration(ids[i] as string, 'resnet', {
+        lifecycle: e.lifecycle,
+        ...(e.addressed ? {} : { host: undefined, restPort: undefined }),
+      }),
+    );
+    const probes: ProbeRecord[] = endpoints.flatMap((e, i) =>
+      e.probe === undefined
+        ? []
+        : [
+            probeRecord(ids[i] as string, 'resnet', NOW, {
+              lastSuccessAt: e.probe.lastSuccessAgo === undefined ? undefined : NOW - e.probe.lastSuccessAgo,
+              probedAt: NOW - e.probe.probedAgo,
+              consecutiveFailures: e.probe.failures,
+              versions: e.probe.versions,
+              lastError: e.probe.failures > 0 ? 'connect ECONNREFUSED' : undefined,
+              expiresAt: e.probe.expiresIn === undefined ? undefined : NOW / 1000 + e.probe.expiresIn,
+            }),
+          ],
+    );
+    const seen = new Map(
+      endpoints.flatMap((e, i) =>
+        e.seenAgo === undefined ? [] : [[endpointIdOf(ids[i] as string), NOW - e.seenAgo] as const],
+      ),
+    );
+    const rounds: RoundMarker[] = markers.map((marker) => ({
+      startedAt: NOW - marker.recordedAgo - 100,
+      recordedAt: NOW - marker.recordedAgo,
+      seen,
+      ...(marker.shard === undefined ? {} : { shard: marker.shard }),
+    }));
+    return { registrations, probes, rounds };
+  });
+
+const policies: fc.Arbitrary<HealthPolicy> = fc.record({
+  unhealthyAfterSeconds: fc.integer({ min: 1, max: 40 }),
+  failureThreshold: fc.integer({ min: 1, max: 3 }),
+  removeAfterSeconds: fc.integer({ min: 1, max: 60 }),
+});
+
+describe('compactPartition', () => {
+  it('judges every running endpoint as the partition does, at any later time', () => {
+    fc.assert(
+      fc.property(partitions, policies, fc.integer({ min: 0, max: 90_000 }), (partition, policy, later) => {
+        // Act
+        const compact = compactPartition(partition);
+
+        // Assess
+        const probeOf = (p: ModelPartition, id: string) => p.probes.find((row) => row.endpointId === id);
+        for (const r of partition.registrations.filter((r) => r.lifecycle === 'RUNNING')) {
+          const full = judgeEndpoint(
+            r,
+            probeOf(partition, r.endpointId),
+            markerFor(partition.rounds, r.endpointId),
+            NOW + later,
+            policy,
+          );
+          const small = judgeEndpoint(
+            r,
+            probeOf(compact, r.endpointId),
+            markerFor(compact.rounds, r.endpointId),
+            NOW + later,
+            policy,
+          );
+          expect(small).toEqual(full);
+        }
+      }),
+    );
+  });
+
+  it('keeps running registrations only, and their rows without errors or the marker map', () => {
+    // Prepare
+    const partition: ModelPartition = {
+      registrations: [registration('a', 'resnet'), registration('b', 'resnet', { lifecycle: 'STOPPING' })],
+      probes: [
+        probeRecord('a', 'resnet', NOW, { lastSuccessAt: NOW - 9_000 }),
+        probeRecord('b', 'resnet', NOW, { consecutiveFailures: 1, lastError: 'HTTP 503' }),
+      ],
+      rounds: [
+        { startedAt: NOW - 500, recordedAt: NOW - 100, seen: new Map([[endpointIdOf('a'), NOW - 200]]) },
+      ],
+    };
+
+    // Act
+    const compact = compactPartition(partition);
+
+    // Assess
+    expect(compact.registrations.map((r) => r.endpointId)).toEqual([endpointIdOf('a')]);
+    expect(compact.probes).toEqual([
+      probeRecord('a', 'resnet', NOW, { lastSuccessAt: NOW - 200, lastError: undefined }),
+    ]);
+    expect(compact.rounds).toEqual([{ startedAt: NOW - 500, recordedAt: NOW - 100, seen: new Map() }]);
+  });
+});
+
+describe('refreshSnapshot', () => {
+  it('stores what the partition says as of the rebuild, with the sequence it claimed', async () => {
+    // Prepare
+    const store = InMemoryRegistryStore.holding({
+      registrations: [registration('a', 'resnet')],
+      probes: [probeRecord('a', 'resnet', NOW)],
+    });
+
+    // Act
+    const written = await refreshSnapshot({ store, now: () => NOW }, 'resnet');
+
+    // Assess
+    expect(written).toBe(true);
+    expect(await store.readSnapshot('resnet')).toEqual({
+      sequence: 1,
+      builtAt: NOW,
+      partition: compactPartition(await store.readModel('resnet')),
+    });
+  });
+
+  it('ends on the latest truth whatever order concurrent rebuilds finish in', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(), { minLength: 3, maxLength: 3 }), async (delays) => {
+        // Prepare: three writers each change the truth, then rebuild; their reads and writes finish
+        // in an arbitrary order (the claim precedes the read, which precedes the write).
+        const store = new InMemoryRegistryStore();
+        const gate = gatedStore(store, delays);
+        const writers = ['a', 'b', 'c'].map(async (task, i) => {
+          await turns(i * 4);
+          await store.putRegistration(registration(task, 'resnet', { taskVersion: i + 1 }));
+          await refreshSnapshot({ store: gate, now: () => NOW + i }, 'resnet');
+        });
+
+        // Act
+        await Promise.all(writers);
+
+        // Assess
+        const truth = compactPartition(await store.readModel('resnet'));
+        const snapshot = (await store.readSnapshot('resnet')) as ModelSnapshot;
+        const ids = (p: ModelPartition) => p.registrations.map((r) => r.endpointId).sort();
+        expect(ids(snapshot.partition)).toEqual(ids(truth));
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
+const turns = async (count: number) => {
+  for (let i = 0; i < count; i++) await Promise.resolve();
+};
+
+/** The store with each partition read answering late: what it read is held for some event-loop turns. */
+function gatedStore(store: InMemoryRegistryStore, delays: readonly number[]): InMemoryRegistryStore {
+  let reads = 0;
+  return Object.assign(Object.create(store), {
+    async readModel(model: string) {
+      const partition = await store.readModel(model);
+      await turns((delays[reads++ % delays.length] ?? 0) % 16);
+      return partition;
+    },
+  }) as InMemoryRegistryStore;
+}
+
+describe('isUsable', () => {
+  it('takes a snapshot rebuilt within UNHEALTHY_AFTER_SECONDS, and no older one', () => {
+    // Prepare
+    const snapshot: ModelSnapshot = {
+      sequence: 1,
+      builtAt: NOW,
+      partition: { registrations: [], probes: [], rounds: [] },
+    };
+
+    // Act / Assess
+    expect(isUsable(snapshot, NOW + 10_000, 10)).toBe(true);
+    expect(isUsable(snapshot, NOW + 10_001, 10)).toBe(false);
+  });
+});
+
+describe('judgementsStableUntil', () => {
+  it('bounds a time range in which no endpoint is judged otherwise, and the judgement changes at no earlier point', () => {
+    fc.assert(
+      fc.property(
+        partitions,
+        policies,
+        fc.integer({ min: -60_000, max: 60_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (partition, policy, offset, fraction) => {
+          // Prepare: a time in [t0, until), the last millisecond before `until` included.
+          const t0 = NOW + offset;
+          const until = judgementsStableUntil(partition, t0, policy);
+          const span = Math.min(until, t0 + 120_000) - t0;
+          const later = t0 + Math.floor(fraction * Math.max(0, span - 1));
+
+          // Assess
+          const verdicts = (at: number) =>
+            partition.registrations.map((r) =>
+              judgeEndpoint(
+                r,
+                partition.probes.find((p) => p.endpointId === r.endpointId),
+                markerFor(partition.rounds, r.endpointId),
+                at,
+                policy,
+              ),
+            );
+          if (span > 0) {
+            expect(verdicts(later)).toEqual(verdicts(t0));
+            expect(verdicts(t0 + span - 1)).toEqual(verdicts(t0));
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
