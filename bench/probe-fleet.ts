@@ -22,6 +22,7 @@
  */
 import './support-quiet.ts';
 import { fork } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pMap from 'p-map';
@@ -31,7 +32,7 @@ import { loadConfig } from '../functions/domain/settings.ts';
 import { startLocalRegistry } from '../infra/local/local-registry.ts';
 import { StandInFleet } from '../tools/fleet/stand-in-fleet.ts';
 import { type BenchTask, loopbackHost, taskEvent } from '../tools/fleet/task-events.ts';
-import { type Distribution, distribution, mib, ratio, rssSampler, sleep } from './lib/stats.ts';
+import { type Distribution, distribution, mib, ratio, round, rssSampler, sleep } from './lib/stats.ts';
 
 const HOST_BLOCK = 140;
 const MODELS = { alpha: { available: [1, 2] }, beta: { available: [7] } };
@@ -67,8 +68,14 @@ export interface ProbeFleetResult {
   readonly floorMs: Distribution;
   /** Round p50 / floor p50. */
   readonly ratio: number;
-  /** Floors left out because a round started before they ended. */
+  /** Floors that a round started before they ended (left out, with that round, unless all were). */
   readonly overlappingFloors: number;
+  /** No floor had a gap of its own (rounds back to back): the figures include overlapping ones. */
+  readonly floorsOverlapOnly: boolean;
+  /** The most targets a steady round found failing (0: all healthy). */
+  readonly maxUnhealthyInRound: number;
+  /** 1-minute load average of the machine at the start and the end (other processes included). */
+  readonly loadAverage: readonly [number, number];
   /** Rounds that failed as a whole (the store did not answer in time), over the whole run. */
   readonly failedRounds: number;
   /** Registry writes per steady round (changed rows, unvouched rows, markers), median. */
@@ -124,6 +131,7 @@ export async function runProbeFleet(
   log: (line: string) => void = () => {},
 ): Promise<ProbeFleetResult> {
   const k = options.endpoints;
+  const loadStart = round(os.loadavg()[0] ?? 0, 2);
   const baseline = mib(process.memoryUsage.rss());
   const whole = rssSampler(50);
   const hosts = Array.from({ length: k }, (_, i) => loopbackHost(HOST_BLOCK, i));
@@ -189,12 +197,14 @@ export async function runProbeFleet(
     const registrationMs = Math.round(performance.now() - t0);
     log(`probe-fleet K=${k}: registered in ${registrationMs} ms`);
 
-    // Steady state: a round that probed every target and found each healthy.
     const intervalMs = config.probeIntervalSeconds * 1000;
-    for (let i = 0; ; i += 1) {
-      const r = await nextRound(60_000);
-      if (r.targets === 2 * k && r.healthy === 2 * k) break;
-      if (i >= 10) throw new Error(`no steady round after ${i} rounds: ${JSON.stringify(r)}`);
+    // Steady state: a round over every target that found each healthy (or, failing that, the
+    // sixth round over every target: failures then show in maxUnhealthyInRound).
+    for (let i = 0, full = 0; ; i += 1) {
+      const r = await nextRound(120_000);
+      if (r.targets === 2 * k) full += 1;
+      if (r.targets === 2 * k && (r.healthy === 2 * k || full >= 6)) break;
+      if (i >= 30) throw new Error(`no round over every target after ${i} rounds: ${JSON.stringify(r)}`);
     }
     const targets = probeTargets(await registry.registry.stores.probe.listRunningTasks());
     const concurrency = registry.registry.probe.concurrency;
@@ -205,36 +215,43 @@ export async function runProbeFleet(
     const floorSamples: number[] = [];
     const writes: number[] = [];
     let overlapping = 0;
-    let r = await nextRound(4 * intervalMs);
-    for (let i = 0; i < options.rounds; i += 1) {
-      if (r.healthy !== 2 * k) throw new Error(`round ${i}: ${r.failed} of ${r.targets} probes failed`);
-      roundSamples.push(r.durationMs);
-      writes.push(r.writes);
+    // Each steady round, then its floor; a floor and the round that started before it ended are
+    // both left out (every round overran the interval: no gap, then they are kept, and flagged).
+    const rounds_: { ms: number; writes: number; clean: boolean }[] = [];
+    const floors: { ms: number; clean: boolean }[] = [];
+    let lastFloorEnd = 0;
+    let unhealthy = 0;
+    for (let i = 0; i <= options.rounds; i += 1) {
+      const r = await nextRound(120_000);
+      const clean = r.endedAt - r.durationMs >= lastFloorEnd;
+      const previous = floors.at(-1);
+      if (!clean && previous !== undefined) previous.clean = false;
+      if (i === options.rounds) break;
+      unhealthy = Math.max(unhealthy, r.targets - r.healthy);
+      rounds_.push({ ms: r.durationMs, writes: r.writes, clean });
       // The floor, in the gap before the next round.
       const f0 = performance.now();
       const verdicts = await pMap(targets, (t) => tfserving.modelStatus(t.endpoint, t.model), {
         concurrency,
       });
       const floorMs = performance.now() - f0;
-      const floorEnd = Date.now();
-      const bad = verdicts.filter((v) => !v.ok).length;
-      if (bad > 0) throw new Error(`floor: ${bad} probes failed`);
-      const next = await nextRound(4 * intervalMs);
-      const overlapped = next.endedAt - next.durationMs < floorEnd;
+      lastFloorEnd = Date.now();
+      floors.push({ ms: floorMs, clean: true });
       log(
-        `probe-fleet K=${k}: round ${r.durationMs} ms, ${r.writes} writes; floor ${Math.round(floorMs)} ms` +
-          (overlapped ? ' (the next round started before it ended: both left out)' : ''),
+        `probe-fleet K=${k}: round ${r.durationMs} ms (${r.healthy}/${r.targets} healthy, ${r.writes} writes${clean ? '' : ', overlapped the last floor'}); ` +
+          `floor ${Math.round(floorMs)} ms (${verdicts.filter((v) => !v.ok).length} failed)`,
       );
-      if (overlapped) {
-        overlapping += 1;
-        r = await nextRound(4 * intervalMs);
-      } else {
-        floorSamples.push(floorMs);
-        r = next;
-      }
     }
     const steadyPeak = steady.stop();
-    if (floorSamples.length === 0) throw new Error('every floor overlapped a round');
+    const pick = <T extends { clean: boolean }>(all: T[]) =>
+      all.some((x) => x.clean) ? all.filter((x) => x.clean) : all;
+    const keptRounds = pick(rounds_);
+    const keptFloors = pick(floors);
+    roundSamples.push(...keptRounds.map((x) => x.ms));
+    writes.push(...keptRounds.map((x) => x.writes));
+    floorSamples.push(...keptFloors.map((x) => x.ms));
+    overlapping = floors.filter((x) => !x.clean).length;
+    const overlapOnly = !floors.some((x) => x.clean);
 
     // Dead → excluded, side by side at random phases.
     const victims = hosts.slice(-options.trials);
@@ -315,6 +332,9 @@ export async function runProbeFleet(
       floorMs,
       ratio: ratio(roundMs.p50, floorMs.p50),
       overlappingFloors: overlapping,
+      floorsOverlapOnly: overlapOnly,
+      maxUnhealthyInRound: unhealthy,
+      loadAverage: [loadStart, round(os.loadavg()[0] ?? 0, 2)],
       failedRounds,
       writesPerRound: [...writes].sort((a, b) => a - b)[Math.floor(writes.length / 2)] ?? 0,
       roundMsDuringTrials: distribution(trialRounds, 0),
