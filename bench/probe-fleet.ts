@@ -39,7 +39,7 @@ const MODELS = { alpha: { available: [1, 2] }, beta: { available: [7] } };
 const EVENTS_PER_POST = 25;
 const POLL_PAUSE_MS = 250;
 /** Event posts in flight (a batch's events are applied one after the other). */
-const POSTS_IN_FLIGHT = 8;
+const POSTS_IN_FLIGHT = 4;
 
 export interface ProbeFleetOptions {
   readonly endpoints: number;
@@ -176,16 +176,26 @@ export async function runProbeFleet(
       tasks.slice(b * EVENTS_PER_POST, (b + 1) * EVENTS_PER_POST),
     );
     const t0 = performance.now();
+    let posted = 0;
     await pMap(
       batches,
-      async (batch) => {
+      async (batch, b) => {
+        if (b > 0 && b % 40 === 0) {
+          const last = rounds.at(-1);
+          log(
+            `probe-fleet K=${k}: ${posted} tasks registered; last round ${last?.durationMs} ms over ${last?.targets} targets`,
+          );
+        }
         const events = JSON.stringify(batch.map((task) => taskEvent(task, 'RUNNING')));
         // A 503 (the store slow under the load) is retried: events are idempotent.
         for (let attempt = 1; ; attempt += 1) {
           const response = await fetch(`${registry.url}/events`, { method: 'POST', body: events });
           const body = (await response.json()) as { applied?: number; skipped?: number };
-          if (response.status === 202 && (body.applied ?? 0) + (body.skipped ?? 0) === batch.length) return;
-          if (response.status !== 503 || attempt >= 10)
+          if (response.status === 202 && (body.applied ?? 0) + (body.skipped ?? 0) === batch.length) {
+            posted += batch.length;
+            return;
+          }
+          if (response.status !== 503 || attempt >= 30)
             throw new Error(
               `POST /events answered ${response.status}: ${JSON.stringify(body).slice(0, 300)}`,
             );
@@ -347,6 +357,11 @@ export async function runProbeFleet(
         standInPeakMiB: fleetMemory.children.map((c) => mib(c.peakRssBytes)),
       },
     };
+  } catch (error) {
+    log(`probe-fleet K=${k}: FAILED: ${(error as Error).message}`);
+    // Let the handlers still running finish their writes before the engine closes under them.
+    await sleep(3000);
+    throw error;
   } finally {
     await registry.close();
     await fleet.close();
