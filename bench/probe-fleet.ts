@@ -85,6 +85,8 @@ export interface ProbeFleetResult {
   readonly deadToExcluded: Distribution;
   /** Duration of one `GET /models/alpha` during the trials: the resolution of the figure above. */
   readonly discoveryCallMs: Distribution;
+  /** Endpoints served by each `GET /models/alpha` of the trials: the fewest, and the median. */
+  readonly servedDuringTrials: { readonly min: number; readonly p50: number; readonly answers: number };
   readonly memory: {
     /** RSS of the registry process before the fleet was registered, and its peak (MiB). */
     readonly registryBaselineMiB: number;
@@ -267,6 +269,8 @@ export async function runProbeFleet(
     const victims = hosts.slice(-options.trials);
     const served = new Map<string, (at: number) => void>();
     const discoveryMs: number[] = [];
+    /** How many endpoints each answer served (all K but the dead ones, when every round keeps up). */
+    const servedCounts: number[] = [];
     const roundsBefore = rounds.length;
     let polling = true;
     const poller = (async () => {
@@ -282,6 +286,7 @@ export async function runProbeFleet(
         }
         const at = performance.now();
         discoveryMs.push(at - c0);
+        if (text !== undefined) servedCounts.push(text.split('"host":"').length - 1);
         if (text !== undefined) {
           for (const [host, resolve] of [...served]) {
             if (!text.includes(`"host":"${host}"`)) {
@@ -350,6 +355,11 @@ export async function runProbeFleet(
       roundMsDuringTrials: distribution(trialRounds, 0),
       deadToExcluded: distribution(samples, 0),
       discoveryCallMs: distribution(discoveryMs, 0),
+      servedDuringTrials: {
+        min: Math.min(...servedCounts),
+        p50: distribution(servedCounts, 0).p50,
+        answers: servedCounts.length,
+      },
       memory: {
         registryBaselineMiB: baseline,
         registryPeakMiB: Math.max(whole.stop(), mib(process.resourceUsage().maxRSS * 1024)),

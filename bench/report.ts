@@ -420,6 +420,10 @@ export function markdown(r: BenchResults): string {
       `| silent death → excluded from \`GET /models/alpha\` | ${f.deadToExcluded.samples} | ${f.deadToExcluded.p50} | ${f.deadToExcluded.max} |`,
       `| one \`GET /models/alpha\` during the trials | ${f.discoveryCallMs.samples} | ${f.discoveryCallMs.p50} | ${f.discoveryCallMs.max} |`,
       '',
+      `Endpoints served per answer during the trials (of ${f.endpoints.toLocaleString('en')}, ${f.deadToExcluded.samples} killed): ` +
+        `fewest ${f.servedDuringTrials.min}, median ${f.servedDuringTrials.p50} over ${f.servedDuringTrials.answers} answers. ` +
+        `Load average (1 min) ${f.loadAverage[0]} at the start, ${f.loadAverage[1]} at the end; the most probes failing in one steady round: ${f.maxUnhealthyInRound}.`,
+      '',
       `Round ×${f.ratio} its floor; ${f.writesPerRound} registry writes per steady round (median); ${f.overlappingFloors} floor(s) left out ` +
         `(the next round started before they ended); ${f.failedRounds} round(s) failed whole. ` +
         `RSS: registry ${f.memory.registryBaselineMiB} MiB before the fleet, peak ${f.memory.registryPeakMiB} MiB ` +

@@ -99,7 +99,7 @@ const plan = quick
       coldStart: { runs: 31 },
       cost: { engine: 'ddb-local' as const, rounds: 120, callsPerModel: 200 },
       client: CLIENT_PLANS.full,
-      probeFleet: { endpoints: 10_000, rounds: 8, trials: 10 },
+      probeFleet: { endpoints: 10_000, rounds: 6, trials: 10 },
       limitsSeconds: {
         discovery: 1800,
         probe: 2400,
@@ -107,7 +107,7 @@ const plan = quick
         'cold-start': 600,
         cost: 600,
         client: 300,
-        'probe-fleet': 1200,
+        'probe-fleet': 2400,
       },
     };
 
