@@ -191,8 +191,17 @@ export async function runProbeFleet(
         const events = JSON.stringify(batch.map((task) => taskEvent(task, 'RUNNING')));
         // A 503 (the store slow under the load) is retried: events are idempotent.
         for (let attempt = 1; ; attempt += 1) {
-          const response = await fetch(`${registry.url}/events`, { method: 'POST', body: events });
-          const body = (await response.json()) as { applied?: number; skipped?: number };
+          let response: Response;
+          let body: { applied?: number; skipped?: number };
+          try {
+            response = await fetch(`${registry.url}/events`, { method: 'POST', body: events });
+            body = (await response.json()) as { applied?: number; skipped?: number };
+          } catch (error) {
+            // A kept-alive connection the server closed meanwhile (its 5 s idle timeout): post again.
+            if (attempt >= 30) throw error;
+            await sleep(1000);
+            continue;
+          }
           if (response.status === 202 && (body.applied ?? 0) + (body.skipped ?? 0) === batch.length) {
             posted += batch.length;
             return;

@@ -99,7 +99,7 @@ const plan = quick
       coldStart: { runs: 31 },
       cost: { engine: 'ddb-local' as const, rounds: 120, callsPerModel: 200 },
       client: CLIENT_PLANS.full,
-      probeFleet: { endpoints: 10_000, rounds: 6, trials: 10 },
+      probeFleet: { endpoints: 10_000, rounds: 5, trials: 10 },
       limitsSeconds: {
         discovery: 1800,
         probe: 2400,
