@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pMap from 'p-map';
 import { isLoopback } from '../functions/adapters/tfserving/tfserving-client.ts';
-import { probeTargets, type RoundSummary } from '../functions/domain/probe.ts';
+import type { RoundSummary } from '../functions/domain/probe.ts';
 import { loadConfig } from '../functions/domain/settings.ts';
 import { startLocalRegistry } from '../infra/local/local-registry.ts';
 import { StandInFleet } from '../tools/fleet/stand-in-fleet.ts';
@@ -227,7 +227,11 @@ export async function runProbeFleet(
       if (r.targets === 2 * k && (r.healthy === 2 * k || full >= 6)) break;
       if (i >= 30) throw new Error(`no round over every target after ${i} rounds: ${JSON.stringify(r)}`);
     }
-    const targets = probeTargets(await registry.registry.stores.probe.listRunningTasks());
+    // The floor's targets from the fleet itself: the store's Query of 10,000 tasks can miss its
+    // 2 s deadline on a saturated event loop (the rounds' own listing is what is measured).
+    const targets = hosts.flatMap((host) =>
+      Object.keys(MODELS).map((model) => ({ endpoint: { host, restPort: 8501 }, model })),
+    );
     const concurrency = registry.registry.probe.concurrency;
     const tfserving = registry.registry.tfserving;
 
