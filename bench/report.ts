@@ -5,6 +5,7 @@ import { type CostMeasurements, type CostModel, FLEET } from './cost-model.ts';
 import type { DiscoveryResult } from './discovery.ts';
 import type { FreshnessSettings, Scenario } from './freshness.ts';
 import { type Distribution, round } from './lib/stats.ts';
+import type { ProbeFleetResult } from './probe-fleet.ts';
 import type { ProbeRoundResult } from './probe-round.ts';
 
 /** The issue's targets, checked against one run's figures, and the Markdown summary. */
@@ -28,6 +29,7 @@ export interface BenchResults {
   coldStart?: ColdStartResult;
   cost?: { measurements: CostMeasurements; model: CostModel; prices: unknown; assumptions: unknown };
   client?: ClientResult;
+  probeFleet?: ProbeFleetResult;
   errors: { benchmark: string; message: string }[];
   targets?: TargetCheck[];
 }
@@ -283,6 +285,33 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       client.bundle.core.bytes <= 20_000 && client.bundle.signer.bytes <= 40_000,
     );
   }
+  const fleet = r.probeFleet;
+  if (fleet) {
+    const label = `K=${fleet.endpoints.toLocaleString('en')} × 2 models, local runtime, defaults`;
+    const intervalMs = fleet.settings.intervalSeconds * 1000;
+    add(
+      'probe at fleet scale',
+      `round duration p50 / max (${label})`,
+      `${fleet.roundMs.p50} / ${fleet.roundMs.max} ms (${fleet.roundMs.samples} rounds); bare fan-out p50 ${fleet.floorMs.p50} ms, round ×${fleet.ratio}`,
+      `≤ the ${intervalMs.toLocaleString('en')} ms interval`,
+      fleet.roundMs.max <= intervalMs,
+    );
+    const d = fleet.deadToExcluded;
+    add(
+      'probe at fleet scale',
+      `silent death → excluded (${label})`,
+      `p50 ${d.p50} / max ${d.max} ms (${d.samples} trials; a discovery call took p50 ${fleet.discoveryCallMs.p50} / max ${fleet.discoveryCallMs.max} ms)`,
+      '≤ 10,000 ms',
+      d.max <= 10_000,
+    );
+    add(
+      'probe at fleet scale',
+      `peak RSS (${label})`,
+      `registry ${fleet.memory.registryPeakMiB} MiB (steady rounds ${fleet.memory.registrySteadyPeakMiB} MiB); stand-ins ${fleet.memory.standInPeakMiB.join(' + ')} MiB`,
+      '(reported)',
+      null,
+    );
+  }
   return checks;
 }
 
@@ -478,6 +507,34 @@ export function markdown(r: BenchResults): string {
       `| core | ${b.core.bytes.toLocaleString('en')} | ${b.core.gzipBytes.toLocaleString('en')} |`,
       `| SigV4 chunk | ${b.signer.bytes.toLocaleString('en')} | ${b.signer.gzipBytes.toLocaleString('en')} |`,
       `| default credential provider chain | ${b.credentialChain.bytes.toLocaleString('en')} | ${b.credentialChain.gzipBytes.toLocaleString('en')} |`,
+    );
+  }
+  if (r.probeFleet) {
+    const f = r.probeFleet;
+    const s = f.settings;
+    out.push('', '## 7. Probe at fleet scale', '');
+    out.push(
+      `The local runtime as \`npm start\` runs it (in-process dynalite), interval ${s.intervalSeconds} s, timeout ${s.timeoutMs} ms, ` +
+        `threshold ${s.failureThreshold}, unhealthy after ${s.unhealthyAfterSeconds} s, concurrency ${s.concurrency}; ` +
+        `${f.endpoints.toLocaleString('en')} tasks registered through \`POST /events\` in ${f.registrationMs.toLocaleString('en')} ms, ` +
+        `stand-ins in ${f.standInChildren} child process(es).`,
+      '',
+      '| | samples | p50 ms | max ms |',
+      '| --- | --- | --- | --- |',
+      `| steady round | ${f.roundMs.samples} | ${f.roundMs.p50} | ${f.roundMs.max} |`,
+      `| bare fan-out (floor), in the gap after each round | ${f.floorMs.samples} | ${f.floorMs.p50} | ${f.floorMs.max} |`,
+      `| round during the death trials (discovery calls share the process) | ${f.roundMsDuringTrials.samples} | ${f.roundMsDuringTrials.p50} | ${f.roundMsDuringTrials.max} |`,
+      `| silent death → excluded from \`GET /models/alpha\` | ${f.deadToExcluded.samples} | ${f.deadToExcluded.p50} | ${f.deadToExcluded.max} |`,
+      `| one \`GET /models/alpha\` during the trials | ${f.discoveryCallMs.samples} | ${f.discoveryCallMs.p50} | ${f.discoveryCallMs.max} |`,
+      '',
+      `Endpoints served per answer during the trials (of ${f.endpoints.toLocaleString('en')}, ${f.deadToExcluded.samples} killed): ` +
+        `fewest ${f.servedDuringTrials.min}, median ${f.servedDuringTrials.p50} over ${f.servedDuringTrials.answers} answers. ` +
+        `Load average (1 min) ${f.loadAverage[0]} at the start, ${f.loadAverage[1]} at the end; the most probes failing in one steady round: ${f.maxUnhealthyInRound}.`,
+      '',
+      `Round ×${f.ratio} its floor; ${f.writesPerRound} registry writes per steady round (median); ${f.overlappingFloors} floor(s) left out ` +
+        `(the next round started before they ended); ${f.failedRounds} round(s) failed whole. ` +
+        `RSS: registry ${f.memory.registryBaselineMiB} MiB before the fleet, peak ${f.memory.registryPeakMiB} MiB ` +
+        `(${f.memory.registrySteadyPeakMiB} MiB during the steady rounds); stand-in children ${f.memory.standInPeakMiB.join(', ')} MiB at peak.`,
     );
   }
   out.push('');

@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --quick] [--only discovery,probe,freshness,cold-start,cost,client] [--out DIR]`
+ * `npm run bench [-- --quick] [--only discovery,probe,freshness,cold-start,cost,client,probe-fleet] [--out DIR]`
  *
- * Runs the benchmarks (discovery, probe round, freshness, cold start, cost, and the client library's) one after the other (never side by side: the machine is
+ * Runs the benchmarks (discovery, probe round, freshness, cold start, cost, the client library's, and
+ * the probe at fleet scale) one after the other (never side by side: the machine is
  * shared and noisy, so each headline figure is a ratio against a floor measured in the same run),
  * checks the targets, writes `<out>/<date>-<machine>[-quick].json` and `.md`, prints the summary.
  * Only loopback addresses are ever contacted. Each benchmark is bounded in time; engines, stand-in
@@ -19,10 +20,19 @@ import { benchCost } from './cost.ts';
 import { benchDiscovery } from './discovery.ts';
 import { type FreshnessSettings, measureFreshness } from './freshness.ts';
 import { round, withTimeout } from './lib/stats.ts';
+import { benchProbeFleet } from './probe-fleet.ts';
 import { benchProbeRounds } from './probe-round.ts';
 import { type BenchResults, checkTargets, markdown } from './report.ts';
 
-const BENCHMARKS = ['discovery', 'probe', 'freshness', 'cold-start', 'cost', 'client'] as const;
+const BENCHMARKS = [
+  'discovery',
+  'probe',
+  'freshness',
+  'cold-start',
+  'cost',
+  'client',
+  'probe-fleet',
+] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 const { values } = parseArgs({
@@ -65,7 +75,16 @@ const plan = quick
       coldStart: { runs: 10 },
       cost: { engine: 'ddb-local' as const, rounds: 24, callsPerModel: 30 },
       client: CLIENT_PLANS.quick,
-      limitsSeconds: { discovery: 360, probe: 150, freshness: 150, 'cold-start': 120, cost: 90, client: 120 },
+      probeFleet: { endpoints: 2000, rounds: 4, trials: 5 },
+      limitsSeconds: {
+        discovery: 360,
+        probe: 150,
+        freshness: 150,
+        'cold-start': 120,
+        cost: 90,
+        client: 120,
+        'probe-fleet': 300,
+      },
     }
   : {
       discovery: {
@@ -80,6 +99,7 @@ const plan = quick
       coldStart: { runs: 31 },
       cost: { engine: 'ddb-local' as const, rounds: 120, callsPerModel: 200 },
       client: CLIENT_PLANS.full,
+      probeFleet: { endpoints: 10_000, rounds: 5, trials: 10 },
       limitsSeconds: {
         discovery: 1800,
         probe: 2400,
@@ -87,6 +107,7 @@ const plan = quick
         'cold-start': 600,
         cost: 600,
         client: 300,
+        'probe-fleet': 2400,
       },
     };
 
@@ -179,6 +200,10 @@ await step('cost', async () => {
 });
 await step('client', async () => {
   results.client = await benchClient({ ...plan.client, log });
+});
+
+await step('probe-fleet', async () => {
+  results.probeFleet = await benchProbeFleet({ ...plan.probeFleet, log });
 });
 
 const md = save();

@@ -210,9 +210,32 @@ function tally(
 
 // Model partitions read at once at the start of a round.
 const READ_CONCURRENCY = 8;
-// A marker names the endpoints it vouches for (~60 B each); past this many, unchanged rows are
-// written instead, keeping the marker far below DynamoDB's 400 KB item limit.
-const MAX_VOUCHED_PER_MARKER = 4000;
+/**
+ * A marker names the endpoints it vouches for: each costs its id's UTF-8 bytes plus
+ * {@link VOUCHED_ENTRY_OVERHEAD_BYTES} of the item (a 13-digit number, 8 B, and 1 B for the map
+ * entry). Past this many bytes, unchanged rows are written instead, keeping the marker below
+ * DynamoDB's 400 KB item limit with room for its other attributes (about 6,000 endpoints with ids
+ * like `cluster/<32 hex>/tfserving`; it was a count of 4,000 before).
+ */
+const MAX_VOUCHED_BYTES = 340_000;
+const VOUCHED_ENTRY_OVERHEAD_BYTES = 9;
+
+/** UTF-8 length of a string, without encoding it. */
+function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      bytes += 4;
+      i += 1;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+const vouchedEntryBytes = (id: string) => utf8Bytes(id) + VOUCHED_ENTRY_OVERHEAD_BYTES;
 /** A model with observations to vouch for gets a marker at least this often during a long round. */
 const MARKER_FLUSH_MS = 1000;
 
@@ -220,6 +243,10 @@ const MARKER_FLUSH_MS = 1000;
 class ModelRound {
   /** Endpoint → when it was last seen serving exactly what its row says. */
   readonly seen: Map<string, number>;
+  /** Endpoints not in `seen` whose probe may still be vouched for: their room is kept for them. */
+  private readonly claimed = new Set<string>();
+  /** Marker bytes taken by `seen` and `claimed`. */
+  private vouchedBytes = 0;
   private unsettled: number;
   /** How many endpoints the model has: past a snapshot's limit, its partition is not read to rebuild one. */
   private readonly endpoints: number;
@@ -249,19 +276,36 @@ class ModelRound {
       const seenAt = markerFor(previous, id)?.seen.get(id);
       if (seenAt !== undefined) this.seen.set(id, seenAt);
     }
+    for (const id of this.seen.keys()) this.vouchedBytes += vouchedEntryBytes(id);
     this.unsettled = targetIds.size;
     this.endpoints = modelEndpoints;
     this.lastWriteAt = startedAt;
   }
 
+  /**
+   * Whether the marker can vouch for this endpoint's probe, asked before the probe: when it can, its
+   * room in the marker is kept for it until its outcome (so probes running at once cannot overfill
+   * the marker and leave an unchanged success neither vouched for nor written).
+   */
+  claim(id: string): boolean {
+    if (this.seen.has(id) || this.claimed.has(id)) return true;
+    const bytes = vouchedEntryBytes(id);
+    if (this.vouchedBytes + bytes > MAX_VOUCHED_BYTES) return false;
+    this.vouchedBytes += bytes;
+    this.claimed.add(id);
+    return true;
+  }
+
   /** An outcome: seen unchanged at `seenAt`, or anything else (a failure, a changed row, a failed write). */
   observed(id: string, seenAt: number | undefined): void {
+    const wasClaimed = this.claimed.delete(id);
     if (seenAt === undefined) {
       // Its row says something else now, or its write failed: the marker must not vouch for it,
       // and the model's snapshot must be rebuilt with the row as it now is.
-      this.seen.delete(id);
+      const wasSeen = this.seen.delete(id);
       this.dirty = true;
-    } else if (this.seen.has(id) || this.seen.size < MAX_VOUCHED_PER_MARKER) {
+      if (wasSeen || wasClaimed) this.vouchedBytes -= vouchedEntryBytes(id);
+    } else if (wasClaimed || this.seen.has(id)) {
       this.seen.set(id, seenAt);
       this.dirty = true;
     }
@@ -385,7 +429,7 @@ export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLE
       const round = models.get(target.model) as ModelRound;
       const probe = rows.get(target.model)?.get(target.endpoint.id);
       // Past the marker's cap, an unchanged success is written to its row instead.
-      const vouchable = round.seen.has(target.endpoint.id) || round.seen.size < MAX_VOUCHED_PER_MARKER;
+      const vouchable = round.claim(target.endpoint.id);
       const probedAt = deps.now();
       let result: ProbeResult | undefined;
       try {

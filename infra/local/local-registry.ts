@@ -14,10 +14,10 @@ import { createEcsEventsHandler } from '../../functions/adapters/edges/ecs-event
 import { probeRounds } from '../../functions/adapters/edges/scheduled-probe.ts';
 import { runReconcile } from '../../functions/adapters/edges/scheduled-reconcile.ts';
 import { loggers } from '../../functions/adapters/observability.ts';
-import { createRegistry, STORE_BUDGETS } from '../../functions/composition/registry.ts';
+import { createRegistry, type Registry, STORE_BUDGETS } from '../../functions/composition/registry.ts';
 import { knownModels } from '../../functions/domain/discovery.ts';
 import { asError, ConfigError } from '../../functions/domain/errors.ts';
-import { runProbeLoop } from '../../functions/domain/probe.ts';
+import { type RoundSummary, runProbeLoop } from '../../functions/domain/probe.ts';
 import type { RegistryConfig } from '../../functions/domain/settings.ts';
 import { applyTaskEvent } from '../../functions/domain/task-events.ts';
 import { type EmbeddedEngine, ensureTable, startDynalite, sweepExpired } from './dynamodb-engine.ts';
@@ -45,11 +45,15 @@ export interface LocalRegistryOptions {
   readonly sweepIntervalMs?: number;
   /** Hosts the probe may contact; tests confine it to loopback. */
   readonly isAllowedProbeHost?: (host: string) => boolean;
+  /** Told after each probe round, with its summary (`durationMs` alone when the round failed as a whole). */
+  readonly onProbeRound?: (round: RoundSummary | { readonly durationMs: number }) => void;
 }
 
 export interface LocalRegistry {
   readonly url: string;
   readonly engine: string;
+  /** What the runtime runs (benchmarks use its TF Serving client and settings). */
+  readonly registry: Registry;
   close(): Promise<void>;
 }
 
@@ -135,7 +139,17 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
   const stop = new AbortController();
   const sleep = (ms: number) => delay(ms, undefined, { signal: stop.signal }).catch(() => undefined);
   const intervalMs = options.config.probeIntervalSeconds * 1000;
-  const probing = runProbeLoop(probeRounds(registry.probe, intervalMs), {
+  const round = probeRounds(registry.probe, intervalMs);
+  const onRound = options.onProbeRound;
+  const observed =
+    onRound === undefined
+      ? round
+      : async () => {
+          const summary = await round();
+          onRound(summary);
+          return summary;
+        };
+  const probing = runProbeLoop(observed, {
     intervalMs,
     deadlineMs: Number.POSITIVE_INFINITY,
     now: Date.now,
@@ -181,6 +195,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
       embedded === undefined
         ? `external DynamoDB at ${endpoint}`
         : `embedded dynalite (in memory, ${endpoint})`,
+    registry,
     async close() {
       stop.abort();
       server.closeAllConnections();

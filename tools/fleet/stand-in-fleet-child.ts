@@ -17,6 +17,12 @@ interface MisbehaveMessage {
   readonly mode: Misbehaviour;
 }
 
+/** `die`: stop listening, refuse connections (a silent death); `revive`: listen again. */
+interface LifeMessage {
+  readonly type: 'die' | 'revive';
+  readonly hosts: readonly string[];
+}
+
 const stands: TfServingStandIn[] = [];
 const byHost = new Map<string, TfServingStandIn>();
 
@@ -38,7 +44,9 @@ async function closeAll() {
   await Promise.all(stands.map((s) => s.close()));
 }
 
-process.on('message', (message: StartMessage | MisbehaveMessage | { type: 'close' }) => {
+type Message = StartMessage | MisbehaveMessage | LifeMessage | { type: 'memory' } | { type: 'close' };
+
+process.on('message', (message: Message) => {
   if (message.type === 'start') {
     start(message).then(
       (ms) => process.send?.({ type: 'started', ms, count: stands.length }),
@@ -47,6 +55,19 @@ process.on('message', (message: StartMessage | MisbehaveMessage | { type: 'close
   } else if (message.type === 'misbehave') {
     for (const host of message.hosts) byHost.get(host)?.misbehave(message.mode);
     process.send?.({ type: 'misbehaving', count: message.hosts.length });
+  } else if (message.type === 'die' || message.type === 'revive') {
+    const { type, hosts } = message;
+    Promise.all(hosts.map((host) => byHost.get(host)?.[type]())).then(
+      () => process.send?.({ type: `${type}-done`, count: hosts.length }),
+      (error: Error) => process.send?.({ type: 'error', message: error.message }),
+    );
+  } else if (message.type === 'memory') {
+    // maxRSS is the peak since the process started, in KiB.
+    process.send?.({
+      type: 'memory',
+      rssBytes: process.memoryUsage.rss(),
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    });
   } else {
     closeAll().finally(() => process.exit(0));
   }

@@ -573,6 +573,39 @@ describe('runProbeRound write pattern', () => {
     });
   });
 
+  it('keeps the marker under its byte budget, and writes the row of every unchanged success it cannot vouch for', async () => {
+    // Prepare: 50 endpoints whose ids take ~10 KB each in the marker, probed all at once.
+    const clock = new TestClock(START);
+    const store = new InMemoryRegistryStore();
+    const tfserving = new FakeTfServing();
+    const ids: string[] = [];
+    for (let i = 0; i < 50; i += 1) {
+      const taskId = `${i}-${'x'.repeat(10_000)}`;
+      const host = `10.0.1.${i + 1}`;
+      await store.putTask(taskRecord(taskId, ['resnet'], { endpoints: [endpointOf(taskId, { host })] }));
+      tfserving.status({ host, restPort: 8501 }, 'resnet', available('2'));
+      ids.push(`ml/${taskId}/tfserving`);
+    }
+    const deps = probeDeps({ tfserving, store, now: clock.now }, { concurrency: 64 });
+    await runProbeRound(deps);
+
+    // Act
+    clock.advance(5_000);
+    const summary = await runProbeRound(deps);
+
+    // Assess: about 340 KB vouched for; every other endpoint's row says it was seen now.
+    const seen = store.rounds.get('resnet')?.seen ?? new Map<string, number>();
+    const markerBytes = [...seen.keys()].reduce((n, id) => n + id.length + 9, 0);
+    expect(seen.size).toBeGreaterThan(30);
+    expect(seen.size).toBeLessThan(50);
+    expect(markerBytes).toBeLessThanOrEqual(340_000);
+    for (const id of ids) {
+      const at = seen.get(id) ?? store.probe(id, 'resnet')?.lastSuccessAt;
+      expect(at, id.slice(0, 8)).toBe(START + 5_000);
+    }
+    expect(summary).toMatchObject({ healthy: 50, writes: 50 - seen.size + 1 });
+  });
+
   it('writes the row of an endpoint whose versions changed, and leaves it out of the marker', async () => {
     // Prepare
     const clock = new TestClock(START);

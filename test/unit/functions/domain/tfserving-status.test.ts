@@ -400,6 +400,29 @@ describe('modelStatusJudge (streaming)', () => {
     );
   });
 
+  it('gives a small body parsed whole the verdict it gets streamed (the same body padded past 64 KB)', () => {
+    // Prepare: whitespace between tokens changes nothing in JSON, and pushes the body onto the
+    // streaming path. (Bodies without version entries are judged from their first 64 KB, so they
+    // are left out: padded, that start is only whitespace.)
+    const pad = ' '.repeat(70 * 1024);
+    const bodies = [
+      statusBody(entry('8', 'END', 'NOT_FOUND', 'no SavedModel'), entry('7', 'AVAILABLE')),
+      statusBody(entry('-1', 'AVAILABLE'), entry('2', 'AVAILABLE')),
+      statusBody(entry('3', 'LOADING')),
+      '{"model_version_status": [{"version": "x"}, {"version": "4", "state": "AVAILABLE"}], "more": 1}',
+      '{"model_version_status": [{"version": "1", "state": "AVAILABLE"}]} garbage',
+      '{"model_version_status": [{"version": "1", "state": "AVAIL',
+    ];
+    for (const body of bodies) {
+      // Act
+      const whole = judgeModelStatus(200, JSON_TYPE, body);
+      const streamed = judgeModelStatus(200, JSON_TYPE, body.replace(/^([[{])/, `$1${pad}`));
+
+      // Assess
+      expect(whole, body).toEqual(streamed);
+    }
+  });
+
   it('judges by the well-formed entries when one entry has a -1 version (a legal directory name)', () => {
     // Act
     const verdict = judgeModelStatus(200, JSON_TYPE, statusBody(entry('-1', 'END'), entry('7', 'AVAILABLE')));
