@@ -8,6 +8,7 @@ import { setTimeout } from 'node:timers/promises';
 import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { createDiscoveryHandler } from '../functions/adapters/edges/discovery-api.ts';
 import { handleEcsEvent } from '../functions/adapters/edges/ecs-events.ts';
+import { discoveryDeps } from '../functions/composition/registry.ts';
 import { parseTaskDetail } from '../functions/domain/ecs-task-event.ts';
 import type { EcsTaskReader } from '../functions/domain/ports.ts';
 import { runProbeRound } from '../functions/domain/probe.ts';
@@ -87,7 +88,10 @@ export async function benchCost(options: {
         writeUnits: round(rounds.writeUnits / options.rounds, 2),
       };
 
-      const handler = createDiscoveryHandler(registry.discovery);
+      // Each call its own read, as separate Lambda invocations make them (no read shared between calls).
+      const handler = createDiscoveryHandler(
+        discoveryDeps(registry.config, registry.stores.discovery, { now, sharedReadMs: 0 }),
+      );
       const event = (model: string) =>
         ({
           resource: '/models/{model}',

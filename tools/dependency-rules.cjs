@@ -26,7 +26,7 @@ module.exports = {
       comment: 'Adapters implement the domain ports; the composition root and the entries use them.',
       from: { path: '^functions/adapters/' },
       to: {
-        path: '^(functions/(composition|discovery|ecs-events|probe|reconcile)/|infra/|tools/|test/|bench/|localstack/|client/)',
+        path: '^(functions/(composition|discovery|ecs-events|probe|probe-shard|reconcile)/|infra/|tools/|test/|bench/|localstack/|client/)',
       },
     },
     {
@@ -34,16 +34,16 @@ module.exports = {
       severity: 'error',
       from: { path: '^functions/composition/' },
       to: {
-        path: '^(functions/(discovery|ecs-events|probe|reconcile)/|infra/|tools/|test/|bench/|localstack/|client/)',
+        path: '^(functions/(discovery|ecs-events|probe|probe-shard|reconcile)/|infra/|tools/|test/|bench/|localstack/|client/)',
       },
     },
     {
       name: 'entries-do-not-import-each-other',
       severity: 'error',
       comment: 'A step two functions need lives in the domain, not in one of them.',
-      from: { path: '^functions/(discovery|ecs-events|probe|reconcile)/' },
+      from: { path: '^functions/(discovery|ecs-events|probe|probe-shard|reconcile)/' },
       to: {
-        path: '^(functions/(discovery|ecs-events|probe|reconcile)/|infra/|tools/|test/|bench/)',
+        path: '^(functions/(discovery|ecs-events|probe|probe-shard|reconcile)/|infra/|tools/|test/|bench/)',
         pathNot: '^functions/$1/',
       },
     },

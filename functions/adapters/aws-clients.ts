@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import type { InvokeCommandInput, InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
@@ -51,6 +52,38 @@ export function createDynamoDbClient(budget: CallBudget): DynamoDBDocumentClient
 
 export function createEcsClient(budget: CallBudget = AWS_API_BUDGET): ECSClient {
   return new ECSClient(clientOptions(budget));
+}
+
+/** One Lambda `Invoke` call, under the caller's abort signal. */
+export type LambdaInvoke = (
+  input: InvokeCommandInput,
+  abortSignal: AbortSignal,
+) => Promise<InvokeCommandOutput>;
+
+/**
+ * The probe coordinator's Lambda `Invoke` (`AWS_ENDPOINT_URL_LAMBDA` honoured). Like the EC2
+ * client below, the Lambda client is loaded on first use and left out of the bundles: only a
+ * fleet larger than one share needs it, and it would put the probe bundle over its budget
+ * (docs/decisions/0021-probe-shards.md). A failed load is tried again on the next call.
+ */
+export function lambdaInvoke(budget: CallBudget = AWS_API_BUDGET): LambdaInvoke {
+  let loading:
+    | Promise<{
+        client: import('@aws-sdk/client-lambda').LambdaClient;
+        sdk: typeof import('@aws-sdk/client-lambda');
+      }>
+    | undefined;
+  return async (input, abortSignal) => {
+    loading ??= import('@aws-sdk/client-lambda').then((sdk) => ({
+      sdk,
+      client: new sdk.LambdaClient(clientOptions(budget)),
+    }));
+    const { client, sdk } = await loading.catch((error: unknown) => {
+      loading = undefined;
+      throw error;
+    });
+    return client.send(new sdk.InvokeCommand(input), { abortSignal });
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type CallBudget, createDynamoDbClient } from '../adapters/aws-clients.ts';
+import { type CallBudget, createDynamoDbClient, lambdaInvoke } from '../adapters/aws-clients.ts';
 import { DynamoDbRegistryStore, STORE_OPERATION_ACTIONS } from '../adapters/dynamodb/registry-store.ts';
+import { LambdaShardInvoker, PROBE_SHARD_FUNCTION_ENV } from '../adapters/lambda/shard-invoker.ts';
 import { logger } from '../adapters/observability.ts';
 import { TfServingClient } from '../adapters/tfserving/tfserving-client.ts';
 import { DISCOVERY_STORE_OPERATIONS, type DiscoveryDeps, LastKnownAnswers } from '../domain/discovery.ts';
@@ -11,8 +12,10 @@ import {
   PROBE_ROUND_STORE_OPERATIONS,
   type ProbeDeps,
 } from '../domain/probe.ts';
+import { PROBE_FANOUT_STORE_OPERATIONS } from '../domain/probe-fanout.ts';
 import { RECONCILE_STORE_OPERATIONS } from '../domain/reconcile.ts';
 import { loadConfig, type RegistryConfig, settingConflicts } from '../domain/settings.ts';
+import { targetsPerShard } from '../domain/shards.ts';
 import { SHARED_READ_MAX_AGE_MS, sharedReads } from '../domain/shared-reads.ts';
 import {
   DEFAULT_TOMBSTONE_SECONDS,
@@ -36,7 +39,7 @@ export interface RegistryOptions {
 }
 
 /** The deployed functions, by the name their folder, bundle and construct carry. */
-export type FunctionName = 'ecs-events' | 'probe' | 'reconcile' | 'discovery';
+export type FunctionName = 'ecs-events' | 'probe' | 'probe-shard' | 'reconcile' | 'discovery';
 
 /**
  * The store operations each function's code asks for: the domain ports it is wired with (each a
@@ -44,7 +47,9 @@ export type FunctionName = 'ecs-events' | 'probe' | 'reconcile' | 'discovery';
  */
 export const FUNCTION_STORE_OPERATIONS: Readonly<Record<FunctionName, readonly StoreOperation[]>> = {
   'ecs-events': [...TASK_EVENT_STORE_OPERATIONS, ...ENDPOINT_PROBE_STORE_OPERATIONS],
-  probe: PROBE_ROUND_STORE_OPERATIONS,
+  // The coordinator: it counts the fleet, then probes it itself or starts the shards.
+  probe: [...PROBE_FANOUT_STORE_OPERATIONS, ...PROBE_ROUND_STORE_OPERATIONS],
+  'probe-shard': PROBE_ROUND_STORE_OPERATIONS,
   reconcile: [
     ...RECONCILE_STORE_OPERATIONS,
     ...TASK_EVENT_STORE_OPERATIONS,
@@ -120,6 +125,31 @@ export function probeDeps(
     slowAfterMs: Math.min(SLOW_PROBE_MS, Math.ceil(config.probeTimeoutMs / 2)),
     maxWaiting: MAX_WAITING_PROBES,
   };
+}
+
+/** Probe targets one invocation takes at most: PROBE_TARGETS_PER_SHARD, bounded by what its pool gets through in an interval. */
+export function probeShare(
+  config: RegistryConfig,
+  probe: Pick<ProbeDeps, 'concurrency' | 'slowAfterMs'>,
+): number {
+  return targetsPerShard({
+    targetsPerShard: config.probeTargetsPerShard,
+    concurrency: probe.concurrency,
+    intervalMs: config.probeIntervalSeconds * 1000,
+    slowAfterMs: probe.slowAfterMs,
+  });
+}
+
+/**
+ * What starts probe shards: the function `PROBE_SHARD_FUNCTION_NAME` names, through Lambda's
+ * asynchronous invocation; undefined when it is not set (local mode, or a deployment without the
+ * shard function), and the coordinator then probes every endpoint itself.
+ */
+export function shardInvokerFrom(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): LambdaShardInvoker | undefined {
+  const functionName = env[PROBE_SHARD_FUNCTION_ENV]?.trim();
+  return functionName ? new LambdaShardInvoker(lambdaInvoke(), functionName) : undefined;
 }
 
 export function taskEventDeps(

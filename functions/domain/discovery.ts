@@ -8,7 +8,13 @@ import type {
   ModelList,
 } from './api-schemas.ts';
 import { RequestError, StoreUnavailableError } from './errors.ts';
-import { type EndpointJudgement, type HealthPolicy, judgeEndpoint, judgementsStableUntil } from './health.ts';
+import {
+  type EndpointJudgement,
+  type HealthPolicy,
+  judgeEndpoint,
+  judgementsStableUntil,
+  markerFor,
+} from './health.ts';
 import { newestFirst } from './names.ts';
 import type { RegistryStore, StoreOperation } from './ports.ts';
 import type { ModelPartition, ModelRegistration, ProbeRecord } from './records.ts';
@@ -62,7 +68,8 @@ function servedEndpoints(partition: ModelPartition, nowMs: number, policy: Healt
   for (const registration of partition.registrations) {
     const probe = probes.get(registration.endpointId);
     if (probe === undefined) continue;
-    const judgement = judgeEndpoint(registration, probe, partition.round, nowMs, policy);
+    const marker = markerFor(partition.rounds, registration.endpointId);
+    const judgement = judgeEndpoint(registration, probe, marker, nowMs, policy);
     if (judgement.reason === undefined) {
       served.push({
         registration,
@@ -205,7 +212,8 @@ export async function modelHealth(deps: DiscoveryDeps, model: string): Promise<M
   const judged = partition.registrations
     .map((registration) => {
       const probe = probes.get(registration.endpointId);
-      const judgement = judgeEndpoint(registration, probe, partition.round, nowMs, deps.policy);
+      const marker = markerFor(partition.rounds, registration.endpointId);
+      const judgement = judgeEndpoint(registration, probe, marker, nowMs, deps.policy);
       return { registration, probe, judgement, stalledAt: judgement.stalledAt };
     })
     .sort((a, b) => (a.registration.endpointId < b.registration.endpointId ? -1 : 1));

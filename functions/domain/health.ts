@@ -1,4 +1,5 @@
 import type { ModelRegistration, ProbeRecord, RoundMarker } from './records.ts';
+import { ownsEndpoint, WHOLE_FLEET } from './shards.ts';
 
 /**
  * The serving rules of the design's Health section. Each holds on its own: with the others set
@@ -31,6 +32,23 @@ export const EXCLUSION_REASONS = [
 ] as const;
 
 export type ExclusionReason = (typeof EXCLUSION_REASONS)[number];
+
+/**
+ * The marker that speaks for an endpoint among a model's markers (one per probe shard): the latest
+ * recorded of those whose shard owns the endpoint under that marker's own shard count. A marker
+ * of another shard is no evidence about it, so a shard that stalls or fails leaves only its own
+ * endpoints without fresh records (the stall rule then applies to them alone). When the shard
+ * count changes, the markers of the old layout keep speaking for their endpoints until the new
+ * owner's marker is recorded later. No owning marker: undefined (the row alone is judged).
+ */
+export function markerFor(rounds: readonly RoundMarker[], endpointId: string): RoundMarker | undefined {
+  let chosen: RoundMarker | undefined;
+  for (const marker of rounds) {
+    if (!ownsEndpoint(marker.shard ?? WHOLE_FLEET, endpointId)) continue;
+    if (chosen === undefined || marker.recordedAt > chosen.recordedAt) chosen = marker;
+  }
+  return chosen;
+}
 
 /**
  * The time of an endpoint's last successful probe: its row's, or the time a probe round last saw
@@ -114,7 +132,7 @@ export function exclusionReason(
  * earliest such point still ahead. Points at `nowMs` count as ahead (a `>` rule flips just after).
  */
 export function judgementsStableUntil(
-  partition: { readonly probes: readonly ProbeRecord[]; readonly round: RoundMarker | undefined },
+  partition: { readonly probes: readonly ProbeRecord[]; readonly rounds: readonly RoundMarker[] },
   nowMs: number,
   policy: HealthPolicy,
 ): number {
@@ -124,9 +142,10 @@ export function judgementsStableUntil(
   };
   const unhealthyMs = policy.unhealthyAfterSeconds * 1000;
   for (const probe of partition.probes) {
-    const success = lastSuccessAt(probe, partition.round);
+    const marker = markerFor(partition.rounds, probe.endpointId);
+    const success = lastSuccessAt(probe, marker);
     if (probe.expiresAt !== undefined) ahead(probe.expiresAt * 1000);
-    const lastRecord = Math.max(probe.probedAt, partition.round?.recordedAt ?? Number.NEGATIVE_INFINITY);
+    const lastRecord = Math.max(probe.probedAt, marker?.recordedAt ?? Number.NEGATIVE_INFINITY);
     ahead(lastRecord + unhealthyMs);
     if (success !== undefined) {
       ahead(success + unhealthyMs);

@@ -46,12 +46,12 @@ export interface RegistryStore {
     error: string;
     lastSuccessAt?: number;
   }): Promise<boolean>;
-  /** Writes a model's round marker unless a round that started later already wrote one. */
+  /** Writes a model's round marker of the marker's shard unless a round of that shard that started later already wrote one. */
   recordRound(model: string, marker: RoundMarker): Promise<boolean>;
   /** Everything known about one model. */
   readModel(model: string): Promise<ModelPartition>;
-  /** A model's probe rows and marker, without its registrations (what a probe round needs). */
-  readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'round'>>;
+  /** A model's probe rows and markers, without its registrations (what a probe round needs). */
+  readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'rounds'>>;
   /** The next sequence number of a model's snapshot (an atomic counter): claimed before the read it is built from. */
   claimSnapshot(model: string): Promise<number>;
   /**

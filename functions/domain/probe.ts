@@ -1,7 +1,8 @@
 import pMap from 'p-map';
-import { lastSuccessAt } from './health.ts';
+import { lastSuccessAt, markerFor } from './health.ts';
 import type { RegistryStore, StoreOperation, TfServingProber } from './ports.ts';
 import type { ProbeRecord, RoundMarker, TaskRecord } from './records.ts';
+import { ownsEndpoint, type ShardRef, WHOLE_FLEET } from './shards.ts';
 import { refreshSnapshot, SNAPSHOT_REFRESH_STORE_OPERATIONS } from './snapshots.ts';
 import { type EndpointRegistration, isAddressable } from './task-endpoints.ts';
 import { type ProbeFailureKind, probeFailureKind } from './tfserving-status.ts';
@@ -52,6 +53,7 @@ export interface ProbeTarget {
 /** What the registry holds for a target, read at the start of a round. */
 export interface KnownState {
   readonly probe: ProbeRecord | undefined;
+  /** The marker that speaks for the target's endpoint (`markerFor`). */
   readonly round: RoundMarker | undefined;
 }
 
@@ -234,13 +236,21 @@ class ModelRound {
     private readonly deps: ProbeDeps,
     private readonly startedAt: number,
     targetIds: ReadonlySet<string>,
-    previous: RoundMarker | undefined,
+    previous: readonly RoundMarker[],
+    private readonly shard: ShardRef,
+    /** The model's endpoints in every shard (a snapshot holds them all). */
+    modelEndpoints: number,
   ) {
-    // Endpoints not yet probed this round keep the time they were last seen; endpoints no longer
-    // registered drop out.
-    this.seen = new Map([...(previous?.seen ?? [])].filter(([id]) => targetIds.has(id)));
+    // Endpoints not yet probed this round keep the time they were last seen (by whichever marker
+    // spoke for them: another layout's, when the shard count changed); endpoints no longer
+    // registered, or no longer in this shard, drop out.
+    this.seen = new Map();
+    for (const id of targetIds) {
+      const seenAt = markerFor(previous, id)?.seen.get(id);
+      if (seenAt !== undefined) this.seen.set(id, seenAt);
+    }
     this.unsettled = targetIds.size;
-    this.endpoints = targetIds.size;
+    this.endpoints = modelEndpoints;
     this.lastWriteAt = startedAt;
   }
 
@@ -289,7 +299,13 @@ class ModelRound {
       const recordedAt = this.deps.now();
       this.lastWriteAt = recordedAt;
       try {
-        const marker = { startedAt: this.startedAt, recordedAt, seen: new Map(this.seen) };
+        const marker: RoundMarker = {
+          startedAt: this.startedAt,
+          recordedAt,
+          seen: new Map(this.seen),
+          // The whole fleet's marker carries no shard (as before shards existed).
+          ...(this.shard.count === 1 ? {} : { shard: this.shard }),
+        };
         if (await this.deps.store.recordRound(this.model, marker)) this.markers += 1;
       } catch {
         // Its endpoints age until a later marker lands; a stalled prober is not evidence against
@@ -309,16 +325,20 @@ class ModelRound {
 }
 
 /**
- * One probe round: every registered endpoint × model, through a pool in which a hung target gives
+ * One probe round: every registered endpoint × model of `shard` (the whole fleet by default),
+ * through a pool in which a hung target gives
  * its slot up. Each model's probe rows are read first (one Query), so a success that changes
  * nothing is not written: the model's marker records when each such endpoint was seen instead.
  * A model's marker is written as soon as all its targets have answered or are waiting on a hang
  * (and at least every second in a long round), and once more when the round ends, which is also
  * the prober's heartbeat for the model. Failures are written as they are observed.
  */
-export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
+export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLEET): Promise<RoundSummary> {
   const startedAt = deps.now();
-  const targets = probeTargets(await deps.store.listRunningTasks());
+  const fleet = probeTargets(await deps.store.listRunningTasks());
+  const fleetByModel = new Map<string, number>();
+  for (const { model } of fleet) fleetByModel.set(model, (fleetByModel.get(model) ?? 0) + 1);
+  const targets = fleet.filter((target) => shard.count === 1 || ownsEndpoint(shard, target.endpoint.id));
   const idsByModel = new Map<string, Set<string>>();
   for (const { model, endpoint } of targets) {
     const ids = idsByModel.get(model) ?? new Set<string>();
@@ -337,7 +357,18 @@ export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
   for (const [model, ids] of idsByModel) {
     const partition = partitions.get(model);
     rows.set(model, new Map(partition?.probes.map((p) => [p.endpointId, p])));
-    models.set(model, new ModelRound(model, deps, startedAt, ids, partition?.round));
+    models.set(
+      model,
+      new ModelRound(
+        model,
+        deps,
+        startedAt,
+        ids,
+        partition?.rounds ?? [],
+        shard,
+        fleetByModel.get(model) ?? 0,
+      ),
+    );
   }
 
   const released = new Set<number>();
@@ -361,7 +392,9 @@ export async function runProbeRound(deps: ProbeDeps): Promise<RoundSummary> {
         result = await probeEndpointModel(
           deps,
           target,
-          vouchable ? { probe, round: partitions.get(target.model)?.round } : undefined,
+          vouchable
+            ? { probe, round: markerFor(partitions.get(target.model)?.rounds ?? [], target.endpoint.id) }
+            : undefined,
         );
       } catch {
         result = undefined;

@@ -1,4 +1,5 @@
 import type { Lifecycle } from './lifecycle.ts';
+import type { ShardRef } from './shards.ts';
 import type { EndpointRegistration } from './task-endpoints.ts';
 
 /** What the registry keeps: the domain's records, whatever store holds them. */
@@ -61,12 +62,19 @@ export interface RoundMarker {
   readonly recordedAt: number;
   /** Endpoint id → epoch milliseconds of the probe that last saw it unchanged. */
   readonly seen: ReadonlyMap<string, number>;
+  /**
+   * The probe shard that wrote it: each shard keeps a marker of its own per model, and only the
+   * shard owning an endpoint speaks for it (`markerFor` in `health.ts`).
+   * @default WHOLE_FLEET (one invocation probes every endpoint)
+   */
+  readonly shard?: ShardRef;
 }
 
 export interface ModelPartition {
   readonly registrations: ModelRegistration[];
   readonly probes: ProbeRecord[];
-  readonly round: RoundMarker | undefined;
+  /** Every probe shard's marker of the model (one when a single invocation probes the fleet). */
+  readonly rounds: readonly RoundMarker[];
 }
 
 /**

@@ -135,6 +135,16 @@ export const SETTINGS = {
     note: 'a probe waiting on a hung server stops counting after 200 ms',
     delivery: 'every-function',
   },
+  PROBE_TARGETS_PER_SHARD: {
+    kind: 'whole-number',
+    key: 'probeTargetsPerShard',
+    default: 1000,
+    min: 1,
+    max: 100_000,
+    meaning: 'on AWS, probe targets (endpoint × model) one invocation takes at most',
+    note: 'the probe spreads over ceil(targets / share) shard invocations, the share also bounded by PROBE_CONCURRENCY × PROBE_INTERVAL_SECONDS / 200 ms',
+    delivery: 'every-function',
+  },
   CLUSTER_ARNS: {
     kind: 'list',
     key: 'clusterArns',

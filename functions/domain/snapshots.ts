@@ -1,6 +1,6 @@
-import { lastSuccessAt } from './health.ts';
+import { lastSuccessAt, markerFor } from './health.ts';
 import type { RegistryStore, StoreOperation } from './ports.ts';
-import type { ModelPartition, ModelSnapshot, ProbeRecord } from './records.ts';
+import type { ModelPartition, ModelSnapshot, ProbeRecord, RoundMarker } from './records.ts';
 
 /**
  * Model snapshots: what discovery reads instead of a model's whole partition (one small item, one
@@ -44,15 +44,21 @@ export function compactPartition(partition: ModelPartition): ModelPartition {
     .map(
       (probe): ProbeRecord => ({
         ...probe,
-        lastSuccessAt: lastSuccessAt(probe, partition.round),
+        // Folded with the marker that speaks for the endpoint (its probe shard's).
+        lastSuccessAt: lastSuccessAt(probe, markerFor(partition.rounds, probe.endpointId)),
         lastError: undefined,
       }),
     );
-  const round =
-    partition.round === undefined
-      ? undefined
-      : { startedAt: partition.round.startedAt, recordedAt: partition.round.recordedAt, seen: new Map() };
-  return { registrations, probes, round };
+  // Each shard's marker keeps its shard and times (markerFor chooses by them, not by `seen`).
+  const rounds = partition.rounds.map(
+    (round): RoundMarker => ({
+      startedAt: round.startedAt,
+      recordedAt: round.recordedAt,
+      seen: new Map(),
+      ...(round.shard === undefined ? {} : { shard: round.shard }),
+    }),
+  );
+  return { registrations, probes, rounds };
 }
 
 /**

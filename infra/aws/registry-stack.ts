@@ -6,18 +6,21 @@ import { grantTaskReconcile } from './constructs/ecs-access.ts';
 import { EcsEventsConsumer } from './constructs/ecs-events-consumer.ts';
 import { OperationsMonitoring } from './constructs/operations-monitoring.ts';
 import { ProbeNetwork } from './constructs/probe-network.ts';
+import { ProbeShards } from './constructs/probe-shards.ts';
 import { RegistryTable } from './constructs/registry-table.ts';
 import { ScheduledJob } from './constructs/scheduled-job.ts';
 import { readRegistryContext } from './context.ts';
 
 /**
- * The registry on AWS (and LocalStack): ECS events and a scheduled probe keep the table current,
+ * The registry on AWS (and LocalStack): ECS events and a scheduled probe (spread over probe shards
+ * when the fleet needs more than one invocation) keep the table current,
  * a scheduled reconciler heals what events missed, the discovery API reads it. Configuration comes from CDK context (`infra/aws/context.ts`).
  */
 export class RegistryStack extends Stack {
   readonly registryTable: RegistryTable;
   readonly ecsEvents: EcsEventsConsumer;
   readonly probe: ScheduledJob;
+  readonly probeShards: ProbeShards;
   readonly reconcile: ScheduledJob;
   readonly discovery: DiscoveryApi;
   readonly monitoring: OperationsMonitoring;
@@ -47,6 +50,10 @@ export class RegistryStack extends Stack {
 
     this.probe = new ScheduledJob(this, 'Probe', { job: 'probe', environment: context.settings, network });
     this.registryTable.grantStoreAccess(this.probe.appFunction, 'probe');
+    // A fleet larger than one invocation's share is probed by shards the probe starts each minute.
+    this.probeShards = new ProbeShards(this, 'ProbeShards', { environment: context.settings, network });
+    this.registryTable.grantStoreAccess(this.probeShards.appFunction, 'probe-shard');
+    this.probeShards.grantStart(this.probe.appFunction);
 
     this.reconcile = new ScheduledJob(this, 'Reconcile', {
       job: 'reconcile',
@@ -68,6 +75,7 @@ export class RegistryStack extends Stack {
       functions: {
         'ecs-events': this.ecsEvents.appFunction.function,
         probe: this.probe.appFunction.function,
+        'probe-shard': this.probeShards.appFunction.function,
         reconcile: this.reconcile.appFunction.function,
         discovery: this.discovery.appFunction.function,
       },

@@ -26,11 +26,12 @@ const functions = Object.entries(resourcesOf(template))
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 describe('function bundles (local esbuild, house options)', () => {
-  it('bundles the four functions', () => {
+  it('bundles the five functions', () => {
     expect(functions.map((fn) => fn.name).sort()).toEqual([
       'TfServingRegistry-discovery',
       'TfServingRegistry-ecs-events',
       'TfServingRegistry-probe',
+      'TfServingRegistry-probe-shard',
       'TfServingRegistry-reconcile',
     ]);
   });

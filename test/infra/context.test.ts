@@ -44,6 +44,7 @@ describe('parseRegistryContext', () => {
         REMOVE_AFTER_SECONDS: '30',
         TFSERVING_CONTAINER_NAMES: 'tfserving,tf-serving',
         PROBE_CONCURRENCY: '64',
+        PROBE_TARGETS_PER_SHARD: '1000',
       },
       clusterArns: [],
       network: undefined,
@@ -241,7 +242,7 @@ describe('RegistryStack context', () => {
     },
   );
 
-  it('gives each of the four functions every setting delivered as an environment variable', () => {
+  it('gives each of the five functions every setting delivered as an environment variable', () => {
     // Act
     const { template } = buildStack({ PROBE_CONCURRENCY: '7' });
 
@@ -249,7 +250,7 @@ describe('RegistryStack context', () => {
     const variables = Object.values(template.findResources('AWS::Lambda::Function'))
       .map((fn) => fn.Properties?.Environment?.Variables as Record<string, unknown> | undefined)
       .filter((env) => env?.TABLE_NAME !== undefined);
-    expect(variables).toHaveLength(4);
+    expect(variables).toHaveLength(5);
     for (const env of variables) {
       expect(env).toMatchObject({
         PROBE_CONCURRENCY: '7',

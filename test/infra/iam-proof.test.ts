@@ -18,13 +18,13 @@ import {
   type PolicyStatement,
   REGION,
 } from './support/iam-evaluation.ts';
-import { buildStack, functionId, roleStatements } from './synth.ts';
+import { buildStack, functionId, propertiesOf, roleStatements } from './synth.ts';
 
 /**
  * Every AWS call each function makes is allowed by its synthesized role. Each function's DEPLOYED
  * bundle (cdk.out, house esbuild options) runs in a fresh `node` with the environment from the
  * template, against a recording DynamoDB endpoint in front of a real engine and loopback fakes of
- * ECS and EC2, over its real code paths; then every recorded call is evaluated against that
+ * ECS, EC2 and Lambda (no local engine exists for them), over its real code paths; then every recorded call is evaluated against that
  * function's role policies, resource ARN and condition keys included, by a real IAM policy
  * evaluator. A missing action or a too-narrow resource fails here, not in production.
  */
@@ -78,6 +78,7 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
   let dynamodb: DynamoDbFaultProxy;
   let ecs: AwsFake;
   let ec2: AwsFake;
+  let lambda: AwsFake;
   const stands: TfServingStandIn[] = [];
   const outdir = bundleOutdir('iam-proof-');
   const withClusters = buildStack(
@@ -119,6 +120,7 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
       },
     });
     ec2 = await AwsFake.ec2(() => HOSTS.bridge);
+    lambda = await AwsFake.lambda();
     stands.push(
       await TfServingStandIn.start({
         host: HOSTS.awsvpc,
@@ -145,17 +147,22 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
     await Promise.all(stands.map((s) => s.close()));
     await ecs?.close();
     await ec2?.close();
+    await lambda?.close();
     await dynamodb?.close();
     await engine?.stop();
     rmSync(outdir, { recursive: true, force: true });
   });
 
-  /** Runs the function `name` of `built` over `invocations`; records what it called. */
+  /**
+   * Runs the function `name` of `built` over `invocations`, with the template's environment (and
+   * `settings` on top, as `-c KEY=VALUE` would set them: settings change no role); records what it called.
+   */
   async function run(
     built: typeof withClusters,
     name: FunctionName,
     invocations: Invocation[],
     label: string = name,
+    settings: Readonly<Record<string, string>> = {},
   ) {
     const { template } = built;
     const id = functionId(template, name);
@@ -167,29 +174,34 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
     const environment = resolve(fn.Properties.Environment.Variables) as Record<string, string>;
     const bundle = join(outdir, fn.Metadata['aws:asset:path'] as string, 'index.mjs');
     const dynamoStart = dynamodb.calls.length;
-    const awsStart = ecs.calls.length + ec2.calls.length;
     const ecsStart = ecs.calls.length;
     const ec2Start = ec2.calls.length;
+    const lambdaStart = lambda.calls.length;
     const results = await invokeBundle(
       bundle,
       {
         ...environment,
+        ...settings,
         AWS_REGION: REGION,
         AWS_ACCESS_KEY_ID: 'proof',
         AWS_SECRET_ACCESS_KEY: 'proof',
         AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
         AWS_ENDPOINT_URL_ECS: ecs.endpoint,
         AWS_ENDPOINT_URL_EC2: ec2.endpoint,
+        AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
         POWERTOOLS_LOG_LEVEL: 'ERROR',
         POWERTOOLS_METRICS_DISABLED: 'true',
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       invocations,
     );
-    expect(awsStart).toBe(ecsStart + ec2Start);
     const recorded = calls.get(label) ?? { dynamodb: [], aws: [] };
     recorded.dynamodb.push(...dynamodb.calls.slice(dynamoStart));
-    recorded.aws.push(...ecs.calls.slice(ecsStart), ...ec2.calls.slice(ec2Start));
+    recorded.aws.push(
+      ...ecs.calls.slice(ecsStart),
+      ...ec2.calls.slice(ec2Start),
+      ...lambda.calls.slice(lambdaStart),
+    );
     calls.set(label, recorded);
     return results;
   }
@@ -293,6 +305,74 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
     expect(denied).toEqual([
       `dynamodb:PutItem on arn:aws:dynamodb:us-east-1:123456789012:table/${TABLE} {}: ImplicitlyDenied`,
     ]);
+  });
+
+  it('starts probe shards for a fleet larger than one share (lambda:Invoke, asynchronous): every call allowed', async () => {
+    // Prepare: one target a share, so the registered fleet needs a shard per target.
+    const { template } = withClusters;
+    const shardName = String(propertiesOf(template, functionId(template, 'probe-shard')).FunctionName);
+    const lambdaStart = lambda.calls.length;
+
+    // Act
+    const results = await run(
+      withClusters,
+      'probe',
+      [
+        {
+          event: {
+            ...loadEvent<Record<string, unknown>>('scheduled', 'base'),
+            time: new Date().toISOString(),
+          },
+        },
+      ],
+      'probe-coordinator',
+      { PROBE_TARGETS_PER_SHARD: '1' },
+    );
+
+    // Assess
+    const invokes = lambda.calls.slice(lambdaStart);
+    const count = invokes.length;
+    expect(count).toBeGreaterThan(1);
+    expect(results).toEqual([{ ok: true, result: { shards: count, started: count } }]);
+    expect(invokes.map((call) => call.input.FunctionName)).toEqual(new Array(count).fill(shardName));
+    expect(invokes.every((call) => call.input.InvocationType === 'Event')).toBe(true);
+    expect(
+      invokes.map((call) => (call.input.Payload as { shard: { index: number } }).shard.index).sort(),
+    ).toEqual(Array.from({ length: count }, (_, index) => index));
+    expect(actionsOf('probe-coordinator')).toEqual(['dynamodb:Query', 'lambda:InvokeFunction']);
+    expect(await denials(withClusters, 'probe', 'probe-coordinator')).toEqual([]);
+  });
+
+  it('fails the proof when the probe may not invoke the shard function', async () => {
+    // Prepare: the role without its lambda statement.
+    const withoutInvoke = (statements: PolicyStatement[]) =>
+      statements.filter((s) => ![s.Action].flat().includes('lambda:InvokeFunction'));
+
+    // Act
+    const denied = await denials(withClusters, 'probe', 'probe-coordinator', withoutInvoke);
+
+    // Assess
+    expect(denied).toEqual([
+      'lambda:InvokeFunction on arn:aws:lambda:us-east-1:123456789012:function:TfServingRegistry-probe-shard {}: ImplicitlyDenied',
+    ]);
+  });
+
+  it('runs two probe shards of a layout, each writing its own markers: every call allowed', async () => {
+    // Act
+    const scheduledTime = new Date().toISOString();
+    const results = await run(
+      withClusters,
+      'probe-shard',
+      [0, 1].map((index) => ({ event: { shard: { index, count: 2 }, scheduledTime }, remainingMs: 3_000 })),
+    );
+
+    // Assess
+    expect(results).toEqual([
+      { ok: true, result: { shard: '0/2', rounds: 1 } },
+      { ok: true, result: { shard: '1/2', rounds: 1 } },
+    ]);
+    expect(actionsOf('probe-shard')).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:Query']));
+    expect(await denials(withClusters, 'probe-shard')).toEqual([]);
   });
 
   it('answers every discovery route: every call allowed', async () => {

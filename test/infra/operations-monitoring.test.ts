@@ -8,7 +8,7 @@ import { buildStack, functionId, propertiesOf } from './synth.ts';
  * needs (infra/aws/constructs/operations-monitoring.ts; the README's "Alarms and dashboard").
  */
 
-const FUNCTIONS = ['ecs-events', 'probe', 'reconcile', 'discovery'] as const;
+const FUNCTIONS = ['ecs-events', 'probe', 'probe-shard', 'reconcile', 'discovery'] as const;
 const REGISTRY = {
   Namespace: 'TfServingRegistry',
   Dimensions: [{ Name: 'service', Value: 'tf-serving-registry' }],

@@ -23,7 +23,7 @@ const SETTINGS = [
   'REMOVE_AFTER_SECONDS',
   'TFSERVING_CONTAINER_NAMES',
 ] as const;
-const FUNCTIONS = ['ecs-events', 'probe', 'reconcile', 'discovery'] as const;
+const FUNCTIONS = ['ecs-events', 'probe', 'probe-shard', 'reconcile', 'discovery'] as const;
 const CLUSTER = 'arn:aws:ecs:eu-west-1:123456789012:cluster/ml';
 const CANARY = 'arn:aws:ecs:eu-west-1:123456789012:cluster/ml-canary';
 /** `arn:<partition>:ecs:<region>:<account>:<suffix>` built from the stack's pseudo parameters. */
@@ -407,6 +407,48 @@ describe('RegistryStack', () => {
     });
   });
 
+  describe('probe shards', () => {
+    it('lets the probe start the shard function, and nothing else, and names it in the probe environment', () => {
+      const probe = propertiesOf(template, functionId(template, 'probe'));
+      const shard = functionId(template, 'probe-shard');
+      expect((probe.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+        PROBE_SHARD_FUNCTION_NAME: { Ref: shard },
+      });
+      const actions = roleActions(template, functionId(template, 'probe'));
+      expect(actions.get('lambda:InvokeFunction')).toEqual([{ 'Fn::GetAtt': [shard, 'Arn'] }]);
+      expect([...actions.keys()].filter((action) => action.startsWith('lambda:'))).toEqual([
+        'lambda:InvokeFunction',
+      ]);
+      for (const name of ['ecs-events', 'probe-shard', 'reconcile', 'discovery'] as const) {
+        expect(roleActions(template, functionId(template, name)).has('lambda:InvokeFunction')).toBe(false);
+      }
+    });
+
+    it('runs a shard for its minute, never retries a start, and keeps a start no longer than a minute', () => {
+      const fn = propertiesOf(template, functionId(template, 'probe-shard'));
+      expect(fn).toMatchObject({ Timeout: 70, MemorySize: 512 });
+      expect(fn.ReservedConcurrentExecutions).toBeUndefined();
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: functionId(template, 'probe-shard') },
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 60,
+      });
+    });
+
+    it('has no trigger of its own: only the probe starts it', () => {
+      const shard = functionId(template, 'probe-shard');
+      const rules = Object.values(template.findResources('AWS::Events::Rule'));
+      expect(JSON.stringify(rules)).not.toContain(shard);
+      expect(
+        Object.keys(
+          template.findResources('AWS::Lambda::Permission', {
+            Properties: { FunctionName: { 'Fn::GetAtt': [shard, 'Arn'] } },
+          }),
+        ),
+      ).toEqual([]);
+    });
+  });
+
   describe('scheduled reconcile', () => {
     it('runs on an EventBridge rule every minute (not EventBridge Scheduler), not retried', () => {
       template.hasResourceProperties('AWS::Events::Rule', {
@@ -655,9 +697,9 @@ describe('RegistryStack', () => {
       template.resourceCountIs('AWS::EC2::SecurityGroup', 0);
     });
 
-    it('puts the probe, ecs-events and reconcile (which probe new endpoints) in the configured subnets, not discovery', () => {
+    it('puts the probe, its shards, ecs-events and reconcile (which probe new endpoints) in the configured subnets, not discovery', () => {
       const { template: vpc } = buildStack(VPC_CONTEXT);
-      for (const name of ['probe', 'ecs-events', 'reconcile']) {
+      for (const name of ['probe', 'probe-shard', 'ecs-events', 'reconcile']) {
         expect(propertiesOf(vpc, functionId(vpc, name)).VpcConfig).toEqual({
           SubnetIds: VPC_CONTEXT.SUBNET_IDS,
           SecurityGroupIds: [
@@ -673,7 +715,7 @@ describe('RegistryStack', () => {
 
     it('uses the given security groups and creates none', () => {
       const { template: vpc } = buildStack({ ...VPC_CONTEXT, SECURITY_GROUP_IDS: 'sg-0123456789abcdef0' });
-      for (const name of ['probe', 'ecs-events', 'reconcile']) {
+      for (const name of ['probe', 'probe-shard', 'ecs-events', 'reconcile']) {
         expect(propertiesOf(vpc, functionId(vpc, name)).VpcConfig, name).toEqual({
           SubnetIds: VPC_CONTEXT.SUBNET_IDS,
           SecurityGroupIds: ['sg-0123456789abcdef0'],

@@ -556,8 +556,8 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
 
         // Assess
         expect(written).toBe(true);
-        expect((await store.readModel('resnet')).round).toEqual(round);
-        expect((await store.readProbeState('resnet')).round).toEqual(round);
+        expect((await store.readModel('resnet')).rounds).toEqual([round]);
+        expect((await store.readProbeState('resnet')).rounds).toEqual([round]);
       });
 
       it('reads a marker that saw no endpoint', async () => {
@@ -565,7 +565,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         await store.recordRound('resnet', roundMarker(1_000, {}));
 
         // Assess
-        expect((await store.readModel('resnet')).round).toEqual(roundMarker(1_000, {}));
+        expect((await store.readModel('resnet')).rounds).toEqual([roundMarker(1_000, {})]);
       });
 
       it('lets the same round write its marker again', async () => {
@@ -580,9 +580,9 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
 
         // Assess
         expect(written).toBe(true);
-        expect((await store.readModel('resnet')).round).toEqual(
+        expect((await store.readModel('resnet')).rounds).toEqual([
           roundMarker(1_000, { [E1]: 1_000, [E2]: 1_200 }, 1_300),
-        );
+        ]);
       });
 
       it('lets a round that started later replace the marker', async () => {
@@ -594,7 +594,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
 
         // Assess
         expect(written).toBe(true);
-        expect((await store.readModel('resnet')).round).toEqual(roundMarker(6_000, { [E2]: 6_000 }));
+        expect((await store.readModel('resnet')).rounds).toEqual([roundMarker(6_000, { [E2]: 6_000 })]);
       });
 
       it('returns false for a round that started earlier than the one that wrote the marker, even if it writes later', async () => {
@@ -606,7 +606,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
 
         // Assess
         expect(written).toBe(false);
-        expect((await store.readModel('resnet')).round).toEqual(roundMarker(6_000, { [E1]: 6_000 }));
+        expect((await store.readModel('resnet')).rounds).toEqual([roundMarker(6_000, { [E1]: 6_000 })]);
       });
 
       it('keeps one marker per model', async () => {
@@ -615,9 +615,33 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         await store.recordRound('bert', roundMarker(1_000, { [E1]: 1_000 }));
 
         // Assess
-        expect((await store.readModel('resnet')).round?.startedAt).toBe(6_000);
-        expect((await store.readModel('bert')).round?.startedAt).toBe(1_000);
-        expect((await store.readModel('embedder')).round).toBeUndefined();
+        expect((await store.readModel('resnet')).rounds.map((r) => r.startedAt)).toEqual([6_000]);
+        expect((await store.readModel('bert')).rounds.map((r) => r.startedAt)).toEqual([1_000]);
+        expect((await store.readModel('embedder')).rounds).toEqual([]);
+      });
+
+      it("keeps one marker per probe shard, so shards never overwrite each other's, and reads them all with their shard", async () => {
+        // Prepare: the whole fleet's marker of an earlier layout, and two shards of a layout of 3.
+        const whole = roundMarker(1_000, { [E1]: 1_000 });
+        const first = { ...roundMarker(6_000, { [E1]: 6_000 }), shard: { index: 0, count: 3 } };
+        const third = { ...roundMarker(6_100, { [E2]: 6_100 }), shard: { index: 2, count: 3 } };
+
+        // Act
+        const written = [
+          await store.recordRound('resnet', whole),
+          await store.recordRound('resnet', first),
+          await store.recordRound('resnet', third),
+          // An older round of shard 2/3 loses to its own shard's later round only.
+          await store.recordRound('resnet', { ...roundMarker(5_000, {}), shard: { index: 2, count: 3 } }),
+        ];
+
+        // Assess
+        expect(written).toEqual([true, true, true, false]);
+        const byStart = (rounds: readonly { startedAt: number }[]) =>
+          [...rounds].sort((a, b) => a.startedAt - b.startedAt);
+        expect(byStart((await store.readModel('resnet')).rounds)).toEqual([whole, first, third]);
+        expect(byStart((await store.readProbeState('resnet')).rounds)).toEqual([whole, first, third]);
+        expect((await store.readProbeState('resnet')).probes).toEqual([]);
       });
     });
 
@@ -632,7 +656,10 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
             registration(T2, 'resnet', { availabilityZone: undefined, grpcPort: null }),
           ],
           probes: [probeRecord(T1, 'resnet', 5_000, { versions: ['2', '1'], labels: { stable: '2' } })],
-          round: { startedAt: 4_000, recordedAt: 4_500, seen: new Map() },
+          rounds: [
+            { startedAt: 4_000, recordedAt: 4_500, seen: new Map() },
+            { startedAt: 4_100, recordedAt: 4_600, seen: new Map(), shard: { index: 1, count: 3 } },
+          ],
         },
       });
 
@@ -659,7 +686,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         const expected = snapshotAt(1).partition;
         expect(read?.partition?.registrations).toEqual(expected?.registrations);
         expect(read?.partition?.probes).toEqual(expected?.probes);
-        expect(read?.partition?.round).toEqual(expected?.round);
+        expect(read?.partition?.rounds).toEqual(expected?.rounds);
       });
 
       it('reads back a snapshot without a partition (too many endpoints) as one without', async () => {
@@ -679,14 +706,14 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         await store.putSnapshot('resnet', {
           sequence: 1,
           builtAt: 1,
-          partition: { registrations: [], probes: [], round: undefined },
+          partition: { registrations: [], probes: [], rounds: [] },
         });
 
         // Assess
         expect((await store.readSnapshot('resnet'))?.partition).toEqual({
           registrations: [],
           probes: [],
-          round: undefined,
+          rounds: [],
         });
       });
 
@@ -717,8 +744,8 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
     describe('reading a model', () => {
       it('returns an empty partition for a model nothing was written for', async () => {
         // Act / Assess
-        expect(await store.readModel('resnet')).toEqual({ registrations: [], probes: [], round: undefined });
-        expect(await store.readProbeState('resnet')).toEqual({ probes: [], round: undefined });
+        expect(await store.readModel('resnet')).toEqual({ registrations: [], probes: [], rounds: [] });
+        expect(await store.readProbeState('resnet')).toEqual({ probes: [], rounds: [] });
       });
 
       it("returns one model's registrations, probe rows and marker, apart from other models'", async () => {
@@ -735,7 +762,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         // Assess
         expect(partition.registrations).toEqual([registration(T1, 'resnet')]);
         expect(partition.probes.map((p) => [p.endpointId, p.model])).toEqual([[E1, 'resnet']]);
-        expect(partition.round).toEqual(roundMarker(1_000, { [E1]: 1_000 }));
+        expect(partition.rounds).toEqual([roundMarker(1_000, { [E1]: 1_000 })]);
       });
 
       it('returns the same probe rows and marker from the probe state as from the whole partition, without registrations', async () => {
@@ -752,9 +779,9 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
 
         // Assess
         const whole = await store.readModel('resnet');
-        expect(Object.keys(state).sort()).toEqual(['probes', 'round']);
+        expect(Object.keys(state).sort()).toEqual(['probes', 'rounds']);
         expect(byEndpoint(state.probes)).toEqual(byEndpoint(whole.probes));
-        expect(state.round).toEqual(whole.round);
+        expect(state.rounds).toEqual(whole.rounds);
       });
 
       it('keeps model names and endpoint ids exactly, Unicode included', async () => {
@@ -791,7 +818,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         seen.set(E2, 1_000);
         const read = await store.readModel('resnet');
         for (const probe of read.probes) (probe.versions as string[]).push('0');
-        (read.round?.seen as Map<string, number> | undefined)?.clear();
+        (read.rounds[0]?.seen as Map<string, number> | undefined)?.clear();
         for (const endpoint of (await store.getTask(T1_ARN))?.endpoints ?? []) {
           (endpoint.models as string[]).push('embedder');
         }
@@ -799,7 +826,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         // Assess
         expect((await store.getTask(T1_ARN))?.endpoints[0]?.models).toEqual(['resnet']);
         expect(await probeRow(E1, 'resnet')).toMatchObject({ versions: ['2'], labels: { stable: '2' } });
-        expect((await store.readModel('resnet')).round?.seen).toEqual(new Map([[E1, 1_000]]));
+        expect((await store.readModel('resnet')).rounds[0]?.seen).toEqual(new Map([[E1, 1_000]]));
       });
     });
   });

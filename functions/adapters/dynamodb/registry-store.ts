@@ -19,6 +19,7 @@ import type {
   RoundMarker,
   TaskRecord,
 } from '../../domain/records.ts';
+import { isShardRef, WHOLE_FLEET } from '../../domain/shards.ts';
 import type { EndpointRegistration } from '../../domain/task-endpoints.ts';
 import { decodePartition, encodePartition } from './snapshot-codec.ts';
 import { TABLE_KEYS } from './table.ts';
@@ -38,7 +39,8 @@ const {
   modelPartition,
   registrationKey,
   probeKey,
-  roundKey: ROUND_KEY,
+  shardRoundKey,
+  isRoundKey,
   snapshotPartition,
   snapshotKey: SNAPSHOT_KEY,
   snapshotSequenceKey: SNAPSHOT_SEQUENCE_KEY,
@@ -281,8 +283,9 @@ export class DynamoDbRegistryStore implements RegistryStore {
   }
 
   /**
-   * Writes a model's round marker unless a round that started later already wrote one (a round
-   * writes its marker several times: as its targets answer, and when it ends).
+   * Writes a model's round marker of the marker's probe shard unless a round of that shard that
+   * started later already wrote one (a round writes its marker several times: as its targets
+   * answer, and when it ends). Each shard has its own item, so shards never overwrite each other.
    */
   async recordRound(model: string, marker: RoundMarker): Promise<boolean> {
     return this.guarded(
@@ -290,8 +293,11 @@ export class DynamoDbRegistryStore implements RegistryStore {
         TableName: this.tableName,
         Item: {
           pk: modelPartition(model),
-          sk: ROUND_KEY,
+          sk: shardRoundKey(marker.shard ?? WHOLE_FLEET),
           model,
+          ...(marker.shard === undefined
+            ? {}
+            : { shard: { index: marker.shard.index, count: marker.shard.count } }),
           startedAt: marker.startedAt,
           recordedAt: marker.recordedAt,
           seen: Object.fromEntries(marker.seen),
@@ -309,7 +315,7 @@ export class DynamoDbRegistryStore implements RegistryStore {
     return this.call('Query', async (abortSignal) => {
       const registrations: ModelRegistration[] = [];
       const probes: ProbeRecord[] = [];
-      let round: RoundMarker | undefined;
+      const rounds: RoundMarker[] = [];
       let exclusiveStartKey: Record<string, unknown> | undefined;
       do {
         const page = await this.db.send(
@@ -325,23 +331,23 @@ export class DynamoDbRegistryStore implements RegistryStore {
         for (const item of page.Items ?? []) {
           const sk = String(item.sk);
           if (TABLE_KEYS.isRegistrationKey(sk)) registrations.push(toRegistration(item));
-          else if (sk === ROUND_KEY) round = toRound(item);
+          else if (isRoundKey(sk)) rounds.push(toRound(item));
           else if (TABLE_KEYS.isProbeKey(sk)) probes.push(toProbe(item));
         }
         exclusiveStartKey = page.LastEvaluatedKey;
       } while (exclusiveStartKey !== undefined);
-      return { registrations, probes, round };
+      return { registrations, probes, rounds };
     });
   }
 
   /**
-   * A model's probe rows and round marker, without its registrations: what a probe round needs,
+   * A model's probe rows and round markers, without its registrations: what a probe round needs,
    * at about a third of the read units of {@link readModel}.
    */
-  async readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'round'>> {
+  async readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'rounds'>> {
     return this.call('Query', async (abortSignal) => {
       const probes: ProbeRecord[] = [];
-      let round: RoundMarker | undefined;
+      const rounds: RoundMarker[] = [];
       const pages = paginateQuery(
         { client: this.db },
         {
@@ -357,11 +363,11 @@ export class DynamoDbRegistryStore implements RegistryStore {
       );
       for await (const page of pages) {
         for (const item of page.Items ?? []) {
-          if (item.sk === ROUND_KEY) round = toRound(item);
+          if (isRoundKey(String(item.sk))) rounds.push(toRound(item));
           else probes.push(toProbe(item));
         }
       }
-      return { probes, round };
+      return { probes, rounds };
     });
   }
 
@@ -520,6 +526,7 @@ function toRound(item: Item): RoundMarker {
     startedAt: Number(item.startedAt),
     recordedAt: Number(item.recordedAt ?? item.startedAt),
     seen: new Map(Object.entries(seen).map(([id, at]) => [id, Number(at)])),
+    ...(isShardRef(item.shard) ? { shard: { index: item.shard.index, count: item.shard.count } } : {}),
   };
 }
 

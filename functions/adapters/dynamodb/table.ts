@@ -1,3 +1,5 @@
+import type { ShardRef } from '../../domain/shards.ts';
+
 /**
  * The registry table's definition, written once and used by both deployments:
  * the CDK stack (`infra/aws`) and the embedded local runtime (`infra/local`).
@@ -7,7 +9,8 @@
  *   (`taskVersion`) and the list the probe walks;
  * - `pk = "MODEL#<model>"`: per endpoint serving that model, a registration item
  *   (`sk = "REG#<endpointId>"`, no expiry while the task runs) and a probe item
- *   (`sk = "EP#<endpointId>"`, expiring on `expiresAt`), and the probe rounds' marker (`sk = "EP!ROUND"`);
+ *   (`sk = "EP#<endpointId>"`, expiring on `expiresAt`), and each probe shard's round marker
+ *   (`sk = "EP!ROUND"`, or `"EP!ROUND#<count>#<index>"` when the probe is sharded);
  * - `pk = "SNAPSHOT#<model>"`: the model's snapshot (`sk = "SNAPSHOT"`, a compressed copy of what
  *   discovery judges, rebuilt after every write that can change routing) and its sequence counter
  *   (`sk = "SEQUENCE"`). Discovery reads the snapshot with one GetItem; a partition of its own keeps
@@ -23,6 +26,7 @@ export const REGISTRY_TABLE = Object.freeze({
 
 const REGISTRATION_PREFIX = 'REG#';
 const PROBE_PREFIX = 'EP#';
+const ROUND_KEY = 'EP!ROUND';
 
 /**
  * The key layout above, the only place that spells it: the store reads and writes through these,
@@ -34,8 +38,13 @@ export const TABLE_KEYS = Object.freeze({
   registrationKey: (endpointId: string) => `${REGISTRATION_PREFIX}${endpointId}`,
   probeKey: (endpointId: string) => `${PROBE_PREFIX}${endpointId}`,
   /** Sorts just before the `EP#` rows (`!` < `#`), so one Query of `begins_with(sk, "EP")` reads
-   * a model's probe rows and its round marker. */
-  roundKey: 'EP!ROUND',
+   * a model's probe rows and its round markers. The marker of a single invocation probing the
+   * whole fleet; each shard of a larger layout has its own ({@link TABLE_KEYS.shardRoundKey}). */
+  roundKey: ROUND_KEY,
+  /** The round marker of one probe shard: `EP!ROUND` for the whole fleet, `EP!ROUND#<count>#<index>` otherwise. */
+  shardRoundKey: (shard: ShardRef) =>
+    shard.count === 1 ? ROUND_KEY : `${ROUND_KEY}#${shard.count}#${shard.index}`,
+  isRoundKey: (sk: string) => sk === ROUND_KEY || sk.startsWith(`${ROUND_KEY}#`),
   /** What every probe row's and the round marker's sort key begins with. */
   probeRowsPrefix: 'EP',
   snapshotPartition: (model: string) => `SNAPSHOT#${model}`,

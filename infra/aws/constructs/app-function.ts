@@ -13,9 +13,11 @@ export const APP_RUNTIME = lambda.Runtime.NODEJS_22_X;
 /**
  * The house bundling options, used by every function and by the infra test that bundles them.
  * ESM, minified, source maps (read at run time through NODE_OPTIONS), names kept for stack traces,
- * and the AWS SDK bundled so the deployed code runs the SDK version we tested. One exception: the
- * EC2 client (540 KB minified), imported on first use by bridge-mode lookups only, comes from the
- * SDK v3 that the Lambda Node.js runtime ships (see `ec2PrivateIpLookup` in `functions/adapters/aws-clients.ts`).
+ * and the AWS SDK bundled so the deployed code runs the SDK version we tested. Two exceptions: the
+ * EC2 client (540 KB minified), imported on first use by bridge-mode lookups only, and the Lambda
+ * client, imported on first use by the probe when the fleet needs shards, come from the SDK v3 that
+ * the Lambda Node.js runtime ships (`ec2PrivateIpLookup` and `lambdaInvoke` in
+ * `functions/adapters/aws-clients.ts`; decisions 0006 and 0021).
  */
 export const HOUSE_BUNDLING = {
   format: nodejs.OutputFormat.ESM,
@@ -25,7 +27,7 @@ export const HOUSE_BUNDLING = {
   sourcesContent: false,
   keepNames: true,
   mainFields: ['module', 'main'],
-  externalModules: ['@aws-sdk/client-ec2'],
+  externalModules: ['@aws-sdk/client-ec2', '@aws-sdk/client-lambda'],
 } as const satisfies nodejs.BundlingOptions;
 
 /**

@@ -13,7 +13,7 @@ const JOBS = {
   probe: {
     entry: '../../../functions/probe/handler.ts',
     description:
-      'Probes every registered TF Serving endpoint every PROBE_INTERVAL_SECONDS for about a minute',
+      'Probes every registered TF Serving endpoint every PROBE_INTERVAL_SECONDS for about a minute, or starts probe shards for a larger fleet',
     ruleDescription: 'Starts a probe round every minute',
     // The function's loop ends before the next trigger, so rounds never overlap; the timeout
     // only has to cover that minute plus a last probe.

@@ -2,14 +2,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
- * Loopback stand-ins for the two AWS APIs that have no local engine, at the HTTP level, so a
+ * Loopback stand-ins for the AWS APIs that have no local engine, at the HTTP level, so a
  * deployed bundle talks to them through its own SDK exactly as on AWS: ECS (JSON 1.1,
- * `X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Operation>`) and EC2 (query protocol, XML).
+ * `X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Operation>`), EC2 (query protocol, XML) and
+ * Lambda's Invoke (REST JSON, `POST /2015-03-31/functions/{name}/invocations`).
  * Every call is recorded with its input; answers come from a script.
  */
 
 export interface RecordedCall {
-  readonly service: 'ecs' | 'ec2';
+  readonly service: 'ecs' | 'ec2' | 'lambda';
   readonly operation: string;
   readonly input: Record<string, unknown>;
 }
@@ -65,6 +66,37 @@ export class AwsFake {
           `<requestId>fake</requestId><reservationSet><item><reservationId>r-fake</reservationId>` +
           `<instancesSet>${instances}</instancesSet></item></reservationSet></DescribeInstancesResponse>`,
       );
+    });
+    fake = new AwsFake(server, await listen(server));
+    return fake;
+  }
+
+  /**
+   * A Lambda endpoint accepting `Invoke`: an asynchronous one (`X-Amz-Invocation-Type: Event`) is
+   * answered 202 as Lambda does once it has queued the event; the event itself goes nowhere.
+   */
+  static async lambda(): Promise<AwsFake> {
+    let fake: AwsFake | undefined;
+    const server = http.createServer(async (request, response) => {
+      const body = await bodyOf(request);
+      const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(request.url ?? '');
+      if (request.method !== 'POST' || match === null) {
+        response.writeHead(404, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ message: `unsupported ${request.method} ${request.url}` }));
+        return;
+      }
+      const invocationType = String(request.headers['x-amz-invocation-type'] ?? 'RequestResponse');
+      fake?.calls.push({
+        service: 'lambda',
+        operation: 'Invoke',
+        input: {
+          FunctionName: decodeURIComponent(match[1] as string),
+          InvocationType: invocationType,
+          Payload: JSON.parse(body || 'null'),
+        },
+      });
+      response.writeHead(invocationType === 'Event' ? 202 : 200, { 'content-type': 'application/json' });
+      response.end(invocationType === 'Event' ? '' : 'null');
     });
     fake = new AwsFake(server, await listen(server));
     return fake;

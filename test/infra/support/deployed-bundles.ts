@@ -27,9 +27,17 @@ export function resolver(template: Template, physicalNames: Readonly<Record<stri
     'AWS::URLSuffix': 'amazonaws.com',
     'AWS::StackName': 'TfServingRegistry',
   };
+  // A function's name is a literal in the template (`<stack>-<name>`): what Ref and its ARN resolve to.
+  const functionName = (id: string) =>
+    resources[id]?.Type === 'AWS::Lambda::Function' &&
+    typeof resources[id]?.Properties?.FunctionName === 'string'
+      ? (resources[id]?.Properties?.FunctionName as string)
+      : undefined;
   const arnOf = (id: string): string => {
-    const name = physicalNames[id] ?? id;
+    const name = physicalNames[id] ?? functionName(id) ?? id;
     switch (resources[id]?.Type) {
+      case 'AWS::Lambda::Function':
+        return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
       case 'AWS::DynamoDB::Table':
         return `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}`;
       case 'AWS::SQS::Queue':
@@ -46,7 +54,7 @@ export function resolver(template: Template, physicalNames: Readonly<Record<stri
     const object = value as Record<string, Json>;
     if ('Ref' in object) {
       const ref = String(object.Ref);
-      return pseudo[ref] ?? physicalNames[ref] ?? ref;
+      return pseudo[ref] ?? physicalNames[ref] ?? functionName(ref) ?? ref;
     }
     if ('Fn::GetAtt' in object) {
       const [id, attribute] = object['Fn::GetAtt'] as [string, string];

@@ -39,8 +39,14 @@ const clusterArnOf = (cluster: unknown) => {
   return text.startsWith('arn:') ? text : `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${text}`;
 };
 
-/** The IAM requests of one ECS or EC2 call. */
+/** The IAM requests of one ECS, EC2 or Lambda call. */
 export function ecsOrEc2Requests(call: RecordedCall): IamRequest[] {
+  if (call.service === 'lambda') {
+    // Invoke is authorized as lambda:InvokeFunction on the function (an unqualified name or ARN).
+    const name = String(call.input.FunctionName);
+    const resource = name.startsWith('arn:') ? name : `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
+    return [{ action: 'lambda:InvokeFunction', resource, context: {} }];
+  }
   const action = `${call.service}:${call.operation}`;
   const cluster = { 'ecs:cluster': clusterArnOf(call.input.cluster) };
   switch (action) {

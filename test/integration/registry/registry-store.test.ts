@@ -47,7 +47,7 @@ describe('DynamoDbRegistryStore on a real engine', () => {
     const rows = Array.from({ length: 12_000 }, () =>
       registration(random(), 'resnet', { endpointId: `ml/${random()}/tfserving`, host: random() }),
     );
-    const partition = { registrations: rows, probes: [], round: undefined };
+    const partition = { registrations: rows, probes: [], rounds: [] };
 
     // Act
     const written = await registry.store.putSnapshot('resnet', { sequence: 1, builtAt: 1, partition });

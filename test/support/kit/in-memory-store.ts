@@ -16,6 +16,12 @@ export interface StoredRegistration {
 }
 
 const key = (model: string, endpointId: string) => `${model}\u0000${endpointId}`;
+/** Where a marker is kept: the model itself for the whole fleet's, the model and shard otherwise. */
+const roundKey = (model: string, round: RoundMarker) =>
+  round.shard === undefined || round.shard.count === 1
+    ? model
+    : `${model}\u0000${round.shard.count}#${round.shard.index}`;
+const isRoundOf = (stored: string, model: string) => stored === model || stored.startsWith(`${model}\u0000`);
 
 function isForward(
   stored: { taskVersion: number; lifecycle: TaskRecord['lifecycle'] } | undefined,
@@ -46,7 +52,7 @@ export class InMemoryRegistryStore implements RegistryStore {
     readonly tasks?: readonly TaskRecord[];
     readonly registrations?: readonly ModelRegistration[];
     readonly probes?: readonly ProbeRecord[];
-    readonly rounds?: Readonly<Record<string, RoundMarker>>;
+    readonly rounds?: Readonly<Record<string, RoundMarker | readonly RoundMarker[]>>;
   }): InMemoryRegistryStore {
     const store = new InMemoryRegistryStore();
     for (const task of contents.tasks ?? []) store.tasks.set(task.taskArn, structuredClone(task));
@@ -60,7 +66,7 @@ export class InMemoryRegistryStore implements RegistryStore {
       store.probes.set(key(probe.model, probe.endpointId), structuredClone(probe));
     }
     for (const [model, round] of Object.entries(contents.rounds ?? {})) {
-      store.rounds.set(model, structuredClone(round));
+      for (const marker of [round].flat()) store.rounds.set(roundKey(model, marker), structuredClone(marker));
     }
     return store;
   }
@@ -68,6 +74,7 @@ export class InMemoryRegistryStore implements RegistryStore {
   readonly tasks = new Map<string, TaskRecord>();
   readonly registrations = new Map<string, StoredRegistration>();
   readonly probes = new Map<string, ProbeRecord>();
+  /** Markers by model (the whole fleet's) or by model and shard (`model\u0000count#index`). */
   readonly rounds = new Map<string, RoundMarker>();
   readonly modelSnapshots = new Map<string, ModelSnapshot>();
   readonly snapshotSequences = new Map<string, number>();
@@ -146,20 +153,22 @@ export class InMemoryRegistryStore implements RegistryStore {
         .filter((r) => r.registration.model === model)
         .map((r) => structuredClone(r.registration)),
       probes: [...this.probes.values()].filter((p) => p.model === model).map((p) => structuredClone(p)),
-      round: this.rounds.has(model) ? structuredClone(this.rounds.get(model)) : undefined,
+      rounds: [...this.rounds.entries()]
+        .filter(([stored]) => isRoundOf(stored, model))
+        .map(([, round]) => structuredClone(round)),
     };
   }
 
-  async readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'round'>> {
-    const { probes, round } = await this.readModel(model);
-    return { probes, round };
+  async readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'rounds'>> {
+    const { probes, rounds } = await this.readModel(model);
+    return { probes, rounds };
   }
 
-  /** Condition: `attribute_not_exists(pk) OR startedAt <= :startedAt`. */
+  /** Condition (per model and shard): `attribute_not_exists(pk) OR startedAt <= :startedAt`. */
   async recordRound(model: string, round: RoundMarker): Promise<boolean> {
-    const stored = this.rounds.get(model);
+    const stored = this.rounds.get(roundKey(model, round));
     if (stored !== undefined && !(stored.startedAt <= round.startedAt)) return false;
-    this.rounds.set(model, structuredClone(round));
+    this.rounds.set(roundKey(model, round), structuredClone(round));
     return true;
   }
 

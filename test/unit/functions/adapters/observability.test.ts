@@ -9,6 +9,7 @@ import { createDiscoveryHandler } from '../../../../functions/adapters/edges/dis
 import { createEcsEventsHandler } from '../../../../functions/adapters/edges/ecs-events.ts';
 import {
   createProbeHandler,
+  createProbeShardHandler,
   END_MARGIN_MS,
   probeRounds,
 } from '../../../../functions/adapters/edges/scheduled-probe.ts';
@@ -191,9 +192,42 @@ const scenarios: Record<FunctionName, () => Promise<unknown>> = {
     };
     // One round per invocation: the Lambda has just past the end margin left.
     const context = lambdaContext('probe', END_MARGIN_MS + 1);
-    await createProbeHandler(testProbeDeps({ store, tfserving, now: clock.now }), 5)(event, context);
+    const probe = testProbeDeps({ store, tfserving, now: clock.now });
+    await createProbeHandler({ probe, invoker: undefined, share: 1000 }, 5)(event, context);
     const down = failingStore(store, { listRunningTasks: timedOut() });
-    await createProbeHandler(testProbeDeps({ store: down, tfserving, now: clock.now }), 5)(event, context);
+    const probeDown = testProbeDeps({ store: down, tfserving, now: clock.now });
+    await createProbeHandler({ probe: probeDown, invoker: undefined, share: 1000 }, 5)(event, context);
+    // A fleet of two shares: the coordinator starts two shards, and one start fails.
+    const invoker = {
+      invoke: async (shard: { index: number }) => {
+        if (shard.index === 1) throw new Error('TooManyRequestsException: Rate exceeded');
+      },
+    };
+    await expect(createProbeHandler({ probe, invoker, share: 2 }, 5)(event, context)).rejects.toThrow(
+      '1 of 2 probe shards could not be started',
+    );
+  },
+
+  async 'probe-shard'() {
+    const clock = new TestClock();
+    const store = new InMemoryRegistryStore();
+    await applyTaskEvent(taskDetail('running-awsvpc'), testTaskEventDeps({ store, now: clock.now }));
+    await applyTaskEvent(taskDetail('running-sidecars'), testTaskEventDeps({ store, now: clock.now }));
+    const tfserving = new FakeTfServing().status(RESNET, 'resnet', available('7'));
+    const modelStatus = tfserving.modelStatus.bind(tfserving);
+    tfserving.modelStatus = async (endpoint, model) => {
+      clock.advance(3_000);
+      return modelStatus(endpoint, model);
+    };
+    const context = lambdaContext('probe-shard', END_MARGIN_MS + 1);
+    const handler = createProbeShardHandler(testProbeDeps({ store, tfserving, now: clock.now }), 5);
+    const scheduledTime = new Date(clock.ms).toISOString();
+    for (const index of [0, 1]) await handler({ shard: { index, count: 2 }, scheduledTime }, context);
+    const down = failingStore(store, { listRunningTasks: timedOut() });
+    await createProbeShardHandler(testProbeDeps({ store: down, tfserving, now: clock.now }), 5)(
+      { shard: { index: 0, count: 2 }, scheduledTime },
+      context,
+    );
   },
 
   async discovery() {

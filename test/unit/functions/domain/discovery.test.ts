@@ -320,7 +320,7 @@ describe('findEndpoints', () => {
         sequence: 1,
         builtAt,
         partition: withPartition
-          ? { registrations: [registration('a', 'resnet')], probes: [], round: undefined }
+          ? { registrations: [registration('a', 'resnet')], probes: [], rounds: [] }
           : undefined,
       });
     }

@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       removeAfterSeconds: 30,
       tfservingContainerNames: ['tfserving', 'tf-serving'],
       probeConcurrency: 64,
+      probeTargetsPerShard: 1000,
       clusterArns: [],
     });
   });
@@ -49,6 +50,7 @@ describe('loadConfig', () => {
       REMOVE_AFTER_SECONDS: '90',
       TFSERVING_CONTAINER_NAMES: 'model-server, serving ,',
       PROBE_CONCURRENCY: '8',
+      PROBE_TARGETS_PER_SHARD: '250',
       CLUSTER_ARNS: 'arn:aws:ecs:us-east-1:123456789012:cluster/ml',
     };
 
@@ -65,6 +67,7 @@ describe('loadConfig', () => {
       removeAfterSeconds: 90,
       tfservingContainerNames: ['model-server', 'serving'],
       probeConcurrency: 8,
+      probeTargetsPerShard: 250,
       clusterArns: ['arn:aws:ecs:us-east-1:123456789012:cluster/ml'],
     });
   });

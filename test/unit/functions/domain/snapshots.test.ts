@@ -4,6 +4,7 @@ import {
   type HealthPolicy,
   judgeEndpoint,
   judgementsStableUntil,
+  markerFor,
 } from '../../../../functions/domain/health.ts';
 import type {
   ModelPartition,
@@ -44,9 +45,22 @@ const partitions: fc.Arbitrary<ModelPartition> = fc
       }),
       { maxLength: 6 },
     ),
-    marker: fc.option(fc.record({ recordedAgo: fc.integer({ min: 0, max: 60_000 }) }), { nil: undefined }),
+    // Markers of the whole fleet or of probe shards (layouts of 2 and 3), each seeing what it saw.
+    markers: fc.array(
+      fc.record({
+        recordedAgo: fc.integer({ min: 0, max: 60_000 }),
+        shard: fc.option(
+          fc.oneof(
+            fc.record({ index: fc.integer({ min: 0, max: 1 }), count: fc.constant(2) }),
+            fc.record({ index: fc.integer({ min: 0, max: 2 }), count: fc.constant(3) }),
+          ),
+          { nil: undefined },
+        ),
+      }),
+      { maxLength: 3 },
+    ),
   })
-  .map(({ endpoints, marker }) => {
+  .map(({ endpoints, markers }) => {
     const ids = endpoints.map((_, i) => `t${i}`);
     const registrations = endpoints.map((e, i) =>
       registration(ids[i] as string, 'resnet', {
@@ -73,11 +87,13 @@ const partitions: fc.Arbitrary<ModelPartition> = fc
         e.seenAgo === undefined ? [] : [[endpointIdOf(ids[i] as string), NOW - e.seenAgo] as const],
       ),
     );
-    const round: RoundMarker | undefined =
-      marker === undefined
-        ? undefined
-        : { startedAt: NOW - marker.recordedAgo - 100, recordedAt: NOW - marker.recordedAgo, seen };
-    return { registrations, probes, round };
+    const rounds: RoundMarker[] = markers.map((marker) => ({
+      startedAt: NOW - marker.recordedAgo - 100,
+      recordedAt: NOW - marker.recordedAgo,
+      seen,
+      ...(marker.shard === undefined ? {} : { shard: marker.shard }),
+    }));
+    return { registrations, probes, rounds };
   });
 
 const policies: fc.Arbitrary<HealthPolicy> = fc.record({
@@ -99,11 +115,17 @@ describe('compactPartition', () => {
           const full = judgeEndpoint(
             r,
             probeOf(partition, r.endpointId),
-            partition.round,
+            markerFor(partition.rounds, r.endpointId),
             NOW + later,
             policy,
           );
-          const small = judgeEndpoint(r, probeOf(compact, r.endpointId), compact.round, NOW + later, policy);
+          const small = judgeEndpoint(
+            r,
+            probeOf(compact, r.endpointId),
+            markerFor(compact.rounds, r.endpointId),
+            NOW + later,
+            policy,
+          );
           expect(small).toEqual(full);
         }
       }),
@@ -118,7 +140,9 @@ describe('compactPartition', () => {
         probeRecord('a', 'resnet', NOW, { lastSuccessAt: NOW - 9_000 }),
         probeRecord('b', 'resnet', NOW, { consecutiveFailures: 1, lastError: 'HTTP 503' }),
       ],
-      round: { startedAt: NOW - 500, recordedAt: NOW - 100, seen: new Map([[endpointIdOf('a'), NOW - 200]]) },
+      rounds: [
+        { startedAt: NOW - 500, recordedAt: NOW - 100, seen: new Map([[endpointIdOf('a'), NOW - 200]]) },
+      ],
     };
 
     // Act
@@ -129,7 +153,7 @@ describe('compactPartition', () => {
     expect(compact.probes).toEqual([
       probeRecord('a', 'resnet', NOW, { lastSuccessAt: NOW - 200, lastError: undefined }),
     ]);
-    expect(compact.round).toEqual({ startedAt: NOW - 500, recordedAt: NOW - 100, seen: new Map() });
+    expect(compact.rounds).toEqual([{ startedAt: NOW - 500, recordedAt: NOW - 100, seen: new Map() }]);
   });
 });
 
@@ -226,7 +250,7 @@ describe('isUsable', () => {
     const snapshot: ModelSnapshot = {
       sequence: 1,
       builtAt: NOW,
-      partition: { registrations: [], probes: [], round: undefined },
+      partition: { registrations: [], probes: [], rounds: [] },
     };
 
     // Act / Assess
@@ -256,7 +280,7 @@ describe('judgementsStableUntil', () => {
               judgeEndpoint(
                 r,
                 partition.probes.find((p) => p.endpointId === r.endpointId),
-                partition.round,
+                markerFor(partition.rounds, r.endpointId),
                 at,
                 policy,
               ),

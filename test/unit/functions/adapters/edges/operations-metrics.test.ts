@@ -63,7 +63,8 @@ describe('probe metrics', () => {
       ...loadEvent<{ time: string }>('scheduled', 'base'),
       time: new Date(clock.ms).toISOString(),
     };
-    const handler = createProbeHandler(testProbeDeps({ store, tfserving, now: clock.now }), 5);
+    const probe = testProbeDeps({ store, tfserving, now: clock.now });
+    const handler = createProbeHandler({ probe, invoker: undefined, share: 1000 }, 5);
     // One round: the Lambda has a second past the end margin left (real time: the context's clock
     // runs while the handler starts), less than the 5 s interval a second round would wait.
     return emfPrintedBy(() => handler(event, localContext('probe', END_MARGIN_MS + 1_000)));

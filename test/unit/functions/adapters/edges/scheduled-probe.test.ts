@@ -2,14 +2,17 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   END_MARGIN_MS,
   loopDeadline,
+  probeCoordinator,
   probeRounds,
   runScheduledProbe,
 } from '../../../../../functions/adapters/edges/scheduled-probe.ts';
 import { loggers } from '../../../../../functions/adapters/observability.ts';
+import type { ShardInvoker } from '../../../../../functions/domain/probe-fanout.ts';
+import type { ShardRef } from '../../../../../functions/domain/shards.ts';
 import { testProbeDeps } from '../../../../support/kit/deps.ts';
 import { loadEvent } from '../../../../support/kit/events.ts';
 import { failingStore, InMemoryRegistryStore } from '../../../../support/kit/in-memory-store.ts';
-import { taskRecord } from '../../../../support/kit/records.ts';
+import { endpointOf, taskRecord } from '../../../../support/kit/records.ts';
 import { FakeTfServing } from '../../../../support/kit/tfserving.ts';
 
 const SCHEDULED_TIME = '2026-05-04T10:05:00Z';
@@ -206,5 +209,91 @@ describe('probeRounds logging', () => {
 
     // Assess
     expect(levels).toEqual(['info', 'info']);
+  });
+});
+
+describe('probeCoordinator', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** A store of `tasks` tasks (one model each), a fake clock and schedule, and an invoker that records. */
+  async function coordinator(tasks: number, failing: ReadonlySet<number> = new Set()) {
+    const event = loadEvent<{ time: string }>('scheduled', 'base');
+    let now = Date.parse(event.time) + 800;
+    const store = new InMemoryRegistryStore();
+    for (let i = 0; i < tasks; i++) {
+      await store.putTask(
+        taskRecord(`t${i}`, ['resnet'], { endpoints: [endpointOf(`t${i}`, { host: `10.0.1.${i}` })] }),
+      );
+    }
+    const tfserving = new FakeTfServing();
+    const started: { shard: ShardRef; scheduledTime: string }[] = [];
+    const invoker: ShardInvoker = {
+      invoke: async (shard, scheduledTime) => {
+        if (failing.has(shard.index)) throw new Error('TooManyRequestsException: Rate exceeded');
+        started.push({ shard, scheduledTime });
+      },
+    };
+    const probe = testProbeDeps({ store, tfserving, now: () => now });
+    const schedule = {
+      intervalMs: 5000,
+      now: () => now,
+      sleep: async (ms: number) => {
+        now += ms;
+      },
+    };
+    const coordinate = probeCoordinator({ probe, invoker, share: 4 }, schedule);
+    return { event, tfserving, started, run: () => coordinate(event, LAMBDA_TIMEOUT_MS) };
+  }
+
+  it('probes a fleet within one share itself, every interval of the minute, starting no shard', async () => {
+    // Prepare
+    const { run, started, tfserving } = await coordinator(4);
+
+    // Act
+    const result = await run();
+
+    // Assess
+    expect(result).toEqual({ rounds: 12 });
+    expect(started).toEqual([]);
+    expect(tfserving.statusCalls).toHaveLength(4 * 12);
+  });
+
+  it('starts one shard per share of a larger fleet, each shard once, with the trigger time, and probes nothing itself', async () => {
+    // Prepare: 10 targets at 4 a share: 3 shards.
+    const { run, started, tfserving, event } = await coordinator(10);
+
+    // Act
+    const result = await run();
+
+    // Assess
+    expect(result).toEqual({ shards: 3, started: 3 });
+    expect(started.map((s) => s.shard).sort((a, b) => a.index - b.index)).toEqual([
+      { index: 0, count: 3 },
+      { index: 1, count: 3 },
+      { index: 2, count: 3 },
+    ]);
+    expect(started.every((s) => s.scheduledTime === event.time)).toBe(true);
+    expect(tfserving.statusCalls).toEqual([]);
+  });
+
+  it('logs and counts a shard that could not be started, starts the others, and then fails the invocation', async () => {
+    // Prepare
+    const { run, started } = await coordinator(10, new Set([1]));
+    const errors: unknown[][] = [];
+    vi.spyOn(loggers.probe, 'error').mockImplementation((...args: unknown[]) => {
+      errors.push(args);
+    });
+
+    // Act
+    const running = run();
+
+    // Assess
+    await expect(running).rejects.toThrow('1 of 3 probe shards could not be started');
+    expect(started.map((s) => s.shard.index).sort()).toEqual([0, 2]);
+    expect(errors).toEqual([
+      ['probe shard start failed', { shard: '1/3', error: 'TooManyRequestsException: Rate exceeded' }],
+    ]);
   });
 });
