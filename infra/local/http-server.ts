@@ -205,10 +205,30 @@ async function route(handlers: LocalHandlers, request: IncomingMessage): Promise
   };
 }
 
+/**
+ * Bodies sent recently, as bytes: discovery hands out the same answer text while nothing changed,
+ * so a hot model's answer is encoded once, not per request. A few entries; the oldest go first.
+ */
+const encodedBodies = new Map<string, Buffer>();
+const ENCODED_BODIES = 32;
+const MAX_ENCODED_BODY_BYTES = 1 << 20;
+
+function encoded(body: string): Buffer {
+  let bytes = encodedBodies.get(body);
+  if (bytes === undefined) {
+    bytes = Buffer.from(body);
+    if (bytes.byteLength > MAX_ENCODED_BODY_BYTES) return bytes;
+    encodedBodies.set(body, bytes);
+    if (encodedBodies.size > ENCODED_BODIES)
+      encodedBodies.delete(encodedBodies.keys().next().value as string);
+  }
+  return bytes;
+}
+
 function send(response: ServerResponse, answer: HttpResponse): void {
   response.writeHead(answer.statusCode, answer.headers);
   // Node sends no body for HEAD requests by itself.
-  response.end(answer.statusCode === 304 ? undefined : answer.body);
+  response.end(answer.statusCode === 304 ? undefined : encoded(answer.body));
 }
 
 export function createLocalServer(handlers: LocalHandlers): http.Server {
