@@ -150,6 +150,21 @@ const timedOut = () =>
   new StoreUnavailableError('Query', Object.assign(new Error('aborted'), { name: 'TimeoutError' }));
 const RESNET = { host: '10.0.215.105', restPort: 8501 };
 
+/** Two running tasks: resnet answers, the sidecar task refuses; each probe takes 3 s, so a round overruns the interval. */
+async function slowRoundFleet() {
+  const clock = new TestClock();
+  const store = new InMemoryRegistryStore();
+  await applyTaskEvent(taskDetail('running-awsvpc'), testTaskEventDeps({ store, now: clock.now }));
+  await applyTaskEvent(taskDetail('running-sidecars'), testTaskEventDeps({ store, now: clock.now }));
+  const tfserving = new FakeTfServing().status(RESNET, 'resnet', available('7'));
+  const modelStatus = tfserving.modelStatus.bind(tfserving);
+  tfserving.modelStatus = async (endpoint, model) => {
+    clock.advance(3_000);
+    return modelStatus(endpoint, model);
+  };
+  return { clock, store, tfserving };
+}
+
 /** What each function's README metrics and messages need: every outcome that counts or logs. */
 const scenarios: Record<FunctionName, () => Promise<unknown>> = {
   async 'ecs-events'() {
@@ -175,17 +190,7 @@ const scenarios: Record<FunctionName, () => Promise<unknown>> = {
   },
 
   async probe() {
-    const clock = new TestClock();
-    const store = new InMemoryRegistryStore();
-    await applyTaskEvent(taskDetail('running-awsvpc'), testTaskEventDeps({ store, now: clock.now }));
-    await applyTaskEvent(taskDetail('running-sidecars'), testTaskEventDeps({ store, now: clock.now }));
-    // resnet answers, the sidecar task refuses; the round takes longer than the interval.
-    const tfserving = new FakeTfServing().status(RESNET, 'resnet', available('7'));
-    const modelStatus = tfserving.modelStatus.bind(tfserving);
-    tfserving.modelStatus = async (endpoint, model) => {
-      clock.advance(3_000);
-      return modelStatus(endpoint, model);
-    };
+    const { clock, store, tfserving } = await slowRoundFleet();
     const event = {
       ...loadEvent<{ time: string }>('scheduled', 'base'),
       time: new Date(clock.ms).toISOString(),
@@ -209,16 +214,7 @@ const scenarios: Record<FunctionName, () => Promise<unknown>> = {
   },
 
   async 'probe-shard'() {
-    const clock = new TestClock();
-    const store = new InMemoryRegistryStore();
-    await applyTaskEvent(taskDetail('running-awsvpc'), testTaskEventDeps({ store, now: clock.now }));
-    await applyTaskEvent(taskDetail('running-sidecars'), testTaskEventDeps({ store, now: clock.now }));
-    const tfserving = new FakeTfServing().status(RESNET, 'resnet', available('7'));
-    const modelStatus = tfserving.modelStatus.bind(tfserving);
-    tfserving.modelStatus = async (endpoint, model) => {
-      clock.advance(3_000);
-      return modelStatus(endpoint, model);
-    };
+    const { clock, store, tfserving } = await slowRoundFleet();
     const context = lambdaContext('probe-shard', END_MARGIN_MS + 1);
     const handler = createProbeShardHandler(testProbeDeps({ store, tfserving, now: clock.now }), 5);
     const scheduledTime = new Date(clock.ms).toISOString();
