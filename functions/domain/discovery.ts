@@ -7,6 +7,7 @@ import type {
   ModelHealth,
   ModelList,
 } from './api-schemas.ts';
+import { setBounded } from './bounded-map.ts';
 import { RequestError, StoreUnavailableError } from './errors.ts';
 import {
   type EndpointJudgement,
@@ -148,7 +149,7 @@ export async function findEndpoints(
   const nowMs = deps.now();
   const key = answerKey(model, selector);
   const known = answersOf.get(partition)?.get(key);
-  if (known !== undefined && nowMs < known.until && known.answer.model === model) return known.answer;
+  if (known !== undefined && nowMs < known.until) return known.answer;
   requireKnownModel(partition, model);
   const served = servedEndpoints(partition, nowMs, deps.policy).filter(({ probe }) =>
     matches(probe, selector),
@@ -321,11 +322,7 @@ export class LastKnownAnswers {
   constructor(private readonly capacity = 1000) {}
 
   remember(key: string, body: DiscoveryAnswer, at: number): void {
-    this.answers.delete(key);
-    this.answers.set(key, { body, at });
-    if (this.answers.size > this.capacity) {
-      this.answers.delete(this.answers.keys().next().value as string);
-    }
+    setBounded(this.answers, key, { body, at }, this.capacity);
   }
 
   /** The last answer for `key`, marked stale as of when it was computed (or as of its own data if older). */

@@ -217,19 +217,18 @@ export async function applyTaskEvent(detail: TaskDetail, deps: TaskEventDeps): P
       }),
     ),
   );
+  const written = targets.filter((_, index) => registered[index]);
   // Probe at once, so an endpoint whose models are already AVAILABLE is served now, not next round.
   const probes = await Promise.all(
-    targets
-      .filter((_, index) => registered[index])
-      .map(async (target) => ({
-        ...(await probeEndpointModel(deps.probe, target)),
-        endpointId: target.endpoint.id,
-        model: target.model,
-      })),
+    written.map(async (target) => ({
+      ...(await probeEndpointModel(deps.probe, target)),
+      endpointId: target.endpoint.id,
+      model: target.model,
+    })),
   );
   await refreshSnapshots(
     deps,
-    targets.filter((_, index) => registered[index]).map(({ model }) => model),
+    written.map(({ model }) => model),
   );
   return { ...outcome, applied: true, probes };
 }

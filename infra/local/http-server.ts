@@ -5,6 +5,7 @@ import type { EcsEventResult } from '../../functions/adapters/edges/ecs-events.t
 import { errorResponse, type HttpResponse, jsonResponse } from '../../functions/adapters/http.ts';
 import { loggers } from '../../functions/adapters/observability.ts';
 import type { EventAnswer } from '../../functions/domain/api-schemas.ts';
+import { setBounded } from '../../functions/domain/bounded-map.ts';
 import { parseEventBatch } from '../../functions/domain/ecs-task-event.ts';
 import { MethodNotAllowedError, RequestError, StoreUnavailableError } from '../../functions/domain/errors.ts';
 import { isLocalRoute, type LocalRoute, matchRoute } from '../../functions/domain/routes.ts';
@@ -217,10 +218,7 @@ function encoded(body: string): Buffer {
   let bytes = encodedBodies.get(body);
   if (bytes === undefined) {
     bytes = Buffer.from(body);
-    if (bytes.byteLength > MAX_ENCODED_BODY_BYTES) return bytes;
-    encodedBodies.set(body, bytes);
-    if (encodedBodies.size > ENCODED_BODIES)
-      encodedBodies.delete(encodedBodies.keys().next().value as string);
+    if (bytes.byteLength <= MAX_ENCODED_BODY_BYTES) setBounded(encodedBodies, body, bytes, ENCODED_BODIES);
   }
   return bytes;
 }

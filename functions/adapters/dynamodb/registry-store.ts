@@ -8,6 +8,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { setBounded } from '../../domain/bounded-map.ts';
 import { StoreUnavailableError } from '../../domain/errors.ts';
 import { LIFECYCLE_RANK, type Lifecycle } from '../../domain/lifecycle.ts';
 import type { ProbeSuccess, RegistryStore, StoreOperation } from '../../domain/ports.ts';
@@ -390,8 +391,9 @@ export class DynamoDbRegistryStore implements RegistryStore {
   }
 
   /**
-   * Writes a model's snapshot unless one with a higher or equal sequence is stored; a body over
-   * {@link MAX_SNAPSHOT_BODY_BYTES} is stored as `overflowed` (no body), which reads as none.
+   * Writes a model's snapshot unless one with a higher or equal sequence is stored; one without a
+   * partition, or with a body over {@link MAX_SNAPSHOT_BODY_BYTES}, is stored as `overflowed` (no
+   * body), which reads back without a partition.
    */
   async putSnapshot(model: string, snapshot: ModelSnapshot): Promise<boolean> {
     const body = snapshot.partition === undefined ? undefined : encodePartition(model, snapshot.partition);
@@ -453,10 +455,7 @@ export class DynamoDbRegistryStore implements RegistryStore {
         ? known.partition
         : decodePartition(model, Item.body);
     if (partition === undefined) return undefined;
-    this.decoded.delete(model);
-    this.decoded.set(model, { sequence, builtAt, partition });
-    if (this.decoded.size > DECODED_SNAPSHOTS)
-      this.decoded.delete(this.decoded.keys().next().value as string);
+    setBounded(this.decoded, model, { sequence, builtAt, partition }, DECODED_SNAPSHOTS);
     return { sequence, builtAt, partition };
   }
 
