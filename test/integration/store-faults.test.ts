@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_KEYS } from '../../functions/adapters/dynamodb/table.ts';
+import { SHARED_READ_MAX_AGE_MS } from '../../functions/domain/shared-reads.ts';
 import { DynamoDbFaultProxy, type FaultMode } from '../../tools/dynamodb-fault-proxy.ts';
 import { TfServingStandIn } from '../../tools/tfserving-stand-in/stand-in.ts';
 import { startEngine } from '../support/dynamodb-engines.ts';
@@ -103,6 +104,10 @@ describe('npm start when the registry store fails', () => {
     const health = await get('/models/resnet/health');
     expect(known.body.stale).toBe(false);
     await proxy.set(fault);
+    // A read that succeeded within SHARED_READ_MAX_AGE_MS before the fault may still answer (its
+    // data is that fresh, by design): ask once that bound has passed, so every answer below
+    // meets the faulty store.
+    await new Promise((resolve) => setTimeout(resolve, SHARED_READ_MAX_AGE_MS + 5));
     const answers: { path: string; answer: Answer }[] = [];
     for (let i = 0; i < 5; i += 1) {
       for (const path of ['/models/resnet', '/models', '/models/resnet/health', `/models/never-asked-${i}`]) {
