@@ -8,6 +8,8 @@
  * measurements, so a change of the read or write path changes the model with no edit here.
  */
 import { END_MARGIN_MS } from '../functions/adapters/edges/scheduled-probe.ts';
+import { SETTINGS } from '../functions/domain/settings.ts';
+import { cpuShare, FUNCTION_MEMORY_MB } from '../infra/aws/constructs/function-memory.ts';
 import type { ApiKind } from '../infra/aws/context.ts';
 import { round } from './lib/stats.ts';
 import { BYTES_PER_GB, HTTP_API_METERING_BYTES, PRICES, SECONDS_PER_MONTH } from './prices.ts';
@@ -20,16 +22,19 @@ export const ASSUMPTIONS = {
   queryRoundTripMs: 8,
   /** An ECS ListTasks or DescribeTasks round trip inside a Region (not measurable here). */
   ecsRoundTripMs: 30,
-  /** Lambda gives a full vCPU at 1,769 MB; a 256 MB function gets this share of one. */
-  discoveryCpuShare: 256 / 1769,
-  discoveryMemoryGb: 0.25,
-  probeMemoryGb: 0.5,
-  reconcileMemoryGb: 0.25,
-  reconcileCpuShare: 256 / 1769,
-  ecsEventsMemoryGb: 0.25,
   ecsEventDurationMs: 100,
+  /** Graviton's per-core speed taken as this machine's (CPU times are measured here). */
+  lambdaCoreVsThisMachine: 1,
   /** Fleet churn: every task replaced once a day (RUNNING, drain, STOPPED events). */
   taskReplacementsPerDay: 1,
+} as const;
+
+/** Each function's memory (GB) and CPU share, as the stack deploys them (one place: FUNCTION_MEMORY_MB). */
+const SIZE = {
+  discovery: { gb: FUNCTION_MEMORY_MB.discovery / 1024, cpu: cpuShare(FUNCTION_MEMORY_MB.discovery) },
+  probe: { gb: FUNCTION_MEMORY_MB.probe / 1024, cpu: cpuShare(FUNCTION_MEMORY_MB.probe) },
+  reconcile: { gb: FUNCTION_MEMORY_MB.reconcile / 1024, cpu: cpuShare(FUNCTION_MEMORY_MB.reconcile) },
+  ecsEvents: { gb: FUNCTION_MEMORY_MB['ecs-events'] / 1024 },
 } as const;
 
 /** The issue's targets (issue 10, "Scale and cost"). */
@@ -38,6 +43,8 @@ export const COST_TARGETS = {
   perMillionCallsVsCloudMap: 1.5,
   /** Standing cost (no discovery traffic) at most this multiple of Cloud Map's instance charge. */
   standingVsCloudMapInstances: 1,
+  /** A full probe share's CPU per round at the probe's size, at most this part of the interval. */
+  probeShareCpuOfInterval: 0.5,
 } as const;
 
 export interface CostMeasurements {
@@ -48,6 +55,8 @@ export interface CostMeasurements {
   /** Registry time the counted rounds covered (they run back to back on a virtual clock). */
   readonly virtualMinutes: number;
   readonly roundMs: number;
+  /** The probe's CPU time per steady round, this machine (the stand-ins and the engine run elsewhere). */
+  readonly roundCpuMs: number;
   readonly perRound: { reads: number; readUnits: number; writes: number; writeUnits: number };
   readonly writesPerEndpointModelPerMinute: number;
   readonly writeUnitsPerEndpointModelPerMinute: number;
@@ -110,6 +119,43 @@ export interface TargetResult {
   readonly met: boolean;
 }
 
+export interface ProbeSizing {
+  readonly memoryMb: number;
+  readonly cpuShare: number;
+  /** The default PROBE_TARGETS_PER_SHARD: the most targets one probe invocation takes. */
+  readonly targetsPerShare: number;
+  /** Measured here: the probe's CPU per target per steady round. */
+  readonly cpuMsPerTarget: number;
+  /** A full share's CPU per round, as wall time at the function's CPU share. */
+  readonly shareRoundCpuMs: number;
+  readonly intervalMs: number;
+  /** `shareRoundCpuMs` over the interval. */
+  readonly ofInterval: number;
+  readonly limit: number;
+  readonly met: boolean;
+}
+
+/** A full share's CPU per round at the probe's size, against the interval it must fit in. */
+export function probeSizing(m: Pick<CostMeasurements, 'roundCpuMs' | 'targets' | 'settings'>): ProbeSizing {
+  const cpuMsPerTarget = m.roundCpuMs / m.targets;
+  const targetsPerShare = SETTINGS.PROBE_TARGETS_PER_SHARD.default;
+  const shareRoundCpuMs =
+    (cpuMsPerTarget * targetsPerShare) / ASSUMPTIONS.lambdaCoreVsThisMachine / SIZE.probe.cpu;
+  const intervalMs = m.settings.intervalSeconds * 1000;
+  const ofInterval = shareRoundCpuMs / intervalMs;
+  return {
+    memoryMb: FUNCTION_MEMORY_MB.probe,
+    cpuShare: round(SIZE.probe.cpu, 3),
+    targetsPerShare,
+    cpuMsPerTarget: round(cpuMsPerTarget, 3),
+    shareRoundCpuMs: round(shareRoundCpuMs, 0),
+    intervalMs,
+    ofInterval: round(ofInterval, 2),
+    limit: COST_TARGETS.probeShareCpuOfInterval,
+    met: ofInterval <= COST_TARGETS.probeShareCpuOfInterval,
+  };
+}
+
 export interface CostModel {
   readonly callsPerMonth: number;
   /** The registry with no discovery traffic: probe, reconcile, ECS events, storage. */
@@ -123,6 +169,8 @@ export interface CostModel {
     readonly note: string;
   };
   readonly targets: { readonly perMillionCalls: TargetResult; readonly standing: TargetResult };
+  /** Whether the probe's size (memory, so CPU) carries a full share of targets within its interval. */
+  readonly probeSizing: ProbeSizing;
   readonly writesDominateBelowCallsPerSecond: number;
   /** What neither side's figure contains. */
   readonly notCounted: string;
@@ -183,8 +231,8 @@ export function costModel(m: CostMeasurements): CostModel {
   const reconcileBilledMs =
     r.ecsCalls * ASSUMPTIONS.ecsRoundTripMs +
     (r.reads + r.writes) * ASSUMPTIONS.queryRoundTripMs +
-    r.cpuMs / ASSUMPTIONS.reconcileCpuShare;
-  const reconcileGbS = (minutes * reconcileBilledMs * ASSUMPTIONS.reconcileMemoryGb) / 1000;
+    r.cpuMs / SIZE.reconcile.cpu;
+  const reconcileGbS = (minutes * reconcileBilledMs * SIZE.reconcile.gb) / 1000;
   const replacements = FLEET.tasks * ASSUMPTIONS.taskReplacementsPerDay * (month / 86_400);
   // A replacement: the new task's RUNNING, the old task's drain, then its STOPPED (as the drain).
   const eventWrites = replacements * (m.events.runningWrites + 2 * m.events.drainWrites);
@@ -193,10 +241,10 @@ export function costModel(m: CostMeasurements): CostModel {
 
   const standing = total([
     line(
-      `probe Lambda duration (${round(probeBilledS, 1)} s per minute × ${ASSUMPTIONS.probeMemoryGb} GB)`,
-      minutes * probeBilledS * ASSUMPTIONS.probeMemoryGb,
+      `probe Lambda duration (${round(probeBilledS, 1)} s per minute × ${SIZE.probe.gb} GB)`,
+      minutes * probeBilledS * SIZE.probe.gb,
       'GB-s',
-      minutes * probeBilledS * ASSUMPTIONS.probeMemoryGb * PRICES.lambdaArmGbSecond.usd,
+      minutes * probeBilledS * SIZE.probe.gb * PRICES.lambdaArmGbSecond.usd,
     ),
     line('probe Lambda requests', minutes, 'requests', minutes * PRICES.lambdaRequest.usd),
     line(
@@ -212,7 +260,7 @@ export function costModel(m: CostMeasurements): CostModel {
       probeReads * PRICES.dynamodbReadRequestUnit.usd,
     ),
     line(
-      `reconcile Lambda duration, once a minute (${round(reconcileBilledMs, 0)} ms × ${ASSUMPTIONS.reconcileMemoryGb} GB; ECS calls: ${r.ecsCalls}, DynamoDB calls: ${r.reads + r.writes})`,
+      `reconcile Lambda duration, once a minute (${round(reconcileBilledMs, 0)} ms × ${SIZE.reconcile.gb} GB; ECS calls: ${r.ecsCalls}, DynamoDB calls: ${r.reads + r.writes})`,
       reconcileGbS,
       'GB-s',
       reconcileGbS * PRICES.lambdaArmGbSecond.usd,
@@ -239,9 +287,7 @@ export function costModel(m: CostMeasurements): CostModel {
       replacements *
         3 *
         (PRICES.lambdaRequest.usd +
-          (ASSUMPTIONS.ecsEventDurationMs / 1000) *
-            ASSUMPTIONS.ecsEventsMemoryGb *
-            PRICES.lambdaArmGbSecond.usd),
+          (ASSUMPTIONS.ecsEventDurationMs / 1000) * SIZE.ecsEvents.gb * PRICES.lambdaArmGbSecond.usd),
     ),
     line(
       `table storage (${m.storage.items} items, ${round(m.storage.bytes / 1024, 1)} KiB with DynamoDB's per-item overhead)`,
@@ -253,13 +299,12 @@ export function costModel(m: CostMeasurements): CostModel {
 
   // What one million discovery calls add, whatever the API in front.
   const discoveryBilledMs =
-    ASSUMPTIONS.queryRoundTripMs * m.discovery.readsPerCall +
-    m.discovery.cpuMsPerCall / ASSUMPTIONS.discoveryCpuShare;
+    ASSUMPTIONS.queryRoundTripMs * m.discovery.readsPerCall + m.discovery.cpuMsPerCall / SIZE.discovery.cpu;
   const readCommands = Object.entries(m.discovery.readsByCommand)
     .map(([command, count]) => `${count} ${command.replace(/Command$/, '')}`)
     .join(' + ');
   const million = 1e6;
-  const durationGbS = (million * discoveryBilledMs * ASSUMPTIONS.discoveryMemoryGb) / 1000;
+  const durationGbS = (million * discoveryBilledMs * SIZE.discovery.gb) / 1000;
   const behindAnyApi: RawLine[] = [
     {
       item: 'discovery Lambda requests',
@@ -268,7 +313,7 @@ export function costModel(m: CostMeasurements): CostModel {
       usd: million * PRICES.lambdaRequest.usd,
     },
     {
-      item: `discovery Lambda duration (${round(discoveryBilledMs, 1)} ms × ${ASSUMPTIONS.discoveryMemoryGb} GB)`,
+      item: `discovery Lambda duration (${round(discoveryBilledMs, 1)} ms × ${SIZE.discovery.gb} GB)`,
       quantity: durationGbS,
       unit: 'GB-s',
       usd: durationGbS * PRICES.lambdaArmGbSecond.usd,
@@ -384,6 +429,7 @@ export function costModel(m: CostMeasurements): CostModel {
         met: standing.totalUsd <= standingLimit,
       },
     },
+    probeSizing: probeSizing(m),
     writesDominateBelowCallsPerSecond:
       readUsdPerCallPerSecond > 0
         ? round(probeWriteUsd / readUsdPerCallPerSecond, 1)

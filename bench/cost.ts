@@ -70,6 +70,8 @@ export async function benchCost(options: {
       const durations: number[] = [];
       let targets = 0;
       const virtualStart = now();
+      // The probe's own CPU: the stand-ins and the engine run in other processes.
+      const probeCpu0 = process.cpuUsage();
       for (let i = 0; i < options.rounds; i += 1) {
         const t0 = Date.now();
         const summary = await runProbeRound(registry.probe);
@@ -79,6 +81,7 @@ export async function benchCost(options: {
           throw new Error('steady state expected: every probe healthy');
         advance(t0);
       }
+      const probeCpu = process.cpuUsage(probeCpu0);
       const virtualMinutes = (now() - virtualStart) / 60_000;
       const rounds = counter.summary();
       const perRound = {
@@ -199,6 +202,7 @@ export async function benchCost(options: {
         roundsCounted: options.rounds,
         virtualMinutes: round(virtualMinutes, 2),
         roundMs: round(median(durations), 1),
+        roundCpuMs: round((probeCpu.user + probeCpu.system) / 1000 / options.rounds, 1),
         perRound,
         writesPerEndpointModelPerMinute: round(rounds.writes / targets / virtualMinutes, 3),
         writeUnitsPerEndpointModelPerMinute: round(rounds.writeUnits / targets / virtualMinutes, 3),

@@ -218,6 +218,14 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       "≤ Cloud Map's instance charge",
       standing.met,
     );
+    const sizing = model.probeSizing;
+    add(
+      'cost',
+      `probe CPU a round for a full share (${sizing.targetsPerShare} targets) at its ${sizing.memoryMb} MB, of the interval`,
+      `${sizing.shareRoundCpuMs.toLocaleString('en')} ms of ${sizing.intervalMs.toLocaleString('en')} ms = ×${sizing.ofInterval}`,
+      `≤ ×${sizing.limit} (the size is what the standing cost bills)`,
+      sizing.met,
+    );
     add(
       'cost',
       `monthly, ${FLEET_LABEL}, defaults: REST API / HTTP API`,
@@ -336,10 +344,12 @@ function costSection(m: CostMeasurements, model: CostModel): string[] {
   );
 
   const t = model.targets;
+  const sizing = model.probeSizing;
   out.push(
     '',
     `- ${t.perMillionCalls.met ? '✅ met' : '❌ not met'}: ${t.perMillionCalls.what}: ${usd(t.perMillionCalls.oursUsd)} vs ${usd(model.cloudMap.perMillionCallsUsd)} (×${t.perMillionCalls.ratio}; limit ${usd(t.perMillionCalls.limitUsd)}).`,
     `- ${t.standing.met ? '✅ met' : '❌ not met'}: ${t.standing.what}: ${usd(t.standing.oursUsd)} vs ${usd(t.standing.limitUsd)} a month (×${t.standing.ratio}).`,
+    `- ${mark(sizing.met)}: the probe's size carries a full share: ${sizing.targetsPerShare} targets × ${sizing.cpuMsPerTarget} ms CPU each (measured here) at ${sizing.memoryMb} MB (${sizing.cpuShare} vCPU) = ${sizing.shareRoundCpuMs.toLocaleString('en')} ms a round, ×${sizing.ofInterval} of the ${sizing.intervalMs / 1000} s interval (limit ×${sizing.limit}).`,
   );
 
   out.push(

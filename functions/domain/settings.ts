@@ -138,7 +138,9 @@ export const SETTINGS = {
   PROBE_TARGETS_PER_SHARD: {
     kind: 'whole-number',
     key: 'probeTargetsPerShard',
-    default: 1000,
+    // Sized with the probe's memory (infra/aws/constructs/function-memory.ts): a full share's CPU
+    // stays under half of each interval at 256 MB (docs/decisions/0023-probe-sizing.md).
+    default: 500,
     min: 1,
     max: 100_000,
     meaning: 'on AWS, probe targets (endpoint × model) one invocation takes at most',

@@ -16,7 +16,7 @@ export const WHOLE_FLEET: ShardRef = Object.freeze({ index: 0, count: 1 });
 
 /**
  * At most this many shards: one Lambda invocation each, started once a minute. With the default
- * share (1,000 targets) that is 256,000 probe targets; a larger fleet is probed by 256 shards with
+ * share (500 targets) that is 128,000 probe targets; a larger fleet is probed by 256 shards with
  * a larger share each (the rounds then run longer, which the round metrics show as overruns).
  */
 export const MAX_PROBE_SHARDS = 256;

@@ -44,7 +44,7 @@ describe('parseRegistryContext', () => {
         REMOVE_AFTER_SECONDS: '30',
         TFSERVING_CONTAINER_NAMES: 'tfserving,tf-serving',
         PROBE_CONCURRENCY: '64',
-        PROBE_TARGETS_PER_SHARD: '1000',
+        PROBE_TARGETS_PER_SHARD: '500',
       },
       clusterArns: [],
       network: undefined,

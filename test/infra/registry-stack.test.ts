@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { storeActionsOf } from '../../functions/composition/registry.ts';
 import { DISCOVERY_METHODS, DISCOVERY_ROUTES } from '../../functions/domain/routes.ts';
 import { grantTaskReconcile } from '../../infra/aws/constructs/ecs-access.ts';
+import { FUNCTION_MEMORY_MB } from '../../infra/aws/constructs/function-memory.ts';
 import { ScheduledJob } from '../../infra/aws/constructs/scheduled-job.ts';
 import {
   buildStack,
@@ -426,7 +427,7 @@ describe('RegistryStack', () => {
 
     it('runs a shard for its minute, never retries a start, and keeps a start no longer than a minute', () => {
       const fn = propertiesOf(template, functionId(template, 'probe-shard'));
-      expect(fn).toMatchObject({ Timeout: 70, MemorySize: 512 });
+      expect(fn).toMatchObject({ Timeout: 70, MemorySize: FUNCTION_MEMORY_MB.probe });
       expect(fn.ReservedConcurrentExecutions).toBeUndefined();
       template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: { Ref: functionId(template, 'probe-shard') },
@@ -472,7 +473,7 @@ describe('RegistryStack', () => {
 
     it('times out after 60 s with the house memory and needs no reserved concurrency', () => {
       const fn = propertiesOf(template, functionId(template, 'reconcile'));
-      expect(fn).toMatchObject({ Timeout: 60, MemorySize: 256 });
+      expect(fn).toMatchObject({ Timeout: 60, MemorySize: FUNCTION_MEMORY_MB.reconcile });
       expect(fn.ReservedConcurrentExecutions).toBeUndefined();
     });
 

@@ -6,6 +6,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../../functions/adapters/observability-names.ts';
+import { type DeployedFunction, FUNCTION_MEMORY_MB } from './function-memory.ts';
 
 /** Pinned, not NODEJS_LATEST: a runtime change is a deliberate, reviewed change (and LocalStack 4.14 runs it). */
 export const APP_RUNTIME = lambda.Runtime.NODEJS_22_X;
@@ -49,7 +50,7 @@ export interface AppFunctionProps {
   /** Absolute path of the handler module (exporting `handler`). */
   readonly entry: string;
   /** kebab-case name; the deployed function is `<stack name>-<name>`. */
-  readonly name: string;
+  readonly name: DeployedFunction;
   /** One line saying what the function does. */
   readonly description: string;
   /**
@@ -57,7 +58,7 @@ export interface AppFunctionProps {
    */
   readonly timeout?: Duration;
   /**
-   * @default 256
+   * @default - the function's size in FUNCTION_MEMORY_MB
    */
   readonly memorySize?: number;
   /**
@@ -128,7 +129,7 @@ export class AppFunction extends Construct implements iam.IGrantable {
       description: props.description,
       runtime: APP_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 256,
+      memorySize: props.memorySize ?? FUNCTION_MEMORY_MB[props.name],
       timeout: props.timeout ?? Duration.seconds(10),
       role: this.role,
       logGroup: this.logGroup,

@@ -24,7 +24,7 @@ export interface ProbeShardsProps {
    */
   readonly timeout?: Duration;
   /**
-   * @default 512
+   * @default - FUNCTION_MEMORY_MB['probe-shard']
    */
   readonly memorySize?: number;
 }
@@ -55,7 +55,7 @@ export class ProbeShards extends Construct {
       description:
         'Probes one shard of the registered TF Serving endpoints every PROBE_INTERVAL_SECONDS for about a minute, started by the probe',
       timeout,
-      memorySize: props.memorySize ?? 512,
+      memorySize: props.memorySize,
       environment: props.environment,
       network: props.network,
       callsTfServing: true,

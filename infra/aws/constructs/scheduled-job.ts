@@ -18,7 +18,6 @@ const JOBS = {
     // The function's loop ends before the next trigger, so rounds never overlap; the timeout
     // only has to cover that minute plus a last probe.
     timeoutSeconds: { default: 70, min: 60 },
-    memorySize: 512,
   },
   reconcile: {
     entry: '../../../functions/reconcile/handler.ts',
@@ -28,7 +27,6 @@ const JOBS = {
     // A round lists and describes the clusters' tasks and applies what changed; a longer round
     // overlaps the next one, which is harmless: writes are forward-only.
     timeoutSeconds: { default: 60, min: 10 },
-    memorySize: 256,
   },
 } as const;
 
@@ -48,7 +46,7 @@ export interface ScheduledJobProps {
    */
   readonly timeout?: Duration;
   /**
-   * @default - 512 MB for the probe, 256 MB for the reconciler
+   * @default - the job's size in FUNCTION_MEMORY_MB
    */
   readonly memorySize?: number;
 }
@@ -81,7 +79,7 @@ export class ScheduledJob extends Construct {
       name: props.job,
       description: job.description,
       timeout,
-      memorySize: props.memorySize ?? job.memorySize,
+      memorySize: props.memorySize,
       environment: props.environment,
       network: props.network,
       callsTfServing: true,

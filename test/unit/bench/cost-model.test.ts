@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { type CostMeasurements, costModel, httpApiMeteredRequests } from '../../../bench/cost-model.ts';
+import {
+  type CostMeasurements,
+  costModel,
+  httpApiMeteredRequests,
+  probeSizing,
+} from '../../../bench/cost-model.ts';
 import { itemBytes } from '../../../bench/lib/item-size.ts';
 import { PRICES } from '../../../bench/prices.ts';
 import { markdown } from '../../../bench/report.ts';
+import { SETTINGS } from '../../../functions/domain/settings.ts';
+import { FUNCTION_MEMORY_MB } from '../../../infra/aws/constructs/function-memory.ts';
 
 /** Counts shaped like a steady-state run of `bench/cost.ts` (the figures are illustrative). */
 function measurements(discovery: Partial<CostMeasurements['discovery']> = {}): CostMeasurements {
@@ -13,6 +20,7 @@ function measurements(discovery: Partial<CostMeasurements['discovery']> = {}): C
     roundsCounted: 24,
     virtualMinutes: 2,
     roundMs: 120,
+    roundCpuMs: 90,
     perRound: { reads: 4, readUnits: 20, writes: 3, writeUnits: 3 },
     writesPerEndpointModelPerMinute: 0.12,
     writeUnitsPerEndpointModelPerMinute: 0.12,
@@ -82,6 +90,25 @@ describe('cost model', () => {
     expect(model.standing.lines.map((l) => l.item).join(' | ')).toMatch(
       /probe.*reconcile.*ecs-events.*storage/,
     );
+  });
+
+  it("sizes the probe by a full share's CPU at its memory: met while it takes at most half the interval", () => {
+    // Arrange: 300 targets; a full share is the default PROBE_TARGETS_PER_SHARD.
+    const share = SETTINGS.PROBE_TARGETS_PER_SHARD.default;
+    const vcpu = FUNCTION_MEMORY_MB.probe / 1769;
+    // CPU per round that puts a full share at exactly half of a 5 s interval at the probe's size.
+    const halfIntervalCpuMs = (2500 * vcpu * 300) / share;
+    const at = (roundCpuMs: number) => probeSizing({ ...measurements(), roundCpuMs });
+
+    // Act
+    const within = at(halfIntervalCpuMs * 0.99);
+    const over = at(halfIntervalCpuMs * 1.01);
+
+    // Assess
+    expect(within).toMatchObject({ met: true, targetsPerShare: share, memoryMb: FUNCTION_MEMORY_MB.probe });
+    expect(within.ofInterval).toBeCloseTo(0.5, 1);
+    expect(over.met).toBe(false);
+    expect(at(halfIntervalCpuMs * 2).ofInterval).toBeCloseTo(1, 1);
   });
 
   it('meters an HTTP API call per started 512 KB of its answer', () => {

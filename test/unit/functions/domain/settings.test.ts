@@ -34,7 +34,7 @@ describe('loadConfig', () => {
       removeAfterSeconds: 30,
       tfservingContainerNames: ['tfserving', 'tf-serving'],
       probeConcurrency: 64,
-      probeTargetsPerShard: 1000,
+      probeTargetsPerShard: 500,
       clusterArns: [],
     });
   });
