@@ -16,7 +16,7 @@ import { PROBE_FANOUT_STORE_OPERATIONS } from '../domain/probe-fanout.ts';
 import { RECONCILE_STORE_OPERATIONS } from '../domain/reconcile.ts';
 import { loadConfig, type RegistryConfig, settingConflicts } from '../domain/settings.ts';
 import { targetsPerShard } from '../domain/shards.ts';
-import { SHARED_READ_MAX_AGE_MS, sharedReads } from '../domain/shared-reads.ts';
+import { SHARED_READ_MAX_AGE_MS, SHARED_READ_REFRESH_AFTER_MS, sharedReads } from '../domain/shared-reads.ts';
 import {
   DEFAULT_TOMBSTONE_SECONDS,
   TASK_EVENT_STORE_OPERATIONS,
@@ -176,15 +176,16 @@ export function discoveryDeps(
   options: RegistryOptions & {
     /** How long a snapshot read is shared between requests (0: only while in flight). */
     readonly sharedReadMs?: number;
+    /** The process answers requests concurrently: start the next shared read before the bound passes. */
+    readonly concurrentRequests?: boolean;
   } = {},
 ): DiscoveryDeps & { readonly forgetSharedReads: () => void } {
   const now = options.now ?? Date.now;
   // Many clients asking for the same model share one snapshot read (bounded in age).
-  const snapshots = sharedReads(
-    (model: string) => store.readSnapshot(model),
-    String,
-    options.sharedReadMs ?? SHARED_READ_MAX_AGE_MS,
-  );
+  const snapshots = sharedReads((model: string) => store.readSnapshot(model), String, {
+    maxAgeMs: options.sharedReadMs ?? SHARED_READ_MAX_AGE_MS,
+    ...(options.concurrentRequests ? { refreshAfterMs: SHARED_READ_REFRESH_AFTER_MS } : {}),
+  });
   return {
     store: {
       readSnapshot: snapshots.read,
@@ -223,7 +224,8 @@ export function createRegistry(
     probe: createStore(config, 'probe', options),
   };
   const probe = probeDeps(config, stores.probe, options);
-  const discovery = discoveryDeps(config, stores.discovery, options);
+  // One process answering many requests at once (local mode, the benchmarks).
+  const discovery = discoveryDeps(config, stores.discovery, { concurrentRequests: true, ...options });
   // One process: its discovery sees its own writers' snapshots at once.
   for (const writer of [stores.taskEvents, stores.probe])
     writer.onSnapshotWritten(discovery.forgetSharedReads);
