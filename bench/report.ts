@@ -426,17 +426,18 @@ export function markdown(r: BenchResults): string {
     out.push('', '## 1. Discovery read path', '');
     out.push('Sequential in-process calls (ms); HTTP through the local runtime under autocannon.', '');
     out.push(
-      '| engine | N | bare Query p50 / p99 | handler p50 / p99 | ×b/a | 304 p50 / p99 | bytes | reads, RRU per call (304) | HTTP 200 req/s, p50 / p99 | HTTP 304 req/s, p50 / p99 | bare node:http req/s, p50 / p99 |',
+      '| engine | N | bare Query p50 / p99 | handler p50 / p99 | ×b/a | 304 p50 / p99 | bytes | reads, RRU per call (304) | HTTP 200 req/s, p50 / p99 | HTTP 304 req/s, p50 / p99 | bare node:http req/s, p50 / p99 | server CPU µs per request: 200 / 304 / bare |',
     );
-    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const d of r.discovery) {
       const h = d.http;
       out.push(
         `| ${d.engine} | ${d.endpoints.toLocaleString('en')} | ${d.bareQuery.p50} / ${d.bareQuery.p99} | ${d.handler.p50} / ${d.handler.p99} | ×${d.ratio} | ` +
           `${d.handler304.p50} / ${d.handler304.p99} | ${d.responseBytes.toLocaleString('en')} | ${d.readsPerCall}, ${d.readUnitsPerCall} (${d.readUnitsPer304}) | ` +
           (h
-            ? `${h.full.requestsPerSecond}, ${h.full.p50} / ${h.full.p99} | ${h.notModified.requestsPerSecond}, ${h.notModified.p50} / ${h.notModified.p99} | ${h.floor.requestsPerSecond}, ${h.floor.p50} / ${h.floor.p99} |`
-            : '– | – | – |'),
+            ? `${h.full.requestsPerSecond}, ${h.full.p50} / ${h.full.p99} | ${h.notModified.requestsPerSecond}, ${h.notModified.p50} / ${h.notModified.p99} | ${h.floor.requestsPerSecond}, ${h.floor.p50} / ${h.floor.p99} | ` +
+              `${h.full.cpuMicrosPerRequest} / ${h.notModified.cpuMicrosPerRequest} / ${h.floor.cpuMicrosPerRequest} |`
+            : '– | – | – | – |'),
       );
     }
   }
