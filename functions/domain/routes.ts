@@ -56,6 +56,15 @@ export interface MatchedRoute {
  * puts in a proxy event). One trailing slash is tolerated (`/models/resnet/` is `/models/resnet`).
  * Throws a 400 {@link RequestError} for a path that is not valid percent-encoded UTF-8.
  */
+/** Each route's segments, split once: a literal to equal, or the name of the parameter it binds. */
+const ROUTE_SEGMENTS = DISCOVERY_ROUTES.map((route) => ({
+  route,
+  parts: route
+    .split('/')
+    .slice(1)
+    .map((part) => ({ literal: part, parameter: /^\{(\w+)\}$/.exec(part)?.[1] })),
+}));
+
 export function matchRoute(pathname: string): MatchedRoute {
   const trimmed = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
   let segments: string[];
@@ -67,14 +76,12 @@ export function matchRoute(pathname: string): MatchedRoute {
   } catch {
     throw new RequestError(400, 'InvalidPath', 'The path is not valid percent-encoded UTF-8.');
   }
-  for (const route of DISCOVERY_ROUTES) {
-    const parts = route.split('/').slice(1);
+  for (const { route, parts } of ROUTE_SEGMENTS) {
     if (parts.length !== segments.length) continue;
     const parameters: Record<string, string> = {};
-    const matches = parts.every((part, index) => {
+    const matches = parts.every(({ literal, parameter }, index) => {
       const segment = segments[index] as string;
-      const parameter = /^\{(\w+)\}$/.exec(part)?.[1];
-      if (parameter === undefined) return part === segment;
+      if (parameter === undefined) return literal === segment;
       parameters[parameter] = segment;
       return true;
     });
