@@ -4,7 +4,13 @@ import { DynamoDbRegistryStore, STORE_OPERATION_ACTIONS } from '../adapters/dyna
 import { LambdaShardInvoker, PROBE_SHARD_FUNCTION_ENV } from '../adapters/lambda/shard-invoker.ts';
 import { logger } from '../adapters/observability.ts';
 import { TfServingClient } from '../adapters/tfserving/tfserving-client.ts';
-import { DISCOVERY_STORE_OPERATIONS, type DiscoveryDeps, LastKnownAnswers } from '../domain/discovery.ts';
+import {
+  DISCOVERY_STORE_OPERATIONS,
+  type DiscoveryDeps,
+  FLEET_JUDGEMENT_STORE_OPERATIONS,
+  type FleetJudgementDeps,
+  LastKnownAnswers,
+} from '../domain/discovery.ts';
 import { healthPolicy } from '../domain/health.ts';
 import type { EcsLookups, RegistryStore, StoreOperation } from '../domain/ports.ts';
 import {
@@ -47,8 +53,13 @@ export type FunctionName = 'ecs-events' | 'probe' | 'probe-shard' | 'reconcile' 
  */
 export const FUNCTION_STORE_OPERATIONS: Readonly<Record<FunctionName, readonly StoreOperation[]>> = {
   'ecs-events': [...TASK_EVENT_STORE_OPERATIONS, ...ENDPOINT_PROBE_STORE_OPERATIONS],
-  // The coordinator: it counts the fleet, then probes it itself or starts the shards.
-  probe: [...PROBE_FANOUT_STORE_OPERATIONS, ...PROBE_ROUND_STORE_OPERATIONS],
+  // The coordinator: it counts the fleet, then probes it itself or starts the shards and judges
+  // the fleet's models for the fleet-wide figure.
+  probe: [
+    ...PROBE_FANOUT_STORE_OPERATIONS,
+    ...PROBE_ROUND_STORE_OPERATIONS,
+    ...FLEET_JUDGEMENT_STORE_OPERATIONS,
+  ],
   'probe-shard': PROBE_ROUND_STORE_OPERATIONS,
   reconcile: [
     ...RECONCILE_STORE_OPERATIONS,
@@ -125,6 +136,15 @@ export function probeDeps(
     slowAfterMs: Math.min(SLOW_PROBE_MS, Math.ceil(config.probeTimeoutMs / 2)),
     maxWaiting: MAX_WAITING_PROBES,
   };
+}
+
+/** What the probe coordinator judges the fleet's models with (the fleet-wide figure of a sharded minute). */
+export function fleetJudgementDeps(
+  config: RegistryConfig,
+  store: RegistryStore,
+  options: RegistryOptions = {},
+): FleetJudgementDeps {
+  return { store, now: options.now ?? Date.now, policy: healthPolicy(config) };
 }
 
 /** Probe targets one invocation takes at most: PROBE_TARGETS_PER_SHARD, bounded by what its pool gets through in an interval. */

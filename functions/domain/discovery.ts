@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import pMap from 'p-map';
 import type {
   Endpoint,
   EndpointHealth,
@@ -109,7 +110,10 @@ function matches(probe: ProbeRecord, selector: Selector): boolean {
  * else the partition itself (no snapshot yet, too large for one item, or not rebuilt for longer
  * than UNHEALTHY_AFTER_SECONDS: rebuilds failing or the prober stalled).
  */
-async function routingPartition(deps: DiscoveryDeps, model: string): Promise<ModelPartition> {
+async function routingPartition(
+  deps: Pick<DiscoveryDeps, 'store' | 'now' | 'policy'>,
+  model: string,
+): Promise<ModelPartition> {
   const snapshot = await deps.store.readSnapshot(model);
   if (
     snapshot?.partition !== undefined &&
@@ -198,6 +202,36 @@ export async function listModels(deps: DiscoveryDeps): Promise<ModelList> {
       })),
     ...freshnessOf(perModel.flatMap(({ served }) => served)),
   };
+}
+
+/** What judging the whole fleet's models asks of the store (the probe coordinator's figure). */
+export const FLEET_JUDGEMENT_STORE_OPERATIONS = [
+  'listRunningTasks',
+  'readSnapshot',
+  'readModel',
+] as const satisfies readonly StoreOperation[];
+
+export interface FleetJudgementDeps extends Pick<DiscoveryDeps, 'now' | 'policy'> {
+  readonly store: Pick<RegistryStore, (typeof FLEET_JUDGEMENT_STORE_OPERATIONS)[number]>;
+}
+
+// Models judged at once: each a snapshot read.
+const JUDGE_CONCURRENCY = 8;
+
+/**
+ * The known models discovery serves no endpoint for now, sorted: what the fleet-wide "no healthy
+ * endpoint" figure counts when no single probe invocation sees a whole model (probe shards).
+ * Judged as discovery judges (one snapshot read per model, the stall rule included).
+ */
+export async function modelsWithoutServedEndpoints(deps: FleetJudgementDeps): Promise<string[]> {
+  const names = await knownModels(deps);
+  const nowMs = deps.now();
+  const unserved = await pMap(
+    names,
+    async (name) => servedEndpoints(await routingPartition(deps, name), nowMs, deps.policy).length === 0,
+    { concurrency: JUDGE_CONCURRENCY },
+  );
+  return names.filter((_, index) => unserved[index]);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createProbeHandler } from '../adapters/edges/scheduled-probe.ts';
 import {
   createStore,
+  fleetJudgementDeps,
   loadFunctionConfig,
   probeDeps,
   probeShare,
@@ -9,10 +10,16 @@ import {
 
 // Cold start: configuration checked and clients created once per container.
 const config = loadFunctionConfig();
-const probe = probeDeps(config, createStore(config, 'probe'));
+const store = createStore(config, 'probe');
+const probe = probeDeps(config, store);
 
 /** Lambda entry point (EventBridge rule, once a minute): probes the fleet, or starts its shards. */
 export const handler = createProbeHandler(
-  { probe, invoker: shardInvokerFrom(), share: probeShare(config, probe) },
+  {
+    probe,
+    fleet: fleetJudgementDeps(config, store),
+    invoker: shardInvokerFrom(),
+    share: probeShare(config, probe),
+  },
   config.probeIntervalSeconds,
 );

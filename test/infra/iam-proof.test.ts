@@ -339,7 +339,13 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
     expect(
       invokes.map((call) => (call.input.Payload as { shard: { index: number } }).shard.index).sort(),
     ).toEqual(Array.from({ length: count }, (_, index) => index));
-    expect(actionsOf('probe-coordinator')).toEqual(['dynamodb:Query', 'lambda:InvokeFunction']);
+    // Listing the fleet (Query), starting the shards, then judging each model's snapshot (GetItem)
+    // for the fleet-wide figure no shard can publish.
+    expect(actionsOf('probe-coordinator')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'lambda:InvokeFunction',
+    ]);
     expect(await denials(withClusters, 'probe', 'probe-coordinator')).toEqual([]);
   });
 

@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { type FleetJudgementDeps, modelsWithoutServedEndpoints } from '../../domain/discovery.ts';
 import { asError } from '../../domain/errors.ts';
 import { type ProbeDeps, type RoundSummary, runProbeLoop, runProbeRound } from '../../domain/probe.ts';
 import { fanOut, probeLayout, readShardInvocation, type ShardInvoker } from '../../domain/probe-fanout.ts';
@@ -89,7 +90,8 @@ export function probeRounds(
     metrics.addMetric('ProbeTargets', MetricUnit.Count, summary.targets);
     metrics.addMetric('ProbeFailures', MetricUnit.Count, summary.failed);
     // The fleet-wide figure the "no healthy endpoint" alarm watches, whatever the models are called.
-    // One shard sees only its share of each model's endpoints, so it cannot say a model has none.
+    // One shard sees only its share of each model's endpoints, so it cannot say a model has none:
+    // with shards, the coordinator publishes it (publishFleetFigure).
     if (!sharded) {
       metrics.addMetric('ModelsWithoutHealthyEndpoints', MetricUnit.Count, modelsWithoutHealthy.length);
     }
@@ -142,6 +144,11 @@ export async function runScheduledProbe(
 
 export interface ProbeCoordinatorDeps {
   readonly probe: ProbeDeps;
+  /**
+   * Judging the fleet's models as discovery does, for the fleet-wide figure a sharded minute
+   * publishes (no shard sees a whole model).
+   */
+  readonly fleet: FleetJudgementDeps;
   /** Starts probe shards; undefined: this invocation probes every endpoint itself, whatever the fleet's size. */
   readonly invoker: ShardInvoker | undefined;
   /** Probe targets one invocation takes at most (`targetsPerShard`). */
@@ -187,11 +194,28 @@ export function probeCoordinator(deps: ProbeCoordinatorDeps, schedule: ProbeSche
     });
     metrics.addMetric('ProbeShards', MetricUnit.Count, count);
     metrics.addMetric('ProbeShardStartFailures', MetricUnit.Count, result.failed.length);
+    await publishFleetFigure(deps.fleet);
     if (result.failed.length > 0) {
       throw new Error(`${result.failed.length} of ${count} probe shards could not be started`);
     }
     return { shards: count, started: result.started };
   };
+}
+
+/**
+ * With shards, the fleet-wide "no healthy endpoint" figure comes from the coordinator, once a
+ * minute: the models discovery serves no endpoint for as the last minute's shards left them. A
+ * failure to judge is logged and leaves the minute without the figure (the alarm treats missing
+ * data as not breaching; the stalled-prober alarm watches the rounds themselves).
+ */
+async function publishFleetFigure(fleet: ProbeCoordinatorDeps['fleet']): Promise<void> {
+  try {
+    const unserved = await modelsWithoutServedEndpoints(fleet);
+    metrics.addMetric('ModelsWithoutHealthyEndpoints', MetricUnit.Count, unserved.length);
+    if (unserved.length > 0) logger.warn('models without a served endpoint', { models: unserved });
+  } catch (error) {
+    logger.error('fleet judgement failed', { error: asError(error).message });
+  }
 }
 
 function realSchedule(deps: ProbeDeps, intervalSeconds: number): ProbeSchedule {

@@ -77,7 +77,7 @@ export class OperationsMonitoring extends Construct {
 
     // Minimum: every round of the minute saw such a model, not one round's passing failure.
     this.noHealthyEndpoint = this.alarm('NoHealthyEndpoint', {
-      alarmDescription: `A model declared by running tasks had no healthy endpoint in any probe round for ${ALARM_WINDOWS.noHealthyEndpointMinutes} minutes: discovery serves none for it. First: the "probe round" log's modelsWithoutHealthy, then its endpoints' lastError.`,
+      alarmDescription: `A model declared by running tasks had no healthy endpoint in any probe round for ${ALARM_WINDOWS.noHealthyEndpointMinutes} minutes: discovery serves none for it. First: the "probe round" log's modelsWithoutHealthy (with probe shards, the coordinator's "models without a served endpoint"), then its endpoints' lastError.`,
       metric: registryMetric('ModelsWithoutHealthyEndpoints', cloudwatch.Stats.MINIMUM),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -1,6 +1,11 @@
 import { eventOnlyLookups } from '../../../functions/adapters/ecs/ecs-lookups.ts';
-import { discoveryDeps, probeDeps, taskEventDeps } from '../../../functions/composition/registry.ts';
-import type { DiscoveryDeps } from '../../../functions/domain/discovery.ts';
+import {
+  discoveryDeps,
+  fleetJudgementDeps,
+  probeDeps,
+  taskEventDeps,
+} from '../../../functions/composition/registry.ts';
+import type { DiscoveryDeps, FleetJudgementDeps } from '../../../functions/domain/discovery.ts';
 import type { EcsLookups, RegistryStore, TfServingProber } from '../../../functions/domain/ports.ts';
 import type { ProbeDeps } from '../../../functions/domain/probe.ts';
 import type { TaskEventDeps } from '../../../functions/domain/task-events.ts';
@@ -35,4 +40,8 @@ export function testDiscoveryDeps(parts: TestParts, overrides: Partial<Discovery
     ...discoveryDeps(DEFAULT_SETTINGS, parts.store, { now: parts.now, sharedReadMs: 0 }),
     ...overrides,
   };
+}
+
+export function testFleetDeps(parts: TestParts): FleetJudgementDeps {
+  return fleetJudgementDeps(DEFAULT_SETTINGS, parts.store, { now: parts.now });
 }

@@ -19,7 +19,12 @@ import { FUNCTION_STORE_OPERATIONS, type FunctionName } from '../../../../functi
 import { InvalidEventError, StoreUnavailableError } from '../../../../functions/domain/errors.ts';
 import { applyTaskEvent } from '../../../../functions/domain/task-events.ts';
 import { TestClock } from '../../../support/kit/clock.ts';
-import { testDiscoveryDeps, testProbeDeps, testTaskEventDeps } from '../../../support/kit/deps.ts';
+import {
+  testDiscoveryDeps,
+  testFleetDeps,
+  testProbeDeps,
+  testTaskEventDeps,
+} from '../../../support/kit/deps.ts';
 import { isEmf, jsonPrintedBy } from '../../../support/kit/emf.ts';
 import { loadEvent, taskDetail } from '../../../support/kit/events.ts';
 import { failingStore, InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
@@ -198,19 +203,33 @@ const scenarios: Record<FunctionName, () => Promise<unknown>> = {
     // One round per invocation: the Lambda has just past the end margin left.
     const context = lambdaContext('probe', END_MARGIN_MS + 1);
     const probe = testProbeDeps({ store, tfserving, now: clock.now });
-    await createProbeHandler({ probe, invoker: undefined, share: 1000 }, 5)(event, context);
+    await createProbeHandler(
+      { probe, fleet: testFleetDeps({ store, now: clock.now }), invoker: undefined, share: 1000 },
+      5,
+    )(event, context);
     const down = failingStore(store, { listRunningTasks: timedOut() });
     const probeDown = testProbeDeps({ store: down, tfserving, now: clock.now });
-    await createProbeHandler({ probe: probeDown, invoker: undefined, share: 1000 }, 5)(event, context);
+    await createProbeHandler(
+      {
+        probe: probeDown,
+        fleet: testFleetDeps({ store: down, now: clock.now }),
+        invoker: undefined,
+        share: 1000,
+      },
+      5,
+    )(event, context);
     // A fleet of two shares: the coordinator starts two shards, and one start fails.
     const invoker = {
       invoke: async (shard: { index: number }) => {
         if (shard.index === 1) throw new Error('TooManyRequestsException: Rate exceeded');
       },
     };
-    await expect(createProbeHandler({ probe, invoker, share: 2 }, 5)(event, context)).rejects.toThrow(
-      '1 of 2 probe shards could not be started',
-    );
+    await expect(
+      createProbeHandler({ probe, fleet: testFleetDeps({ store, now: clock.now }), invoker, share: 2 }, 5)(
+        event,
+        context,
+      ),
+    ).rejects.toThrow('1 of 2 probe shards could not be started');
   },
 
   async 'probe-shard'() {

@@ -7,10 +7,16 @@ import {
   END_MARGIN_MS,
 } from '../../../../../functions/adapters/edges/scheduled-probe.ts';
 import { StoreUnavailableError } from '../../../../../functions/domain/errors.ts';
+import { runProbeRound } from '../../../../../functions/domain/probe.ts';
 import { applyTaskEvent } from '../../../../../functions/domain/task-events.ts';
 import { localContext } from '../../../../../infra/local/local-context.ts';
 import { TestClock } from '../../../../support/kit/clock.ts';
-import { testDiscoveryDeps, testProbeDeps, testTaskEventDeps } from '../../../../support/kit/deps.ts';
+import {
+  testDiscoveryDeps,
+  testFleetDeps,
+  testProbeDeps,
+  testTaskEventDeps,
+} from '../../../../support/kit/deps.ts';
 import { type EmfMetric, emfPrintedBy, metricsNamed } from '../../../../support/kit/emf.ts';
 import { loadEvent, taskDetail } from '../../../../support/kit/events.ts';
 import { failingStore, InMemoryRegistryStore } from '../../../../support/kit/in-memory-store.ts';
@@ -64,7 +70,10 @@ describe('probe metrics', () => {
       time: new Date(clock.ms).toISOString(),
     };
     const probe = testProbeDeps({ store, tfserving, now: clock.now });
-    const handler = createProbeHandler({ probe, invoker: undefined, share: 1000 }, 5);
+    const handler = createProbeHandler(
+      { probe, fleet: testFleetDeps({ store, now: clock.now }), invoker: undefined, share: 1000 },
+      5,
+    );
     // One round: the Lambda has a second past the end margin left (real time: the context's clock
     // runs while the handler starts), less than the 5 s interval a second round would wait.
     return emfPrintedBy(() => handler(event, localContext('probe', END_MARGIN_MS + 1_000)));
@@ -99,6 +108,43 @@ describe('probe metrics', () => {
     const printed = await probeOnce(10);
 
     // Assess
+    expect(figures(metricsNamed(printed, 'ModelsWithoutHealthyEndpoints'))).toEqual([
+      { value: 1, unit: 'Count', dimensions: SERVICE, namespace: 'TfServingRegistry' },
+    ]);
+  });
+
+  it('with shards, has the coordinator count the models discovery serves no endpoint for, as no shard sees a whole model', async () => {
+    // Prepare: resnet served on one task (a round recorded it), bert never probed OK.
+    const clock = new TestClock();
+    const store = new InMemoryRegistryStore();
+    for (const fixture of ['running-awsvpc', 'running-sidecars'] as const) {
+      await applyTaskEvent(taskDetail(fixture), testTaskEventDeps({ store, now: clock.now }));
+    }
+    const tfserving = new FakeTfServing().status(RESNET, 'resnet', available('7'));
+    const probe = testProbeDeps({ store, tfserving, now: clock.now });
+    await runProbeRound(probe);
+    const started: string[] = [];
+    const invoker = {
+      invoke: async (shard: { index: number; count: number }) => {
+        started.push(`${shard.index}/${shard.count}`);
+      },
+    };
+    const handler = createProbeHandler(
+      { probe, fleet: testFleetDeps({ store, now: clock.now }), invoker, share: 1 },
+      5,
+    );
+    const event = {
+      ...loadEvent<{ time: string }>('scheduled', 'base'),
+      time: new Date(clock.ms).toISOString(),
+    };
+    const probesBefore = tfserving.statusCalls.length;
+
+    // Act
+    const printed = await emfPrintedBy(() => handler(event, localContext('probe', 60_000)));
+
+    // Assess: three targets at one a share, three shards; one model of two without a served endpoint.
+    expect(started.sort()).toEqual(['0/3', '1/3', '2/3']);
+    expect(tfserving.statusCalls.length).toBe(probesBefore);
     expect(figures(metricsNamed(printed, 'ModelsWithoutHealthyEndpoints'))).toEqual([
       { value: 1, unit: 'Count', dimensions: SERVICE, namespace: 'TfServingRegistry' },
     ]);

@@ -9,7 +9,7 @@ import {
 import { loggers } from '../../../../../functions/adapters/observability.ts';
 import type { ShardInvoker } from '../../../../../functions/domain/probe-fanout.ts';
 import type { ShardRef } from '../../../../../functions/domain/shards.ts';
-import { testProbeDeps } from '../../../../support/kit/deps.ts';
+import { testFleetDeps, testProbeDeps } from '../../../../support/kit/deps.ts';
 import { loadEvent } from '../../../../support/kit/events.ts';
 import { failingStore, InMemoryRegistryStore } from '../../../../support/kit/in-memory-store.ts';
 import { endpointOf, taskRecord } from '../../../../support/kit/records.ts';
@@ -243,7 +243,10 @@ describe('probeCoordinator', () => {
         now += ms;
       },
     };
-    const coordinate = probeCoordinator({ probe, invoker, share: 4 }, schedule);
+    const coordinate = probeCoordinator(
+      { probe, fleet: testFleetDeps({ store, now: () => now }), invoker, share: 4 },
+      schedule,
+    );
     return { event, tfserving, started, run: () => coordinate(event, LAMBDA_TIMEOUT_MS) };
   }
 
