@@ -113,6 +113,8 @@ export function probeDeps(
   store: RegistryStore,
   options: RegistryOptions = {},
 ): ProbeDeps & { tfserving: TfServingClient } {
+  const concurrency = config.probeConcurrency;
+  const slowAfterMs = Math.min(SLOW_PROBE_MS, Math.ceil(config.probeTimeoutMs / 2));
   return {
     store,
     tfserving: new TfServingClient({
@@ -121,9 +123,11 @@ export function probeDeps(
     }),
     now: options.now ?? Date.now,
     removeAfterSeconds: config.removeAfterSeconds,
-    concurrency: config.probeConcurrency,
-    slowAfterMs: Math.min(SLOW_PROBE_MS, Math.ceil(config.probeTimeoutMs / 2)),
+    concurrency,
+    slowAfterMs,
     maxWaiting: MAX_WAITING_PROBES,
+    // A fleet probed by one invocation gets the markers of the layout shards would use for it.
+    markerShare: probeShare(config, { concurrency, slowAfterMs }),
   };
 }
 
