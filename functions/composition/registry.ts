@@ -17,6 +17,7 @@ import { RECONCILE_STORE_OPERATIONS } from '../domain/reconcile.ts';
 import { loadConfig, type RegistryConfig, settingConflicts } from '../domain/settings.ts';
 import { targetsPerShard } from '../domain/shards.ts';
 import { SHARED_READ_MAX_AGE_MS, sharedReads } from '../domain/shared-reads.ts';
+import { coalescedRebuilds } from '../domain/snapshots.ts';
 import {
   DEFAULT_TOMBSTONE_SECONDS,
   TASK_EVENT_STORE_OPERATIONS,
@@ -171,6 +172,7 @@ export function taskEventDeps(
     now: options.now ?? Date.now,
     tfservingContainerNames: config.tfservingContainerNames,
     tombstoneSeconds: DEFAULT_TOMBSTONE_SECONDS,
+    rebuildSnapshot: coalescedRebuilds({ store, now: options.now ?? Date.now }),
   };
 }
 

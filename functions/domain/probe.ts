@@ -429,7 +429,11 @@ export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLE
     shard.count > 1 || deps.markerShare === undefined ? 1 : shardCount(fleet.length, deps.markerShare),
   );
   const markerShardOf = (id: string): ShardRef =>
-    shard.count > 1 ? shard : layout.length === 1 ? WHOLE_FLEET : (layout[shardOf(id, layout.length)] as ShardRef);
+    shard.count > 1
+      ? shard
+      : layout.length === 1
+        ? WHOLE_FLEET
+        : (layout[shardOf(id, layout.length)] as ShardRef);
   const groups = new Map<string, { model: string; shard: ShardRef; ids: Set<string> }>();
   const groupOf = new Map<ProbeTarget, string>();
   const modelsOfRound = new Set<string>();
@@ -464,14 +468,8 @@ export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLE
     const snapshot = snapshots.get(model) as RoundSnapshot;
     models.set(
       key,
-      new ModelRound(
-        model,
-        deps,
-        startedAt,
-        ids,
-        partitions.get(model)?.rounds ?? [],
-        markerShard,
-        () => snapshot.markerWritten(),
+      new ModelRound(model, deps, startedAt, ids, partitions.get(model)?.rounds ?? [], markerShard, () =>
+        snapshot.markerWritten(),
       ),
     );
   }

@@ -89,6 +89,39 @@ export async function refreshSnapshot(
   return deps.store.putSnapshot(model, snapshot);
 }
 
+/** Rebuilds a model's snapshot after the caller's writes; settles once a rebuild that started after the call has. */
+export type SnapshotRebuild = (model: string) => Promise<void>;
+
+/**
+ * Rebuilds shared by the writers of one process: a call made while a rebuild of the model runs is
+ * answered by the next one, which starts (claims its sequence) once that one has settled, and
+ * every call made before it starts shares it. A call is never answered by a rebuild that had
+ * started before it (its claim may precede the caller's writes). A failed rebuild rejects every
+ * call it answers.
+ */
+export function coalescedRebuilds(deps: SnapshotRefreshDeps): SnapshotRebuild {
+  const queued = new Map<string, Promise<void>>();
+  const running = new Map<string, Promise<void>>();
+  return (model) => {
+    const waiting = queued.get(model);
+    if (waiting !== undefined) return waiting;
+    const before = running.get(model);
+    const start = async () => {
+      queued.delete(model);
+      running.set(model, rebuild);
+      try {
+        await refreshSnapshot(deps, model);
+      } finally {
+        if (running.get(model) === rebuild) running.delete(model);
+      }
+    };
+    // Started on a later tick even when none runs, so calls made meanwhile share it.
+    const rebuild: Promise<void> = (before ?? Promise.resolve()).then(start, start);
+    queued.set(model, rebuild);
+    return rebuild;
+  };
+}
+
 /**
  * Whether a snapshot may stand in for the partition at `nowMs`: a running prober rebuilds every
  * model's snapshot at least once a round, so one older than UNHEALTHY_AFTER_SECONDS means the
