@@ -50,6 +50,12 @@ export interface RegistryStore {
   recordRound(model: string, marker: RoundMarker): Promise<boolean>;
   /** Everything known about one model. */
   readModel(model: string): Promise<ModelPartition>;
+  /**
+   * How many of a model's registrations are RUNNING, counted only until the count passes
+   * `atMost` (then any number above it): reads no item out, so telling that a model is too large
+   * for a snapshot costs less than reading its partition.
+   */
+  countRunningRegistrations(model: string, atMost: number): Promise<number>;
   /** A model's probe rows and markers, without its registrations (what a probe round needs). */
   readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'rounds'>>;
   /** The next sequence number of a model's snapshot (an atomic counter): claimed before the read it is built from. */

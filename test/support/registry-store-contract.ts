@@ -742,6 +742,25 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
     });
 
     describe('reading a model', () => {
+      it("counts a model's running registrations, not its tombstones nor other models'", async () => {
+        // Prepare: three running endpoints and a stopped one of `resnet`, one of `resnet-v2`.
+        for (const task of ['t1', 't2', 't3']) await store.putRegistration(registration(task, 'resnet'));
+        await store.putRegistration(registration('t4', 'resnet', { lifecycle: 'STOPPED', host: undefined }));
+        await store.putRegistration(registration('t5', 'resnet-v2'));
+
+        // Act
+        const counts = [
+          await store.countRunningRegistrations('resnet', 10),
+          await store.countRunningRegistrations('resnet', 1),
+          await store.countRunningRegistrations('bert', 10),
+        ];
+
+        // Assess: exact up to the bound, and past it when the bound is passed.
+        expect(counts[0]).toBe(3);
+        expect(counts[1]).toBeGreaterThan(1);
+        expect(counts[2]).toBe(0);
+      });
+
       it('returns an empty partition for a model nothing was written for', async () => {
         // Act / Assess
         expect(await store.readModel('resnet')).toEqual({ registrations: [], probes: [], rounds: [] });

@@ -86,6 +86,7 @@ export const STORE_OPERATION_ACTIONS = {
   recordRound: 'dynamodb:PutItem',
   readModel: 'dynamodb:Query',
   readProbeState: 'dynamodb:Query',
+  countRunningRegistrations: 'dynamodb:Query',
   claimSnapshot: 'dynamodb:UpdateItem',
   putSnapshot: 'dynamodb:PutItem',
   readSnapshot: 'dynamodb:GetItem',
@@ -338,6 +339,38 @@ export class DynamoDbRegistryStore implements RegistryStore {
         exclusiveStartKey = page.LastEvaluatedKey;
       } while (exclusiveStartKey !== undefined);
       return { registrations, probes, rounds };
+    });
+  }
+
+  /**
+   * How many of a model's registrations are RUNNING, counted page by page only until the count
+   * passes `atMost`: a strongly consistent Query that returns counts, no items.
+   */
+  async countRunningRegistrations(model: string, atMost: number): Promise<number> {
+    return this.call('Query', async (abortSignal) => {
+      let count = 0;
+      let exclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.db.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :registrations)',
+            FilterExpression: 'lifecycle = :running',
+            ExpressionAttributeValues: {
+              ':pk': modelPartition(model),
+              ':registrations': TABLE_KEYS.registrationRowsPrefix,
+              ':running': 'RUNNING',
+            },
+            Select: 'COUNT',
+            ConsistentRead: true,
+            ExclusiveStartKey: exclusiveStartKey,
+          }),
+          { abortSignal },
+        );
+        count += page.Count ?? 0;
+        exclusiveStartKey = page.LastEvaluatedKey;
+      } while (exclusiveStartKey !== undefined && count <= atMost);
+      return count;
     });
   }
 

@@ -159,6 +159,12 @@ export class InMemoryRegistryStore implements RegistryStore {
     };
   }
 
+  async countRunningRegistrations(model: string, _atMost: number): Promise<number> {
+    return [...this.registrations.values()].filter(
+      (r) => r.registration.model === model && r.registration.lifecycle === 'RUNNING',
+    ).length;
+  }
+
   async readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'rounds'>> {
     const { probes, rounds } = await this.readModel(model);
     return { probes, rounds };

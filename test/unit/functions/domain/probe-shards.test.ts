@@ -1,12 +1,12 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { modelHealth } from '../../../../functions/domain/discovery.ts';
 import { judgeEndpoint, markerFor } from '../../../../functions/domain/health.ts';
 import type { TfServingEndpoint, TfServingProber } from '../../../../functions/domain/ports.ts';
 import { runProbeRound } from '../../../../functions/domain/probe.ts';
 import { fanOut, probeLayout, type ShardInvoker } from '../../../../functions/domain/probe-fanout.ts';
 import type { RoundMarker, TaskRecord } from '../../../../functions/domain/records.ts';
-import { type ShardRef, shardOf } from '../../../../functions/domain/shards.ts';
+import { type ShardRef, shardOf, shardsOf } from '../../../../functions/domain/shards.ts';
 import { TestClock } from '../../../support/kit/clock.ts';
 import { testDiscoveryDeps, testProbeDeps } from '../../../support/kit/deps.ts';
 import { InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
@@ -101,6 +101,44 @@ describe('runProbeRound of one shard', () => {
       const marker = markerFor(rounds, id);
       expect(marker?.seen.get(id)).toBe(shardOf(id, 2) === 0 ? clock.ms : vouchedAt);
     }
+  });
+});
+
+describe('runProbeRound of a fleet past one share, in one invocation (local mode)', () => {
+  it('writes one marker per shard of the layout, each within its item, vouching every unchanged endpoint without a row write', async () => {
+    // Prepare: 12,000 endpoints with 32-hex task ids (~54 B each in a marker: ~650 KB in one), at
+    // the default share of 1,000 targets: a layout of 12.
+    const tasks = Array.from({ length: 12_000 }, (_, i) => {
+      const taskId = i.toString(16).padStart(32, '0');
+      const host = `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`;
+      return taskRecord(taskId, ['resnet'], { endpoints: [endpointOf(taskId, { host })] });
+    });
+    const store = InMemoryRegistryStore.holding({ tasks });
+    const clock = new TestClock();
+    const deps = testProbeDeps({ store, now: clock.now, tfserving: new RecordingTfServing() });
+    await runProbeRound(deps); // every row written once
+    clock.advance(INTERVAL_MS);
+    const claims = vi.spyOn(store, 'claimSnapshot');
+
+    // Act
+    const summary = await runProbeRound(deps);
+
+    // Assess: no row written, twelve markers, every endpoint vouched for at this round's time.
+    expect(summary).toMatchObject({ targets: 12_000, healthy: 12_000, writes: 12, errors: 0 });
+    const { rounds } = await store.readProbeState('resnet');
+    const byIndex = (a: RoundMarker, b: RoundMarker) => (a.shard?.index ?? 0) - (b.shard?.index ?? 0);
+    expect(rounds.toSorted(byIndex).map((m) => m.shard)).toEqual(shardsOf(12));
+    for (const marker of rounds) {
+      const bytes = [...marker.seen.keys()].reduce((n, id) => n + Buffer.byteLength(id) + 9, 0);
+      expect(bytes).toBeLessThan(340_000 / 4);
+    }
+    for (const t of tasks) {
+      const id = t.endpoints[0]?.id as string;
+      expect(markerFor(rounds, id)?.seen.get(id), id).toBe(clock.ms);
+    }
+    // The model's snapshot: rebuilt after its markers at most once a second (the clock stands still
+    // here) and once when the round ends, not once per marker.
+    expect(claims.mock.calls.length).toBeLessThanOrEqual(2);
   });
 });
 
