@@ -1,7 +1,7 @@
 import pMap from 'p-map';
 import { lastSuccessAt, markerFor } from './health.ts';
 import type { RegistryStore, StoreOperation, TfServingProber } from './ports.ts';
-import type { ProbeRecord, RoundMarker, TaskRecord } from './records.ts';
+import type { ModelPartition, ProbeRecord, RoundMarker, TaskRecord } from './records.ts';
 import { ownsEndpoint, type ShardRef, shardCount, shardOf, shardsOf, WHOLE_FLEET } from './shards.ts';
 import { refreshSnapshot, SNAPSHOT_REFRESH_STORE_OPERATIONS } from './snapshots.ts';
 import { type EndpointRegistration, isAddressable } from './task-endpoints.ts';
@@ -25,6 +25,7 @@ export const PROBE_ROUND_STORE_OPERATIONS = [
   'listRunningTasks',
   'readProbeState',
   'recordRound',
+  'deleteRound',
   ...SNAPSHOT_REFRESH_STORE_OPERATIONS,
 ] as const satisfies readonly StoreOperation[];
 
@@ -525,6 +526,8 @@ export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLE
     },
   );
   await Promise.all([...models.values()].map((round) => round.finish()));
+  const retired =
+    shard.count === 1 ? await retireOtherLayouts(deps, startedAt, layout.length, partitions, models) : 0;
   // After every marker's last write: each model's snapshot once more, covering them all.
   await Promise.all([...snapshots.values()].map((snapshot) => snapshot.finish()));
 
@@ -537,7 +540,7 @@ export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLE
     failed: targets.length - healthy,
     slow,
     changed,
-    writes: results.filter((r) => r.written).length + rounds.reduce((n, r) => n + r.markers, 0),
+    writes: results.filter((r) => r.written).length + rounds.reduce((n, r) => n + r.markers, 0) + retired,
     errors:
       targets.length -
       results.length +
@@ -546,6 +549,38 @@ export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLE
     durationMs: deps.now() - startedAt,
     ...tally(targets, outcomes),
   };
+}
+
+/**
+ * Deletes the markers of other layouts once a round over the whole fleet has written every marker
+ * of its own for a model: each endpoint's owner under the round's layout then holds what the old
+ * markers vouched for (a round starts from them) and was recorded later, so they speak for nobody
+ * (`markerFor`) and are only read units. Left alone when any of the model's markers failed, and
+ * kept by the store when recorded since the round started (a shard of that layout still running).
+ * Returns how many were deleted; a failed delete is tried again next round.
+ */
+async function retireOtherLayouts(
+  deps: ProbeDeps,
+  startedAt: number,
+  count: number,
+  partitions: ReadonlyMap<string, Pick<ModelPartition, 'rounds'>>,
+  rounds: ReadonlyMap<string, ModelRound>,
+): Promise<number> {
+  const failedModels = new Set([...rounds.values()].filter((r) => r.markerErrors > 0).map((r) => r.model));
+  const stale = [...partitions].flatMap(([model, partition]) =>
+    failedModels.has(model)
+      ? []
+      : partition.rounds
+          .map((marker) => marker.shard ?? WHOLE_FLEET)
+          .filter((markerShard) => markerShard.count !== count)
+          .map((markerShard) => ({ model, shard: markerShard })),
+  );
+  const deleted = await pMap(
+    stale,
+    ({ model, shard }) => deps.store.deleteRound(model, shard, startedAt).catch(() => false),
+    { concurrency: READ_CONCURRENCY },
+  );
+  return deleted.filter(Boolean).length;
 }
 
 export interface LoopOptions {

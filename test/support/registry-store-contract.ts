@@ -560,6 +560,28 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         expect((await store.readProbeState('resnet')).rounds).toEqual([round]);
       });
 
+      it("deletes one shard's marker only when it was recorded before the given time", async () => {
+        // Prepare: the whole fleet's marker and two shards' of a layout of 2.
+        const whole = roundMarker(1_000, { [E1]: 1_000 });
+        const shard = (index: number) => ({
+          ...roundMarker(1_000, { [E1]: 1_000 }),
+          shard: { index, count: 2 },
+        });
+        for (const marker of [whole, shard(0), shard(1)]) await store.recordRound('resnet', marker);
+
+        // Act
+        const kept = await store.deleteRound('resnet', { index: 0, count: 2 }, 1_000);
+        const deleted = [
+          await store.deleteRound('resnet', { index: 0, count: 2 }, 1_001),
+          await store.deleteRound('resnet', { index: 0, count: 1 }, 1_001),
+        ];
+        const missing = await store.deleteRound('resnet', { index: 0, count: 2 }, 1_001);
+
+        // Assess
+        expect({ kept, deleted, missing }).toEqual({ kept: false, deleted: [true, true], missing: false });
+        expect((await store.readModel('resnet')).rounds).toEqual([shard(1)]);
+      });
+
       it('reads a marker that saw no endpoint', async () => {
         // Act
         await store.recordRound('resnet', roundMarker(1_000, {}));

@@ -20,7 +20,7 @@ import type {
   RoundMarker,
   TaskRecord,
 } from '../../domain/records.ts';
-import { isShardRef, WHOLE_FLEET } from '../../domain/shards.ts';
+import { isShardRef, type ShardRef, WHOLE_FLEET } from '../../domain/shards.ts';
 import type { EndpointRegistration } from '../../domain/task-endpoints.ts';
 import { decodePartition, encodePartition } from './snapshot-codec.ts';
 import { TABLE_KEYS } from './table.ts';
@@ -84,6 +84,7 @@ export const STORE_OPERATION_ACTIONS = {
   recordProbeSuccess: 'dynamodb:UpdateItem',
   recordProbeFailure: 'dynamodb:UpdateItem',
   recordRound: 'dynamodb:PutItem',
+  deleteRound: 'dynamodb:DeleteItem',
   readModel: 'dynamodb:Query',
   readProbeState: 'dynamodb:Query',
   countRunningRegistrations: 'dynamodb:Query',
@@ -312,6 +313,18 @@ export class DynamoDbRegistryStore implements RegistryStore {
     );
   }
 
+  /** Deletes a model's marker of one probe shard unless it was recorded at or after `recordedBefore`. */
+  async deleteRound(model: string, shard: ShardRef, recordedBefore: number): Promise<boolean> {
+    return this.guarded(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: modelPartition(model), sk: shardRoundKey(shard) },
+        ConditionExpression: 'recordedAt < :before',
+        ExpressionAttributeValues: { ':before': recordedBefore },
+      }),
+    );
+  }
+
   /** Everything known about one model: one strongly consistent Query of its partition. */
   async readModel(model: string): Promise<ModelPartition> {
     return this.call('Query', async (abortSignal) => {
@@ -493,8 +506,13 @@ export class DynamoDbRegistryStore implements RegistryStore {
   }
 
   /** A conditional write: `false` when the condition failed (a lost race), not an error. */
-  private async guarded(command: PutCommand | UpdateCommand): Promise<boolean> {
-    const operation = command instanceof PutCommand ? 'PutItem' : 'UpdateItem';
+  private async guarded(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+    const operation =
+      command instanceof PutCommand
+        ? 'PutItem'
+        : command instanceof DeleteCommand
+          ? 'DeleteItem'
+          : 'UpdateItem';
     return this.call(operation, async (abortSignal) => {
       try {
         await this.db.send(command as PutCommand, { abortSignal });

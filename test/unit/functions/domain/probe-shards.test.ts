@@ -142,6 +142,64 @@ describe('runProbeRound of a fleet past one share, in one invocation (local mode
   });
 });
 
+describe('a fleet that grows past shares, probed by one invocation', () => {
+  /** Rounds over 10, then 20, then 30 tasks at a share of 10 targets (layouts of 1, 2 and 3), then `last` once more. */
+  async function grow(store: InMemoryRegistryStore, last: InMemoryRegistryStore = store) {
+    const clock = new TestClock();
+    const tfserving = new RecordingTfServing();
+    const tasks = Array.from({ length: 30 }, (_, i) => task(i));
+    const deps = testProbeDeps({ store, now: clock.now, tfserving }, { markerShare: 10 });
+    for (const size of [10, 20, 30]) {
+      for (const t of tasks.slice(size - 10, size)) await store.putTask(t);
+      await runProbeRound(deps);
+      clock.advance(INTERVAL_MS);
+    }
+    await runProbeRound({ ...deps, store: last });
+    return { tasks, clock };
+  }
+
+  it('deletes the markers of the layouts it outgrew once its own are written, and still vouches every endpoint', async () => {
+    // Prepare, Act
+    const store = new InMemoryRegistryStore();
+    const { tasks, clock } = await grow(store);
+
+    // Assess
+    const { rounds } = await store.readProbeState('resnet');
+    expect(rounds.map((m) => m.shard?.count).sort()).toEqual([3, 3, 3]);
+    for (const t of tasks) {
+      const id = t.endpoints[0]?.id as string;
+      expect(markerFor(rounds, id)?.seen.get(id), id).toBe(clock.ms);
+    }
+  });
+
+  it('keeps the markers of other layouts when one of its own cannot be written', async () => {
+    // Prepare: the first layout's markers are there; then one shard's marker write fails.
+    const store = new InMemoryRegistryStore();
+    const clock = new TestClock();
+    const tasks = Array.from({ length: 20 }, (_, i) => task(i));
+    const deps = testProbeDeps(
+      { store, now: clock.now, tfserving: new RecordingTfServing() },
+      { markerShare: 20 },
+    );
+    for (const t of tasks) await store.putTask(t);
+    await runProbeRound(deps); // a layout of 1
+    clock.advance(INTERVAL_MS);
+    const halfDown = Object.assign(Object.create(store), {
+      async recordRound(model: string, marker: RoundMarker) {
+        if (marker.shard?.index === 1) throw new Error('store down');
+        return store.recordRound(model, marker);
+      },
+    }) as InMemoryRegistryStore;
+
+    // Act: a layout of 2 (share 10), shard 1's marker lost.
+    await runProbeRound({ ...deps, store: halfDown, markerShare: 10 });
+
+    // Assess: the whole fleet's marker still speaks for shard 1's endpoints.
+    const { rounds } = await store.readProbeState('resnet');
+    expect(rounds.map((m) => m.shard?.count ?? 1).sort()).toEqual([1, 2]);
+  });
+});
+
 describe('markerFor', () => {
   const shardMarker = (
     shard: ShardRef,
