@@ -45,9 +45,12 @@ function clientOptions(budget: CallBudget) {
 }
 
 export function createDynamoDbClient(budget: CallBudget): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient(clientOptions(budget)), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const client = new DynamoDBClient(clientOptions(budget));
+  // The SDK's logger middleware builds a redacted copy of every input and output (every item of a
+  // Query) for a logger that, unconfigured, drops it: ~7 % of local mode's CPU registering 10,000
+  // tasks. No logger is configured here, so it goes.
+  client.middlewareStack.remove('loggerMiddleware');
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
 export function createEcsClient(budget: CallBudget = AWS_API_BUDGET): ECSClient {

@@ -23,6 +23,7 @@ import { RECONCILE_STORE_OPERATIONS } from '../domain/reconcile.ts';
 import { loadConfig, type RegistryConfig, settingConflicts } from '../domain/settings.ts';
 import { targetsPerShard } from '../domain/shards.ts';
 import { SHARED_READ_MAX_AGE_MS, SHARED_READ_REFRESH_AFTER_MS, sharedReads } from '../domain/shared-reads.ts';
+import { coalescedRebuilds } from '../domain/snapshots.ts';
 import {
   DEFAULT_TOMBSTONE_SECONDS,
   TASK_EVENT_STORE_OPERATIONS,
@@ -124,6 +125,8 @@ export function probeDeps(
   store: RegistryStore,
   options: RegistryOptions = {},
 ): ProbeDeps & { tfserving: TfServingClient } {
+  const concurrency = config.probeConcurrency;
+  const slowAfterMs = Math.min(SLOW_PROBE_MS, Math.ceil(config.probeTimeoutMs / 2));
   return {
     store,
     tfserving: new TfServingClient({
@@ -132,9 +135,11 @@ export function probeDeps(
     }),
     now: options.now ?? Date.now,
     removeAfterSeconds: config.removeAfterSeconds,
-    concurrency: config.probeConcurrency,
-    slowAfterMs: Math.min(SLOW_PROBE_MS, Math.ceil(config.probeTimeoutMs / 2)),
+    concurrency,
+    slowAfterMs,
     maxWaiting: MAX_WAITING_PROBES,
+    // A fleet probed by one invocation gets the markers of the layout shards would use for it.
+    markerShare: probeShare(config, { concurrency, slowAfterMs }),
   };
 }
 
@@ -187,6 +192,7 @@ export function taskEventDeps(
     now: options.now ?? Date.now,
     tfservingContainerNames: config.tfservingContainerNames,
     tombstoneSeconds: DEFAULT_TOMBSTONE_SECONDS,
+    rebuildSnapshot: coalescedRebuilds({ store, now: options.now ?? Date.now }),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { ModelRegistration, ProbeRecord, RoundMarker } from './records.ts';
-import { ownsEndpoint, WHOLE_FLEET } from './shards.ts';
+import { shardsOfEndpoint } from './shards.ts';
 
 /**
  * The serving rules of the design's Health section. Each holds on its own: with the others set
@@ -43,8 +43,9 @@ export type ExclusionReason = (typeof EXCLUSION_REASONS)[number];
  */
 export function markerFor(rounds: readonly RoundMarker[], endpointId: string): RoundMarker | undefined {
   let chosen: RoundMarker | undefined;
+  const shardOf = shardsOfEndpoint(endpointId);
   for (const marker of rounds) {
-    if (!ownsEndpoint(marker.shard ?? WHOLE_FLEET, endpointId)) continue;
+    if (marker.shard !== undefined && shardOf(marker.shard.count) !== marker.shard.index) continue;
     if (chosen === undefined || marker.recordedAt > chosen.recordedAt) chosen = marker;
   }
   return chosen;

@@ -1,5 +1,6 @@
 import type { TaskDetail } from './ecs-task-event.ts';
 import type { ModelPartition, ModelRegistration, ModelSnapshot, RoundMarker, TaskRecord } from './records.ts';
+import type { ShardRef } from './shards.ts';
 import type { TaskDefinition } from './task-endpoints.ts';
 import type { StatusVerdict } from './tfserving-status.ts';
 
@@ -48,8 +49,20 @@ export interface RegistryStore {
   }): Promise<boolean>;
   /** Writes a model's round marker of the marker's shard unless a round of that shard that started later already wrote one. */
   recordRound(model: string, marker: RoundMarker): Promise<boolean>;
+  /**
+   * Deletes a model's marker of one probe shard unless it was recorded at or after
+   * `recordedBefore` (a layout's marker that a later layout's markers have taken over); `false`
+   * when it was kept.
+   */
+  deleteRound(model: string, shard: ShardRef, recordedBefore: number): Promise<boolean>;
   /** Everything known about one model. */
   readModel(model: string): Promise<ModelPartition>;
+  /**
+   * How many of a model's registrations are RUNNING, counted only until the count passes
+   * `atMost` (then any number above it): reads no item out, so telling that a model is too large
+   * for a snapshot costs less than reading its partition.
+   */
+  countRunningRegistrations(model: string, atMost: number): Promise<number>;
   /** A model's probe rows and markers, without its registrations (what a probe round needs). */
   readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'rounds'>>;
   /** The next sequence number of a model's snapshot (an atomic counter): claimed before the read it is built from. */

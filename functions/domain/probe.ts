@@ -1,8 +1,8 @@
 import pMap from 'p-map';
 import { lastSuccessAt, markerFor } from './health.ts';
 import type { RegistryStore, StoreOperation, TfServingProber } from './ports.ts';
-import type { ProbeRecord, RoundMarker, TaskRecord } from './records.ts';
-import { ownsEndpoint, type ShardRef, WHOLE_FLEET } from './shards.ts';
+import type { ModelPartition, ProbeRecord, RoundMarker, TaskRecord } from './records.ts';
+import { ownsEndpoint, type ShardRef, shardCount, shardOf, shardsOf, WHOLE_FLEET } from './shards.ts';
 import { refreshSnapshot, SNAPSHOT_REFRESH_STORE_OPERATIONS } from './snapshots.ts';
 import { type EndpointRegistration, isAddressable } from './task-endpoints.ts';
 import { type ProbeFailureKind, probeFailureKind } from './tfserving-status.ts';
@@ -25,6 +25,7 @@ export const PROBE_ROUND_STORE_OPERATIONS = [
   'listRunningTasks',
   'readProbeState',
   'recordRound',
+  'deleteRound',
   ...SNAPSHOT_REFRESH_STORE_OPERATIONS,
 ] as const satisfies readonly StoreOperation[];
 
@@ -43,6 +44,14 @@ export interface ProbeDeps extends EndpointProbeDeps {
   readonly slowAfterMs: number;
   /** Probes waiting on slow servers at once, at most (bounds open sockets). */
   readonly maxWaiting: number;
+  /**
+   * Probe targets one round marker speaks for at most when one invocation probes the whole fleet
+   * (local mode, or a coordinator without a shard function): past it, the round writes one marker
+   * per shard of the probe-shard layout of that share (`EP!ROUND#<count>#<index>`, the markers
+   * shard invocations write on AWS, which `markerFor` already judges), so none outgrows its item.
+   * @default one marker per model, whatever the fleet's size
+   */
+  readonly markerShare?: number;
 }
 
 export interface ProbeTarget {
@@ -234,8 +243,6 @@ class ModelRound {
   /** Marker bytes taken by `seen` and `claimed`. */
   private vouchedBytes = 0;
   private unsettled: number;
-  /** How many endpoints the model has: past a snapshot's limit, its partition is not read to rebuild one. */
-  private readonly endpoints: number;
   private dirty = false;
   private wrote = false;
   private lastWriteAt: number;
@@ -251,8 +258,8 @@ class ModelRound {
     targetIds: ReadonlySet<string>,
     previous: readonly RoundMarker[],
     private readonly shard: ShardRef,
-    /** The model's endpoints in every shard (a snapshot holds them all). */
-    modelEndpoints: number,
+    /** Told after each marker write, whether it landed or not: the model's snapshot is then due. */
+    private readonly onWritten: () => void,
   ) {
     // Endpoints not yet probed this round keep the time they were last seen (by whichever marker
     // spoke for them: another layout's, when the shard count changed); endpoints no longer
@@ -264,7 +271,6 @@ class ModelRound {
     }
     for (const id of this.seen.keys()) this.vouchedBytes += vouchedEntryBytes(id);
     this.unsettled = targetIds.size;
-    this.endpoints = modelEndpoints;
     this.lastWriteAt = startedAt;
   }
 
@@ -318,7 +324,7 @@ class ModelRound {
     }
   }
 
-  /** Writes the marker and rebuilds the snapshot: one write at a time per model, and a request made meanwhile is coalesced. */
+  /** Writes the marker: one write at a time per marker, and a request made meanwhile is coalesced. */
   private write(): Promise<void> {
     if (this.queued) return this.writing;
     this.queued = true;
@@ -342,15 +348,64 @@ class ModelRound {
         // them (discovery's stall rule).
         this.markerErrors += 1;
       }
-      try {
-        // What discovery reads: the rows (failures included) and the marker as they now are.
-        await refreshSnapshot(this.deps, this.model, this.endpoints);
-      } catch {
-        // Discovery stops using a snapshot that is not rebuilt in time and reads the partition.
-        this.markerErrors += 1;
-      }
+      this.onWritten();
     });
     return this.writing;
+  }
+}
+
+/**
+ * A model's snapshot over a round: rebuilt after its markers are written (they carry the round's
+ * failures and changes), at most once every {@link MARKER_FLUSH_MS} while the round runs however
+ * many markers the model has (one per shard of the layout), and once more when the round ends.
+ * Each rebuild starts (claims its sequence) after the marker writes it answers for.
+ */
+class RoundSnapshot {
+  private running: Promise<void> | undefined;
+  private dirty = false;
+  private ending = false;
+  private lastStartAt = Number.NEGATIVE_INFINITY;
+  errors = 0;
+
+  constructor(
+    private readonly model: string,
+    private readonly deps: ProbeDeps,
+    /** The model's endpoints in every shard: past a snapshot's limit its partition is not read. */
+    private readonly endpoints: number,
+  ) {}
+
+  /** One of the model's markers was written (or failed to be). */
+  markerWritten(): void {
+    this.dirty = true;
+    this.rebuildIfDue();
+  }
+
+  /** Every marker of the model has been written for the last time this round: one rebuild after them all. */
+  async finish(): Promise<void> {
+    this.ending = true;
+    while (this.running !== undefined) await this.running;
+    if (this.dirty) await this.rebuild();
+  }
+
+  private rebuildIfDue(): void {
+    if (this.ending || this.running !== undefined || !this.dirty) return;
+    if (this.deps.now() - this.lastStartAt < MARKER_FLUSH_MS) return;
+    this.running = this.rebuild().finally(() => {
+      this.running = undefined;
+      this.rebuildIfDue();
+    });
+  }
+
+  private async rebuild(): Promise<void> {
+    this.dirty = false;
+    this.lastStartAt = this.deps.now();
+    try {
+      // What discovery reads: the rows (failures included) and the markers as they now are.
+      await refreshSnapshot(this.deps, this.model, this.endpoints);
+    } catch {
+      // Discovery stops using a snapshot that is not rebuilt in time and reads the partition.
+      this.errors += 1;
+    }
   }
 }
 
@@ -369,34 +424,60 @@ export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLE
   const fleetByModel = new Map<string, number>();
   for (const { model } of fleet) fleetByModel.set(model, (fleetByModel.get(model) ?? 0) + 1);
   const targets = fleet.filter((target) => shard.count === 1 || ownsEndpoint(shard, target.endpoint.id));
-  const idsByModel = new Map<string, Set<string>>();
-  for (const { model, endpoint } of targets) {
-    const ids = idsByModel.get(model) ?? new Set<string>();
-    ids.add(endpoint.id);
-    idsByModel.set(model, ids);
+  // One marker per model for a shard invocation (its own) or a fleet within one share; past it,
+  // one per (model, shard) of the layout a sharded deployment would use for this fleet.
+  const layout = shardsOf(
+    shard.count > 1 || deps.markerShare === undefined ? 1 : shardCount(fleet.length, deps.markerShare),
+  );
+  const markerShardOf = (id: string): ShardRef =>
+    shard.count > 1
+      ? shard
+      : layout.length === 1
+        ? WHOLE_FLEET
+        : (layout[shardOf(id, layout.length)] as ShardRef);
+  const groups = new Map<string, { model: string; shard: ShardRef; ids: Set<string> }>();
+  const groupOf = new Map<ProbeTarget, string>();
+  const modelsOfRound = new Set<string>();
+  for (const target of targets) {
+    const { model, endpoint } = target;
+    const markerShard = markerShardOf(endpoint.id);
+    const key = `${markerShard.index}\u0000${model}`;
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { model, shard: markerShard, ids: new Set() };
+      groups.set(key, group);
+    }
+    group.ids.add(endpoint.id);
+    groupOf.set(target, key);
+    modelsOfRound.add(model);
+  }
+  if (layout.length > 1) {
+    // Each shard's targets probed together (the listing's order within it): a shard's markers are
+    // then written once its targets have answered, not every second through the whole round.
+    const indexOf = (target: ProbeTarget) =>
+      (groups.get(groupOf.get(target) as string) as { shard: ShardRef }).shard.index;
+    targets.sort((a, b) => indexOf(a) - indexOf(b));
   }
   const partitions = new Map(
     await pMap(
-      [...idsByModel.keys()],
+      [...modelsOfRound],
       async (model) => [model, await deps.store.readProbeState(model)] as const,
       { concurrency: READ_CONCURRENCY },
     ),
   );
   const rows = new Map<string, Map<string, ProbeRecord>>();
+  const snapshots = new Map<string, RoundSnapshot>();
+  for (const model of modelsOfRound) {
+    rows.set(model, new Map(partitions.get(model)?.probes.map((p) => [p.endpointId, p])));
+    snapshots.set(model, new RoundSnapshot(model, deps, fleetByModel.get(model) ?? 0));
+  }
   const models = new Map<string, ModelRound>();
-  for (const [model, ids] of idsByModel) {
-    const partition = partitions.get(model);
-    rows.set(model, new Map(partition?.probes.map((p) => [p.endpointId, p])));
+  for (const [key, { model, shard: markerShard, ids }] of groups) {
+    const snapshot = snapshots.get(model) as RoundSnapshot;
     models.set(
-      model,
-      new ModelRound(
-        model,
-        deps,
-        startedAt,
-        ids,
-        partition?.rounds ?? [],
-        shard,
-        fleetByModel.get(model) ?? 0,
+      key,
+      new ModelRound(model, deps, startedAt, ids, partitions.get(model)?.rounds ?? [], markerShard, () =>
+        snapshot.markerWritten(),
       ),
     );
   }
@@ -405,14 +486,14 @@ export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLE
   const release = (index: number) => {
     if (released.has(index)) return;
     released.add(index);
-    models.get((targets[index] as ProbeTarget).model)?.release();
+    models.get(groupOf.get(targets[index] as ProbeTarget) as string)?.release();
   };
   let slow = 0;
   let changed = 0;
   const outcomes = await runPooled(
     targets,
     async (target, index): Promise<ProbeResult | undefined> => {
-      const round = models.get(target.model) as ModelRound;
+      const round = models.get(groupOf.get(target) as string) as ModelRound;
       const probe = rows.get(target.model)?.get(target.endpoint.id);
       // Past the marker's cap, an unchanged success is written to its row instead.
       const vouchable = round.claim(target.endpoint.id);
@@ -452,6 +533,10 @@ export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLE
     },
   );
   await Promise.all([...models.values()].map((round) => round.finish()));
+  const retired =
+    shard.count === 1 ? await retireOtherLayouts(deps, startedAt, layout.length, partitions, models) : 0;
+  // After every marker's last write: each model's snapshot once more, covering them all.
+  await Promise.all([...snapshots.values()].map((snapshot) => snapshot.finish()));
 
   const results = outcomes.filter((r): r is ProbeResult => r !== undefined);
   const healthy = results.filter((r) => r.ok).length;
@@ -462,11 +547,47 @@ export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLE
     failed: targets.length - healthy,
     slow,
     changed,
-    writes: results.filter((r) => r.written).length + rounds.reduce((n, r) => n + r.markers, 0),
-    errors: targets.length - results.length + rounds.reduce((n, r) => n + r.markerErrors, 0),
+    writes: results.filter((r) => r.written).length + rounds.reduce((n, r) => n + r.markers, 0) + retired,
+    errors:
+      targets.length -
+      results.length +
+      rounds.reduce((n, r) => n + r.markerErrors, 0) +
+      [...snapshots.values()].reduce((n, r) => n + r.errors, 0),
     durationMs: deps.now() - startedAt,
     ...tally(targets, outcomes),
   };
+}
+
+/**
+ * Deletes the markers of other layouts once a round over the whole fleet has written every marker
+ * of its own for a model: each endpoint's owner under the round's layout then holds what the old
+ * markers vouched for (a round starts from them) and was recorded later, so they speak for nobody
+ * (`markerFor`) and are only read units. Left alone when any of the model's markers failed, and
+ * kept by the store when recorded since the round started (a shard of that layout still running).
+ * Returns how many were deleted; a failed delete is tried again next round.
+ */
+async function retireOtherLayouts(
+  deps: ProbeDeps,
+  startedAt: number,
+  count: number,
+  partitions: ReadonlyMap<string, Pick<ModelPartition, 'rounds'>>,
+  rounds: ReadonlyMap<string, ModelRound>,
+): Promise<number> {
+  const failedModels = new Set([...rounds.values()].filter((r) => r.markerErrors > 0).map((r) => r.model));
+  const stale = [...partitions].flatMap(([model, partition]) =>
+    failedModels.has(model)
+      ? []
+      : partition.rounds
+          .map((marker) => marker.shard ?? WHOLE_FLEET)
+          .filter((markerShard) => markerShard.count !== count)
+          .map((markerShard) => ({ model, shard: markerShard })),
+  );
+  const deleted = await pMap(
+    stale,
+    ({ model, shard }) => deps.store.deleteRound(model, shard, startedAt).catch(() => false),
+    { concurrency: READ_CONCURRENCY },
+  );
+  return deleted.filter(Boolean).length;
 }
 
 export interface LoopOptions {

@@ -22,20 +22,36 @@ export const WHOLE_FLEET: ShardRef = Object.freeze({ index: 0, count: 1 });
 export const MAX_PROBE_SHARDS = 256;
 
 const MASK_64 = (1n << 64n) - 1n;
-const FNV_OFFSET_64 = 0xcbf29ce484222325n;
-const FNV_PRIME_64 = 0x100000001b3n;
+// FNV-1a 64: offset basis 0xcbf29ce484222325 in two halves; prime 2⁴⁰ + 0x1b3.
+const FNV_OFFSET_HI = 0xcbf29ce4;
+const FNV_OFFSET_LO = 0x84222325;
+const FNV_PRIME_LOW = 0x1b3;
 const utf8 = new TextEncoder();
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range, control characters included.
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
  * FNV-1a over the id's UTF-8 bytes, then MurmurHash3's 64-bit finalizer: FNV-1a alone leaves ids
  * that differ only in their last characters (task ARNs of one cluster) close in the high bits,
- * which the jump hash below reads first.
+ * which the jump hash below reads first. The FNV loop runs on two 32-bit halves (a BigInt per byte
+ * cost ~12 µs an id, which `markerFor` pays per marker for every endpoint of a round); the result
+ * is the same 64-bit value (`test/unit/functions/domain/shards.test.ts` holds it to the BigInt form).
  */
 export function hash64(text: string): bigint {
-  let h = FNV_OFFSET_64;
-  for (const byte of utf8.encode(text)) {
-    h = ((h ^ BigInt(byte)) * FNV_PRIME_64) & MASK_64;
+  let hi = FNV_OFFSET_HI;
+  let lo = FNV_OFFSET_LO;
+  // Ids are ASCII in practice: their UTF-16 code units are their UTF-8 bytes, with no encoding.
+  const ascii = !NON_ASCII.test(text);
+  const bytes = ascii ? undefined : utf8.encode(text);
+  const length = bytes === undefined ? text.length : bytes.length;
+  for (let i = 0; i < length; i += 1) {
+    lo = (lo ^ (bytes === undefined ? text.charCodeAt(i) : (bytes[i] as number))) >>> 0;
+    // (hi·2³² + lo) × (2⁴⁰ + 0x1b3) mod 2⁶⁴; every partial sum stays below 2⁵³, so it is exact.
+    const low = lo * FNV_PRIME_LOW;
+    hi = (hi * FNV_PRIME_LOW + ((low / 0x1_0000_0000) >>> 0) + ((lo << 8) >>> 0)) >>> 0;
+    lo = low >>> 0;
   }
+  let h = (BigInt(hi) << 32n) | BigInt(lo);
   h ^= h >> 33n;
   h = (h * 0xff51afd7ed558ccdn) & MASK_64;
   h ^= h >> 33n;
@@ -67,6 +83,25 @@ export function shardOf(endpointId: string, count: number): number {
     throw new RangeError(`shard count=${count} is invalid: expected a whole number of at least 1`);
   }
   return count === 1 ? 0 : jumpHash(hash64(endpointId), count);
+}
+
+/**
+ * The shard of one endpoint under any count, its id hashed at most once: for judging it against
+ * many markers (`markerFor`), most of them of the same count.
+ */
+export function shardsOfEndpoint(endpointId: string): (count: number) => number {
+  let hash: bigint | undefined;
+  let lastCount = 1;
+  let lastShard = 0;
+  return (count) => {
+    if (count === 1) return 0;
+    if (count !== lastCount) {
+      hash ??= hash64(endpointId);
+      lastShard = jumpHash(hash, count);
+      lastCount = count;
+    }
+    return lastShard;
+  };
 }
 
 /** Whether `shard` probes the endpoint `endpointId`. */

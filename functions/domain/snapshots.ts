@@ -20,6 +20,7 @@ import type { ModelPartition, ModelSnapshot, ProbeRecord, RoundMarker } from './
 /** What rebuilding a snapshot asks of the store. */
 export const SNAPSHOT_REFRESH_STORE_OPERATIONS = [
   'claimSnapshot',
+  'countRunningRegistrations',
   'readModel',
   'putSnapshot',
 ] as const satisfies readonly StoreOperation[];
@@ -69,24 +70,87 @@ export function compactPartition(partition: ModelPartition): ModelPartition {
 export const MAX_SNAPSHOT_ENDPOINTS = 5_000;
 
 /**
+ * What a rebuild's caller knows of a model's size: how many endpoints it has (a probe round,
+ * from its listing), or that its last rebuild found it past the limit (then its running
+ * registrations are counted first, and its partition is read only if they fit after all).
+ */
+export type SnapshotSize = number | 'was-overflowed' | undefined;
+
+/**
  * Rebuilds a model's snapshot from its partition; `false` when a later rebuild was already stored.
- * `endpoints`, when the caller knows how many the model has (a probe round), skips the read of a
- * partition too large for a snapshot.
+ * `size` (see {@link SnapshotSize}) spares the read of a partition too large for a snapshot.
  */
 export async function refreshSnapshot(
   deps: SnapshotRefreshDeps,
   model: string,
-  endpoints?: number,
+  size?: SnapshotSize,
 ): Promise<boolean> {
+  return (await rebuildSnapshot(deps, model, size)).written;
+}
+
+async function rebuildSnapshot(
+  deps: SnapshotRefreshDeps,
+  model: string,
+  size: SnapshotSize,
+): Promise<{ written: boolean; overflowed: boolean }> {
   const sequence = await deps.store.claimSnapshot(model);
   const builtAt = deps.now();
-  if (endpoints !== undefined && endpoints > MAX_SNAPSHOT_ENDPOINTS) {
-    return deps.store.putSnapshot(model, { sequence, builtAt, partition: undefined });
+  const overflowed = async () => ({
+    written: await deps.store.putSnapshot(model, { sequence, builtAt, partition: undefined }),
+    overflowed: true,
+  });
+  if (typeof size === 'number' && size > MAX_SNAPSHOT_ENDPOINTS) return overflowed();
+  if (
+    size === 'was-overflowed' &&
+    (await deps.store.countRunningRegistrations(model, MAX_SNAPSHOT_ENDPOINTS)) > MAX_SNAPSHOT_ENDPOINTS
+  ) {
+    return overflowed();
   }
   const partition = compactPartition(await deps.store.readModel(model));
   const fits = partition.registrations.length <= MAX_SNAPSHOT_ENDPOINTS;
   const snapshot: ModelSnapshot = { sequence, builtAt, partition: fits ? partition : undefined };
-  return deps.store.putSnapshot(model, snapshot);
+  return { written: await deps.store.putSnapshot(model, snapshot), overflowed: !fits };
+}
+
+/** Rebuilds a model's snapshot after the caller's writes; settles once a rebuild that started after the call has. */
+export type SnapshotRebuild = (model: string) => Promise<void>;
+
+/**
+ * Rebuilds shared by the writers of one process: a call made while a rebuild of the model runs is
+ * answered by the next one, which starts (claims its sequence) once that one has settled, and
+ * every call made before it starts shares it. A call is never answered by a rebuild that had
+ * started before it (its claim may precede the caller's writes). A failed rebuild rejects every
+ * call it answers. A model the last rebuild found past the limit has its running registrations
+ * counted before its partition is read (registering a large fleet reads no whole partition).
+ */
+export function coalescedRebuilds(deps: SnapshotRefreshDeps): SnapshotRebuild {
+  const queued = new Map<string, Promise<void>>();
+  const running = new Map<string, Promise<void>>();
+  const overflowed = new Set<string>();
+  return (model) => {
+    const waiting = queued.get(model);
+    if (waiting !== undefined) return waiting;
+    const before = running.get(model);
+    const start = async () => {
+      queued.delete(model);
+      running.set(model, rebuild);
+      try {
+        const built = await rebuildSnapshot(
+          deps,
+          model,
+          overflowed.has(model) ? 'was-overflowed' : undefined,
+        );
+        if (built.overflowed) overflowed.add(model);
+        else overflowed.delete(model);
+      } finally {
+        if (running.get(model) === rebuild) running.delete(model);
+      }
+    };
+    // Started on a later tick even when none runs, so calls made meanwhile share it.
+    const rebuild: Promise<void> = (before ?? Promise.resolve()).then(start, start);
+    queued.set(model, rebuild);
+    return rebuild;
+  };
 }
 
 /**

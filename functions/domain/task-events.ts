@@ -3,7 +3,7 @@ import { LIFECYCLE_RANK, type Lifecycle, lifecycleOf } from './lifecycle.ts';
 import type { EcsLookups, RegistryStore, StoreOperation } from './ports.ts';
 import { type EndpointProbeDeps, type ProbeResult, probeEndpointModel } from './probe.ts';
 import type { TaskRecord } from './records.ts';
-import { refreshSnapshot, SNAPSHOT_REFRESH_STORE_OPERATIONS } from './snapshots.ts';
+import { SNAPSHOT_REFRESH_STORE_OPERATIONS, type SnapshotRebuild } from './snapshots.ts';
 import { deriveEndpoints, type EndpointRegistration, isAddressable } from './task-endpoints.ts';
 
 /**
@@ -30,6 +30,11 @@ export interface TaskEventDeps {
   readonly tfservingContainerNames: readonly string[];
   /** How long a stopped task's tombstone blocks late events (longer than EventBridge's 24 h of retries). */
   readonly tombstoneSeconds: number;
+  /**
+   * Rebuilds a model's snapshot after an event's writes (`coalescedRebuilds` over `store`: the
+   * events a process applies at once share rebuilds).
+   */
+  readonly rebuildSnapshot: SnapshotRebuild;
 }
 
 /**
@@ -138,7 +143,33 @@ export function notAppliedBecause(
 
 /** Rebuilds the snapshot of each model (once each); a failure fails the event, which is then retried. */
 async function refreshSnapshots(deps: TaskEventDeps, models: readonly string[]): Promise<void> {
-  await Promise.all([...new Set(models)].map((model) => refreshSnapshot(deps, model)));
+  await Promise.all([...new Set(models)].map((model) => deps.rebuildSnapshot(model)));
+}
+
+/**
+ * For a batch of events applied together (local mode's `POST /events`): `deps` under which each
+ * event's rebuilds are only noted, and `flush`, which rebuilds every noted model once, after all
+ * the batch's writes. The batch is acknowledged only after `flush` (a failed rebuild fails it, and
+ * its events, idempotent, are posted again).
+ */
+export function deferredRebuilds(deps: TaskEventDeps): {
+  readonly deps: TaskEventDeps;
+  flush(): Promise<void>;
+} {
+  const noted = new Set<string>();
+  return {
+    deps: {
+      ...deps,
+      rebuildSnapshot: async (model) => {
+        noted.add(model);
+      },
+    },
+    async flush() {
+      const models = [...noted];
+      noted.clear();
+      await Promise.all(models.map((model) => deps.rebuildSnapshot(model)));
+    },
+  };
 }
 
 export async function applyTaskEvent(detail: TaskDetail, deps: TaskEventDeps): Promise<TaskEventOutcome> {

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { EcsEventResult } from '../../functions/adapters/edges/ecs-events.ts';
+import type { EcsEventBatchResult, EcsEventResult } from '../../functions/adapters/edges/ecs-events.ts';
 import { errorResponse, type HttpResponse, jsonResponse } from '../../functions/adapters/http.ts';
 import { loggers } from '../../functions/adapters/observability.ts';
 import type { EventAnswer } from '../../functions/domain/api-schemas.ts';
 import { setBounded } from '../../functions/domain/bounded-map.ts';
 import { parseEventBatch } from '../../functions/domain/ecs-task-event.ts';
-import { MethodNotAllowedError, RequestError, StoreUnavailableError } from '../../functions/domain/errors.ts';
+import { MethodNotAllowedError, RequestError } from '../../functions/domain/errors.ts';
 import { isLocalRoute, type LocalRoute, matchRoute } from '../../functions/domain/routes.ts';
 import { localContext } from './local-context.ts';
 
@@ -21,7 +21,8 @@ type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 
 export interface LocalHandlers {
   readonly discovery: Handler<APIGatewayProxyEvent, APIGatewayProxyResult>;
-  readonly ecsEvents: Handler<unknown, EcsEventResult>;
+  /** Applies a validated batch of events in order, then rebuilds each model's snapshot they touched once. */
+  readonly ecsEventBatch: Handler<readonly unknown[], EcsEventBatchResult>;
   /** Every model a running task declares (the status page lists their health). */
   readonly knownModels: () => Promise<string[]>;
 }
@@ -146,17 +147,12 @@ async function postEvents(handlers: LocalHandlers, request: IncomingMessage): Pr
   } catch (error) {
     throw new RequestError(400, 'InvalidEvent', (error as Error).message);
   }
-  const events = Array.isArray(body) ? body : [body];
-  const results = [];
-  for (const event of events) {
-    try {
-      results.push(await handlers.ecsEvents(event, localContext('ecs-events')));
-    } catch (error) {
-      if (!(error instanceof StoreUnavailableError)) throw error;
-      // 503 with Retry-After; events are idempotent, so the batch can simply be posted again.
-      const answer = errorResponse(error, loggers['ecs-events']);
-      return { ...answer, body: JSON.stringify({ ...JSON.parse(answer.body), applied: results.length }) };
-    }
+  const events: unknown[] = Array.isArray(body) ? body : [body];
+  const { results, unavailable } = await handlers.ecsEventBatch(events, localContext('ecs-events'));
+  if (unavailable !== undefined) {
+    // 503 with Retry-After; events are idempotent, so the batch can simply be posted again.
+    const answer = errorResponse(unavailable, loggers['ecs-events']);
+    return { ...answer, body: JSON.stringify({ ...JSON.parse(answer.body), applied: results.length }) };
   }
   const answers = results.map(eventAnswer);
   const count = (status: string) => answers.filter((answer) => answer.status === status).length;

@@ -10,7 +10,7 @@ import {
 import { AwsEcsLookups, eventOnlyLookups } from '../../functions/adapters/ecs/ecs-lookups.ts';
 import { AwsEcsTaskReader } from '../../functions/adapters/ecs/ecs-task-reader.ts';
 import { createDiscoveryHandler } from '../../functions/adapters/edges/discovery-api.ts';
-import { createEcsEventsHandler } from '../../functions/adapters/edges/ecs-events.ts';
+import { createEcsEventBatchHandler } from '../../functions/adapters/edges/ecs-events.ts';
 import { probeRounds } from '../../functions/adapters/edges/scheduled-probe.ts';
 import { runReconcile } from '../../functions/adapters/edges/scheduled-reconcile.ts';
 import { loggers } from '../../functions/adapters/observability.ts';
@@ -129,7 +129,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions): Promise
   });
   const server = createLocalServer({
     discovery: createDiscoveryHandler(registry.discovery),
-    ecsEvents: createEcsEventsHandler(registry.taskEvents),
+    ecsEventBatch: createEcsEventBatchHandler(registry.taskEvents),
     knownModels: () => knownModels(registry.discovery),
   });
   const host = options.host ?? '127.0.0.1';

@@ -560,6 +560,28 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         expect((await store.readProbeState('resnet')).rounds).toEqual([round]);
       });
 
+      it("deletes one shard's marker only when it was recorded before the given time", async () => {
+        // Prepare: the whole fleet's marker and two shards' of a layout of 2.
+        const whole = roundMarker(1_000, { [E1]: 1_000 });
+        const shard = (index: number) => ({
+          ...roundMarker(1_000, { [E1]: 1_000 }),
+          shard: { index, count: 2 },
+        });
+        for (const marker of [whole, shard(0), shard(1)]) await store.recordRound('resnet', marker);
+
+        // Act
+        const kept = await store.deleteRound('resnet', { index: 0, count: 2 }, 1_000);
+        const deleted = [
+          await store.deleteRound('resnet', { index: 0, count: 2 }, 1_001),
+          await store.deleteRound('resnet', { index: 0, count: 1 }, 1_001),
+        ];
+        const missing = await store.deleteRound('resnet', { index: 0, count: 2 }, 1_001);
+
+        // Assess
+        expect({ kept, deleted, missing }).toEqual({ kept: false, deleted: [true, true], missing: false });
+        expect((await store.readModel('resnet')).rounds).toEqual([shard(1)]);
+      });
+
       it('reads a marker that saw no endpoint', async () => {
         // Act
         await store.recordRound('resnet', roundMarker(1_000, {}));
@@ -742,6 +764,25 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
     });
 
     describe('reading a model', () => {
+      it("counts a model's running registrations, not its tombstones nor other models'", async () => {
+        // Prepare: three running endpoints and a stopped one of `resnet`, one of `resnet-v2`.
+        for (const task of ['t1', 't2', 't3']) await store.putRegistration(registration(task, 'resnet'));
+        await store.putRegistration(registration('t4', 'resnet', { lifecycle: 'STOPPED', host: undefined }));
+        await store.putRegistration(registration('t5', 'resnet-v2'));
+
+        // Act
+        const counts = [
+          await store.countRunningRegistrations('resnet', 10),
+          await store.countRunningRegistrations('resnet', 1),
+          await store.countRunningRegistrations('bert', 10),
+        ];
+
+        // Assess: exact up to the bound, and past it when the bound is passed.
+        expect(counts[0]).toBe(3);
+        expect(counts[1]).toBeGreaterThan(1);
+        expect(counts[2]).toBe(0);
+      });
+
       it('returns an empty partition for a model nothing was written for', async () => {
         // Act / Assess
         expect(await store.readModel('resnet')).toEqual({ registrations: [], probes: [], rounds: [] });

@@ -20,7 +20,7 @@ import type {
   RoundMarker,
   TaskRecord,
 } from '../../domain/records.ts';
-import { isShardRef, WHOLE_FLEET } from '../../domain/shards.ts';
+import { isShardRef, type ShardRef, WHOLE_FLEET } from '../../domain/shards.ts';
 import type { EndpointRegistration } from '../../domain/task-endpoints.ts';
 import { decodePartition, encodePartition } from './snapshot-codec.ts';
 import { TABLE_KEYS } from './table.ts';
@@ -84,8 +84,10 @@ export const STORE_OPERATION_ACTIONS = {
   recordProbeSuccess: 'dynamodb:UpdateItem',
   recordProbeFailure: 'dynamodb:UpdateItem',
   recordRound: 'dynamodb:PutItem',
+  deleteRound: 'dynamodb:DeleteItem',
   readModel: 'dynamodb:Query',
   readProbeState: 'dynamodb:Query',
+  countRunningRegistrations: 'dynamodb:Query',
   claimSnapshot: 'dynamodb:UpdateItem',
   putSnapshot: 'dynamodb:PutItem',
   readSnapshot: 'dynamodb:GetItem',
@@ -311,6 +313,18 @@ export class DynamoDbRegistryStore implements RegistryStore {
     );
   }
 
+  /** Deletes a model's marker of one probe shard unless it was recorded at or after `recordedBefore`. */
+  async deleteRound(model: string, shard: ShardRef, recordedBefore: number): Promise<boolean> {
+    return this.guarded(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: modelPartition(model), sk: shardRoundKey(shard) },
+        ConditionExpression: 'recordedAt < :before',
+        ExpressionAttributeValues: { ':before': recordedBefore },
+      }),
+    );
+  }
+
   /** Everything known about one model: one strongly consistent Query of its partition. */
   async readModel(model: string): Promise<ModelPartition> {
     return this.call('Query', async (abortSignal) => {
@@ -338,6 +352,38 @@ export class DynamoDbRegistryStore implements RegistryStore {
         exclusiveStartKey = page.LastEvaluatedKey;
       } while (exclusiveStartKey !== undefined);
       return { registrations, probes, rounds };
+    });
+  }
+
+  /**
+   * How many of a model's registrations are RUNNING, counted page by page only until the count
+   * passes `atMost`: a strongly consistent Query that returns counts, no items.
+   */
+  async countRunningRegistrations(model: string, atMost: number): Promise<number> {
+    return this.call('Query', async (abortSignal) => {
+      let count = 0;
+      let exclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.db.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :registrations)',
+            FilterExpression: 'lifecycle = :running',
+            ExpressionAttributeValues: {
+              ':pk': modelPartition(model),
+              ':registrations': TABLE_KEYS.registrationRowsPrefix,
+              ':running': 'RUNNING',
+            },
+            Select: 'COUNT',
+            ConsistentRead: true,
+            ExclusiveStartKey: exclusiveStartKey,
+          }),
+          { abortSignal },
+        );
+        count += page.Count ?? 0;
+        exclusiveStartKey = page.LastEvaluatedKey;
+      } while (exclusiveStartKey !== undefined && count <= atMost);
+      return count;
     });
   }
 
@@ -460,8 +506,13 @@ export class DynamoDbRegistryStore implements RegistryStore {
   }
 
   /** A conditional write: `false` when the condition failed (a lost race), not an error. */
-  private async guarded(command: PutCommand | UpdateCommand): Promise<boolean> {
-    const operation = command instanceof PutCommand ? 'PutItem' : 'UpdateItem';
+  private async guarded(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+    const operation =
+      command instanceof PutCommand
+        ? 'PutItem'
+        : command instanceof DeleteCommand
+          ? 'DeleteItem'
+          : 'UpdateItem';
     return this.call(operation, async (abortSignal) => {
       try {
         await this.db.send(command as PutCommand, { abortSignal });

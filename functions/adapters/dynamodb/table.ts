@@ -51,6 +51,8 @@ export const TABLE_KEYS = Object.freeze({
   snapshotKey: 'SNAPSHOT',
   snapshotSequenceKey: 'SEQUENCE',
   isRegistrationKey: (sk: string) => sk.startsWith(REGISTRATION_PREFIX),
+  /** What every registration row's sort key begins with. */
+  registrationRowsPrefix: REGISTRATION_PREFIX,
   isProbeKey: (sk: string) => sk.startsWith(PROBE_PREFIX),
 });
 

@@ -3,7 +3,12 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { parseEvent } from '../../domain/ecs-task-event.ts';
 import { InvalidEventError, StoreUnavailableError } from '../../domain/errors.ts';
-import { applyTaskEvent, type TaskEventDeps, type TaskEventOutcome } from '../../domain/task-events.ts';
+import {
+  applyTaskEvent,
+  deferredRebuilds,
+  type TaskEventDeps,
+  type TaskEventOutcome,
+} from '../../domain/task-events.ts';
 import { loggers, metrics, publishRecordedMetrics } from '../observability.ts';
 
 const logger = loggers['ecs-events'];
@@ -88,6 +93,55 @@ export async function applyParsedTaskEvent(
   } finally {
     logger.removeKeys(['taskArn', 'eventId']);
   }
+}
+
+/** What applying a batch of events came to. */
+export interface EcsEventBatchResult {
+  /** One per event applied, in order. */
+  readonly results: readonly EcsEventResult[];
+  /**
+   * The store failed: the events after `results` were not applied, or (all of them applied) the
+   * batch's snapshots were not rebuilt. The events are idempotent: the batch is posted again.
+   */
+  readonly unavailable?: StoreUnavailableError;
+}
+
+/**
+ * Applies an already validated batch of events (local mode's `POST /events`), one after the other,
+ * then rebuilds each model they touched once, after all their writes: not once per event.
+ */
+export async function handleEcsEventBatch(
+  deps: TaskEventDeps,
+  events: readonly unknown[],
+): Promise<EcsEventBatchResult> {
+  const batch = deferredRebuilds(deps);
+  const results: EcsEventResult[] = [];
+  try {
+    for (const event of events) results.push(await handleEcsEvent(batch.deps, event));
+  } catch (error) {
+    if (error instanceof StoreUnavailableError) return { results, unavailable: error };
+    throw error;
+  }
+  try {
+    await batch.flush();
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    logger.error('event batch failed, snapshot rebuild: store unavailable', {
+      error: error.message,
+      timedOut: error.timedOut,
+      events: events.length,
+    });
+    metrics.addMetric('EventsStoreUnavailable', MetricUnit.Count, 1);
+    return { results, unavailable: error };
+  }
+  return { results };
+}
+
+/** Local mode's batch entry: the same logging and metrics set-up as the Lambda's, once per batch. */
+export function createEcsEventBatchHandler(deps: TaskEventDeps) {
+  return middy(async (events: readonly unknown[]) => handleEcsEventBatch(deps, events))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(publishRecordedMetrics());
 }
 
 export function createEcsEventsHandler(deps: TaskEventDeps) {

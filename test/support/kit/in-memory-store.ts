@@ -8,6 +8,7 @@ import type {
   RoundMarker,
   TaskRecord,
 } from '../../../functions/domain/records.ts';
+import type { ShardRef } from '../../../functions/domain/shards.ts';
 
 /** A registration as the twin keeps it: with the expiry the port writes but never reads back. */
 export interface StoredRegistration {
@@ -159,6 +160,12 @@ export class InMemoryRegistryStore implements RegistryStore {
     };
   }
 
+  async countRunningRegistrations(model: string, _atMost: number): Promise<number> {
+    return [...this.registrations.values()].filter(
+      (r) => r.registration.model === model && r.registration.lifecycle === 'RUNNING',
+    ).length;
+  }
+
   async readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'rounds'>> {
     const { probes, rounds } = await this.readModel(model);
     return { probes, rounds };
@@ -169,6 +176,15 @@ export class InMemoryRegistryStore implements RegistryStore {
     const stored = this.rounds.get(roundKey(model, round));
     if (stored !== undefined && !(stored.startedAt <= round.startedAt)) return false;
     this.rounds.set(roundKey(model, round), structuredClone(round));
+    return true;
+  }
+
+  /** Condition: `recordedAt < :before` (a marker that does not exist is kept: `false`). */
+  async deleteRound(model: string, shard: ShardRef, recordedBefore: number): Promise<boolean> {
+    const stored = roundKey(model, { startedAt: 0, recordedAt: 0, seen: new Map(), shard });
+    const marker = this.rounds.get(stored);
+    if (marker === undefined || !(marker.recordedAt < recordedBefore)) return false;
+    this.rounds.delete(stored);
     return true;
   }
 

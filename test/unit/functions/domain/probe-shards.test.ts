@@ -1,12 +1,12 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { modelHealth } from '../../../../functions/domain/discovery.ts';
 import { judgeEndpoint, markerFor } from '../../../../functions/domain/health.ts';
 import type { TfServingEndpoint, TfServingProber } from '../../../../functions/domain/ports.ts';
 import { runProbeRound } from '../../../../functions/domain/probe.ts';
 import { fanOut, probeLayout, type ShardInvoker } from '../../../../functions/domain/probe-fanout.ts';
 import type { RoundMarker, TaskRecord } from '../../../../functions/domain/records.ts';
-import { type ShardRef, shardOf } from '../../../../functions/domain/shards.ts';
+import { type ShardRef, shardOf, shardsOf } from '../../../../functions/domain/shards.ts';
 import { TestClock } from '../../../support/kit/clock.ts';
 import { testDiscoveryDeps, testProbeDeps } from '../../../support/kit/deps.ts';
 import { InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
@@ -101,6 +101,131 @@ describe('runProbeRound of one shard', () => {
       const marker = markerFor(rounds, id);
       expect(marker?.seen.get(id)).toBe(shardOf(id, 2) === 0 ? clock.ms : vouchedAt);
     }
+  });
+});
+
+describe('runProbeRound of a fleet past one share, in one invocation (local mode)', () => {
+  it('writes one marker per shard of the layout, each within its item, vouching every unchanged endpoint without a row write', async () => {
+    // Prepare: 12,000 endpoints with 32-hex task ids (~54 B each in a marker: ~650 KB in one), at
+    // a share of 1,000 targets: a layout of 12.
+    const tasks = Array.from({ length: 12_000 }, (_, i) => {
+      const taskId = i.toString(16).padStart(32, '0');
+      const host = `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`;
+      return taskRecord(taskId, ['resnet'], { endpoints: [endpointOf(taskId, { host })] });
+    });
+    const store = InMemoryRegistryStore.holding({ tasks });
+    const clock = new TestClock();
+    const deps = testProbeDeps(
+      { store, now: clock.now, tfserving: new RecordingTfServing() },
+      { markerShare: 1_000 },
+    );
+    await runProbeRound(deps); // every row written once
+    clock.advance(INTERVAL_MS);
+    const claims = vi.spyOn(store, 'claimSnapshot');
+
+    // Act
+    const summary = await runProbeRound(deps);
+
+    // Assess: no row written, twelve markers, every endpoint vouched for at this round's time.
+    expect(summary).toMatchObject({ targets: 12_000, healthy: 12_000, writes: 12, errors: 0 });
+    const { rounds } = await store.readProbeState('resnet');
+    const byIndex = (a: RoundMarker, b: RoundMarker) => (a.shard?.index ?? 0) - (b.shard?.index ?? 0);
+    expect(rounds.toSorted(byIndex).map((m) => m.shard)).toEqual(shardsOf(12));
+    for (const marker of rounds) {
+      const bytes = [...marker.seen.keys()].reduce((n, id) => n + Buffer.byteLength(id) + 9, 0);
+      expect(bytes).toBeLessThan(340_000 / 4);
+    }
+    for (const t of tasks) {
+      const id = t.endpoints[0]?.id as string;
+      expect(markerFor(rounds, id)?.seen.get(id), id).toBe(clock.ms);
+    }
+    // The model's snapshot: rebuilt after its markers at most once a second (the clock stands still
+    // here) and once when the round ends, not once per marker.
+    expect(claims.mock.calls.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('the probe order of a round past one share', () => {
+  it("probes each shard's targets together, so a marker is written while its own shard is probed, not the whole round", async () => {
+    // Prepare: 3,000 endpoints at a share of 1,000 (3 shards), each probe taking 5 ms of the clock:
+    // a 15 s round, in which a marker whose targets were spread over it would be written every second.
+    const tasks = Array.from({ length: 3_000 }, (_, i) => task(i));
+    const store = fleet(tasks);
+    const clock = new TestClock();
+    const tfserving = new RecordingTfServing();
+    const deps = testProbeDeps({ store, now: clock.now, tfserving }, { concurrency: 1, markerShare: 1_000 });
+    await runProbeRound(deps);
+    const slow = Object.assign(Object.create(tfserving), {
+      async modelStatus(...args: Parameters<RecordingTfServing['modelStatus']>) {
+        clock.advance(5);
+        return tfserving.modelStatus(...args);
+      },
+    }) as RecordingTfServing;
+    const markers = vi.spyOn(store, 'recordRound');
+
+    // Act
+    await runProbeRound({ ...deps, tfserving: slow });
+
+    // Assess: each marker once a second through its own shard's 5 s and once more, not through all 15 s.
+    expect(markers.mock.calls.length).toBeLessThanOrEqual(3 * 7);
+  });
+});
+
+describe('a fleet that grows past shares, probed by one invocation', () => {
+  /** Rounds over 10, then 20, then 30 tasks at a share of 10 targets (layouts of 1, 2 and 3), then `last` once more. */
+  async function grow(store: InMemoryRegistryStore, last: InMemoryRegistryStore = store) {
+    const clock = new TestClock();
+    const tfserving = new RecordingTfServing();
+    const tasks = Array.from({ length: 30 }, (_, i) => task(i));
+    const deps = testProbeDeps({ store, now: clock.now, tfserving }, { markerShare: 10 });
+    for (const size of [10, 20, 30]) {
+      for (const t of tasks.slice(size - 10, size)) await store.putTask(t);
+      await runProbeRound(deps);
+      clock.advance(INTERVAL_MS);
+    }
+    await runProbeRound({ ...deps, store: last });
+    return { tasks, clock };
+  }
+
+  it('deletes the markers of the layouts it outgrew once its own are written, and still vouches every endpoint', async () => {
+    // Prepare, Act
+    const store = new InMemoryRegistryStore();
+    const { tasks, clock } = await grow(store);
+
+    // Assess
+    const { rounds } = await store.readProbeState('resnet');
+    expect(rounds.map((m) => m.shard?.count).sort()).toEqual([3, 3, 3]);
+    for (const t of tasks) {
+      const id = t.endpoints[0]?.id as string;
+      expect(markerFor(rounds, id)?.seen.get(id), id).toBe(clock.ms);
+    }
+  });
+
+  it('keeps the markers of other layouts when one of its own cannot be written', async () => {
+    // Prepare: the first layout's markers are there; then one shard's marker write fails.
+    const store = new InMemoryRegistryStore();
+    const clock = new TestClock();
+    const tasks = Array.from({ length: 20 }, (_, i) => task(i));
+    const deps = testProbeDeps(
+      { store, now: clock.now, tfserving: new RecordingTfServing() },
+      { markerShare: 20 },
+    );
+    for (const t of tasks) await store.putTask(t);
+    await runProbeRound(deps); // a layout of 1
+    clock.advance(INTERVAL_MS);
+    const halfDown = Object.assign(Object.create(store), {
+      async recordRound(model: string, marker: RoundMarker) {
+        if (marker.shard?.index === 1) throw new Error('store down');
+        return store.recordRound(model, marker);
+      },
+    }) as InMemoryRegistryStore;
+
+    // Act: a layout of 2 (share 10), shard 1's marker lost.
+    await runProbeRound({ ...deps, store: halfDown, markerShare: 10 });
+
+    // Assess: the whole fleet's marker still speaks for shard 1's endpoints.
+    const { rounds } = await store.readProbeState('resnet');
+    expect(rounds.map((m) => m.shard?.count ?? 1).sort()).toEqual([1, 2]);
   });
 });
 

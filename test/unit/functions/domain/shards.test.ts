@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  hash64,
   isShardRef,
   MAX_PROBE_SHARDS,
   ownsEndpoint,
@@ -21,6 +22,30 @@ const endpointId = fc
 
 const ids = (n: number) =>
   Array.from({ length: n }, (_, i) => `ml/${i.toString(16).padStart(32, '0')}/tfserving`);
+
+/** FNV-1a 64 and MurmurHash3's finalizer on BigInts, byte by byte: what `hash64` must equal. */
+function referenceHash64(text: string): bigint {
+  const mask = (1n << 64n) - 1n;
+  let h = 0xcbf29ce484222325n;
+  for (const byte of new TextEncoder().encode(text)) h = ((h ^ BigInt(byte)) * 0x100000001b3n) & mask;
+  h ^= h >> 33n;
+  h = (h * 0xff51afd7ed558ccdn) & mask;
+  h ^= h >> 33n;
+  h = (h * 0xc4ceb9fe1a85ec53n) & mask;
+  return h ^ (h >> 33n);
+}
+
+describe('hash64', () => {
+  it('equals FNV-1a 64 with the MurmurHash3 finalizer computed on BigInts, for any string', () => {
+    fc.assert(
+      fc.property(fc.oneof(endpointId, fc.string({ unit: 'binary', maxLength: 300 })), (text) => {
+        // Act, Assess
+        expect(hash64(text)).toBe(referenceHash64(text));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
 
 describe('shardOf', () => {
   it('is stable: the same id and count give the same shard, in range', () => {

@@ -13,6 +13,7 @@ import type {
   RoundMarker,
 } from '../../../../functions/domain/records.ts';
 import {
+  coalescedRebuilds,
   compactPartition,
   isUsable,
   MAX_SNAPSHOT_ENDPOINTS,
@@ -224,6 +225,102 @@ describe('refreshSnapshot', () => {
         expect(ids(snapshot.partition as ModelPartition)).toEqual(ids(truth));
       }),
       { numRuns: 50 },
+    );
+  });
+});
+
+describe('coalescedRebuilds', () => {
+  /** A store whose next partition read is answered, as read then, only when `release` is called. */
+  function heldReadStore() {
+    const store = new InMemoryRegistryStore();
+    let release = () => {};
+    let holding = true;
+    const held = Object.assign(Object.create(store), {
+      async readModel(model: string) {
+        const partition = await store.readModel(model);
+        if (holding) {
+          holding = false;
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+        }
+        return partition;
+      },
+    }) as InMemoryRegistryStore;
+    return { store, held, release: () => release() };
+  }
+
+  it('answers calls made while a rebuild runs with the next one, which sees their writes', async () => {
+    // Prepare: a first rebuild has read the partition (without `b`) and not yet written.
+    const { store, held, release } = heldReadStore();
+    await store.putRegistration(registration('a', 'resnet'));
+    const rebuild = coalescedRebuilds({ store: held, now: () => NOW });
+    const claims = vi.spyOn(held, 'claimSnapshot');
+    const first = rebuild('resnet');
+    await vi.waitFor(() => expect(claims).toHaveBeenCalledTimes(1));
+    await turns(8);
+    await store.putRegistration(registration('b', 'resnet'));
+
+    // Act: two writers' calls after `b`, while the first rebuild still runs.
+    const calls = [rebuild('resnet'), rebuild('resnet')];
+    release();
+    await Promise.all([first, ...calls]);
+
+    // Assess: one more rebuild for both, and it saw `b`.
+    expect(claims).toHaveBeenCalledTimes(2);
+    const snapshot = (await store.readSnapshot('resnet')) as ModelSnapshot;
+    expect(snapshot.partition?.registrations.map((r) => r.endpointId).sort()).toEqual([
+      endpointIdOf('a'),
+      endpointIdOf('b'),
+    ]);
+  });
+
+  it('rejects every call a failed rebuild answers, and the next call rebuilds anew', async () => {
+    // Prepare
+    const store = new InMemoryRegistryStore();
+    await store.putRegistration(registration('a', 'resnet'));
+    let fail = true;
+    const flaky = Object.assign(Object.create(store), {
+      async claimSnapshot(model: string) {
+        if (fail) throw new Error('store down');
+        return store.claimSnapshot(model);
+      },
+    }) as InMemoryRegistryStore;
+    const rebuild = coalescedRebuilds({ store: flaky, now: () => NOW });
+
+    // Act
+    const failed = await Promise.allSettled([rebuild('resnet'), rebuild('resnet')]);
+    fail = false;
+    await rebuild('resnet');
+
+    // Assess
+    expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected']);
+    expect((await store.readSnapshot('resnet'))?.partition?.registrations).toHaveLength(1);
+  });
+
+  it('counts first, reading no partition, a model its last rebuild found past the limit, until it fits again', async () => {
+    // Prepare
+    const many = Array.from({ length: MAX_SNAPSHOT_ENDPOINTS + 1 }, (_, i) =>
+      registration(`t${i}`, 'resnet'),
+    );
+    const store = InMemoryRegistryStore.holding({ registrations: many });
+    const reads = vi.spyOn(store, 'readModel');
+    const counts = vi.spyOn(store, 'countRunningRegistrations');
+    const rebuild = coalescedRebuilds({ store, now: () => NOW });
+    await rebuild('resnet'); // reads the partition: too large
+    reads.mockClear();
+
+    // Act
+    await rebuild('resnet');
+    const whileLarge = { reads: reads.mock.calls.length, counts: counts.mock.calls.length };
+    await store.putRegistration(registration('t0', 'resnet', { lifecycle: 'STOPPED', host: undefined }));
+    await rebuild('resnet');
+
+    // Assess
+    expect(whileLarge).toEqual({ reads: 0, counts: 1 });
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect((await store.readSnapshot('resnet'))?.partition?.registrations).toHaveLength(
+      MAX_SNAPSHOT_ENDPOINTS,
     );
   });
 });
