@@ -63,11 +63,13 @@ export function compactPartition(partition: ModelPartition): ModelPartition {
 }
 
 /**
- * Past this many running endpoints a model gets no snapshot (one item would hold ~175 KB, 44 read
- * units, and rebuilding it reads the whole partition every round): discovery reads its partition,
- * as it always did, and the rounds skip that read.
+ * Past this many running endpoints a model gets no snapshot and discovery reads its partition, as
+ * it always did. 12,000 endpoints take ~350 KB compressed (~29 B each, measured with random task
+ * ids), within one item, so the issue's 10,000-endpoint model is read in one GetItem (~72 read
+ * units) instead of a Query of 20,000 rows (~3 MB, ~750 read units, and past discovery's 600 ms
+ * deadline in local mode); a body that does not fit after all is stored as overflowed.
  */
-export const MAX_SNAPSHOT_ENDPOINTS = 5_000;
+export const MAX_SNAPSHOT_ENDPOINTS = 12_000;
 
 /**
  * What a rebuild's caller knows of a model's size: how many endpoints it has (a probe round,

@@ -44,7 +44,7 @@ describe('DynamoDbRegistryStore on a real engine', () => {
   it('stores a snapshot too large for one item as overflowed: it reads without a partition, and a smaller one replaces it', async () => {
     // Prepare: rows that do not compress (random hosts and ids), far past the body limit.
     const random = () => randomBytes(12).toString('hex');
-    const rows = Array.from({ length: 12_000 }, () =>
+    const rows = Array.from({ length: 20_000 }, () =>
       registration(random(), 'resnet', { endpointId: `ml/${random()}/tfserving`, host: random() }),
     );
     const partition = { registrations: rows, probes: [], rounds: [] };
