@@ -220,9 +220,16 @@ function encoded(body: string): Buffer {
 }
 
 function send(response: ServerResponse, answer: HttpResponse): void {
-  response.writeHead(answer.statusCode, answer.headers);
+  if (answer.statusCode === 304) {
+    response.writeHead(304, answer.headers);
+    response.end();
+    return;
+  }
+  const body = encoded(answer.body);
+  // A known length, as API Gateway sends it: without one Node frames the body in chunks.
+  response.writeHead(answer.statusCode, { ...answer.headers, 'content-length': String(body.byteLength) });
   // Node sends no body for HEAD requests by itself.
-  response.end(answer.statusCode === 304 ? undefined : encoded(answer.body));
+  response.end(body);
 }
 
 export function createLocalServer(handlers: LocalHandlers): http.Server {
