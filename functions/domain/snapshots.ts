@@ -63,13 +63,13 @@ export function compactPartition(partition: ModelPartition): ModelPartition {
 }
 
 /**
- * Past this many running endpoints a model gets no snapshot and discovery reads its partition, as
- * it always did. 12,000 endpoints take ~350 KB compressed (~29 B each, measured with random task
- * ids), within one item, so the issue's 10,000-endpoint model is read in one GetItem (~72 read
- * units) instead of a Query of 20,000 rows (~3 MB, ~750 read units, and past discovery's 600 ms
- * deadline in local mode); a body that does not fit after all is stored as overflowed.
+ * Past this many running endpoints a model gets no snapshot (one item would hold ~145 KB, ~36 read
+ * units, and each rebuild reads the whole partition) and discovery reads its partition, as it
+ * always did. Tried at 12,000 (a body fits one item at ~29 B an endpoint): the rebuilds of event
+ * batches then read partitions of 5,000–10,000 endpoints past the events' 1.5 s store deadline,
+ * so registration failed with 503s; a larger limit needs rebuilds that do not read the partition.
  */
-export const MAX_SNAPSHOT_ENDPOINTS = 12_000;
+export const MAX_SNAPSHOT_ENDPOINTS = 5_000;
 
 /**
  * What a rebuild's caller knows of a model's size: how many endpoints it has (a probe round,

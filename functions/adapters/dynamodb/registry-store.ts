@@ -48,11 +48,11 @@ const {
 } = TABLE_KEYS;
 const MARKER_TTL_SECONDS = 24 * 3600;
 /**
- * A snapshot body above this is stored as overflowed (discovery then reads the partition): below
- * DynamoDB's 400 KB item limit with room for the item's other attributes (a few dozen bytes), and
- * about 13,000 endpoints of one model at ~29 B each (random 32-hex task ids, measured).
+ * A snapshot body above this is stored as overflowed (discovery then reads the partition): far
+ * below DynamoDB's 400 KB item limit, and about 10,000 endpoints of one model (~29 B each with
+ * random 32-hex task ids, measured).
  */
-export const MAX_SNAPSHOT_BODY_BYTES = 380_000;
+export const MAX_SNAPSHOT_BODY_BYTES = 300_000;
 
 /** One member of a task's `registeredModels` string set. */
 const registeredModelKey = (endpointId: string, model: string) => JSON.stringify([endpointId, model]);
