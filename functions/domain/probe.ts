@@ -451,13 +451,6 @@ export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLE
     groupOf.set(target, key);
     modelsOfRound.add(model);
   }
-  if (layout.length > 1) {
-    // Each shard's targets probed together (the listing's order within it): a shard's markers are
-    // then written once its targets have answered, not every second through the whole round.
-    const indexOf = (target: ProbeTarget) =>
-      (groups.get(groupOf.get(target) as string) as { shard: ShardRef }).shard.index;
-    targets.sort((a, b) => indexOf(a) - indexOf(b));
-  }
   const partitions = new Map(
     await pMap(
       [...modelsOfRound],

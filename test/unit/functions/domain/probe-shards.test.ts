@@ -145,32 +145,6 @@ describe('runProbeRound of a fleet past one share, in one invocation (local mode
   });
 });
 
-describe('the probe order of a round past one share', () => {
-  it("probes each shard's targets together, so a marker is written while its own shard is probed, not the whole round", async () => {
-    // Prepare: 3,000 endpoints at a share of 1,000 (3 shards), each probe taking 5 ms of the clock:
-    // a 15 s round, in which a marker whose targets were spread over it would be written every second.
-    const tasks = Array.from({ length: 3_000 }, (_, i) => task(i));
-    const store = fleet(tasks);
-    const clock = new TestClock();
-    const tfserving = new RecordingTfServing();
-    const deps = testProbeDeps({ store, now: clock.now, tfserving }, { concurrency: 1, markerShare: 1_000 });
-    await runProbeRound(deps);
-    const slow = Object.assign(Object.create(tfserving), {
-      async modelStatus(...args: Parameters<RecordingTfServing['modelStatus']>) {
-        clock.advance(5);
-        return tfserving.modelStatus(...args);
-      },
-    }) as RecordingTfServing;
-    const markers = vi.spyOn(store, 'recordRound');
-
-    // Act
-    await runProbeRound({ ...deps, tfserving: slow });
-
-    // Assess: each marker once a second through its own shard's 5 s and once more, not through all 15 s.
-    expect(markers.mock.calls.length).toBeLessThanOrEqual(3 * 7);
-  });
-});
-
 describe('a fleet that grows past shares, probed by one invocation', () => {
   /** Rounds over 10, then 20, then 30 tasks at a share of 10 targets (layouts of 1, 2 and 3), then `last` once more. */
   async function grow(store: InMemoryRegistryStore, last: InMemoryRegistryStore = store) {
