@@ -20,21 +20,23 @@ export type FaultMode =
   | { readonly kind: 'slow'; readonly delayMs: number }
   | { readonly kind: 'deny'; readonly operations: readonly string[]; readonly matching?: string };
 
-/** The table a DynamoDB JSON request names, if any. */
-function tableNameOf(body: Buffer): string | undefined {
+/** The tables a DynamoDB JSON request names: its `TableName`, or a batch's `RequestItems` keys. */
+function tableNamesOf(body: Buffer): string[] {
   try {
-    const name = (JSON.parse(body.toString('utf8')) as { TableName?: unknown }).TableName;
-    return typeof name === 'string' ? name : undefined;
+    const request = JSON.parse(body.toString('utf8')) as { TableName?: unknown; RequestItems?: unknown };
+    if (typeof request.TableName === 'string') return [request.TableName];
+    const items = request.RequestItems;
+    return typeof items === 'object' && items !== null ? Object.keys(items) : [];
   } catch {
-    return undefined;
+    return [];
   }
 }
 
 export class DynamoDbFaultProxy {
   /** Requests received, by operation. */
   readonly requests = new Map<string, number>();
-  /** Every request received, in order: its operation and the table it names. */
-  readonly calls: { readonly operation: string; readonly tableName: string | undefined }[] = [];
+  /** Every request received, in order: its operation and the tables it names. */
+  readonly calls: { readonly operation: string; readonly tableNames: readonly string[] }[] = [];
   #mode: FaultMode = { kind: 'pass' };
   readonly #server: http.Server;
   readonly #sockets = new Set<Socket>();
@@ -102,7 +104,7 @@ export class DynamoDbFaultProxy {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.once('end', () => {
       const body = Buffer.concat(chunks);
-      this.calls.push({ operation, tableName: tableNameOf(body) });
+      this.calls.push({ operation, tableNames: tableNamesOf(body) });
       const mode = this.#mode;
       if (mode.kind === 'hang') return;
       if (

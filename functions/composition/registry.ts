@@ -23,7 +23,7 @@ import { RECONCILE_STORE_OPERATIONS } from '../domain/reconcile.ts';
 import { loadConfig, type RegistryConfig, settingConflicts } from '../domain/settings.ts';
 import { targetsPerShard } from '../domain/shards.ts';
 import { SHARED_READ_MAX_AGE_MS, SHARED_READ_REFRESH_AFTER_MS, sharedReads } from '../domain/shared-reads.ts';
-import { coalescedRebuilds } from '../domain/snapshots.ts';
+import { coalescedRebuilds, RebuildTurns } from '../domain/snapshots.ts';
 import {
   DEFAULT_TOMBSTONE_SECONDS,
   TASK_EVENT_STORE_OPERATIONS,
@@ -43,6 +43,8 @@ export interface RegistryOptions {
   readonly isAllowedProbeHost?: (host: string) => boolean;
   /** Called with each DynamoDB client made (benchmarks count calls, tests record them). */
   readonly instrument?: (client: DynamoDBDocumentClient) => void;
+  /** The snapshot rebuild turns of the process's writers (one process running several: shared). */
+  readonly rebuildTurns?: RebuildTurns;
 }
 
 /** The deployed functions, by the name their folder, bundle and construct carry. */
@@ -140,6 +142,7 @@ export function probeDeps(
     maxWaiting: MAX_WAITING_PROBES,
     // A fleet probed by one invocation gets the markers of the layout shards would use for it.
     markerShare: probeShare(config, { concurrency, slowAfterMs }),
+    ...(options.rebuildTurns === undefined ? {} : { rebuildTurns: options.rebuildTurns }),
   };
 }
 
@@ -192,7 +195,11 @@ export function taskEventDeps(
     now: options.now ?? Date.now,
     tfservingContainerNames: config.tfservingContainerNames,
     tombstoneSeconds: DEFAULT_TOMBSTONE_SECONDS,
-    rebuildSnapshot: coalescedRebuilds({ store, now: options.now ?? Date.now }),
+    rebuildSnapshot: coalescedRebuilds({
+      store,
+      now: options.now ?? Date.now,
+      ...(options.rebuildTurns === undefined ? {} : { rebuildTurns: options.rebuildTurns }),
+    }),
   };
 }
 
@@ -242,8 +249,10 @@ export interface Registry {
 export function createRegistry(
   config: RegistryConfig,
   lookups: EcsLookups,
-  options: RegistryOptions = {},
+  given: RegistryOptions = {},
 ): Registry {
+  // The process's writers (events, prober) take turns at a model's rebuilds.
+  const options = { ...given, rebuildTurns: given.rebuildTurns ?? new RebuildTurns() };
   const stores = {
     discovery: createStore(config, 'discovery', options),
     taskEvents: createStore(config, 'taskEvents', options),

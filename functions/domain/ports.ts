@@ -63,6 +63,16 @@ export interface RegistryStore {
    * for a snapshot costs less than reading its partition.
    */
   countRunningRegistrations(model: string, atMost: number): Promise<number>;
+  /**
+   * The registrations and probe rows of the given endpoints for one model, strongly consistent
+   * (an id with neither is left out): what a snapshot rebuilt from the one before it reads again.
+   */
+  readEndpointRows(
+    model: string,
+    endpointIds: readonly string[],
+  ): Promise<Pick<ModelPartition, 'registrations' | 'probes'>>;
+  /** A model's round markers (every probe shard's), strongly consistent. */
+  readRounds(model: string): Promise<RoundMarker[]>;
   /** A model's probe rows and markers, without its registrations (what a probe round needs). */
   readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'rounds'>>;
   /** The next sequence number of a model's snapshot (an atomic counter): claimed before the read it is built from. */

@@ -3,7 +3,7 @@ import { lastSuccessAt, markerFor } from './health.ts';
 import type { RegistryStore, StoreOperation, TfServingProber } from './ports.ts';
 import type { ModelPartition, ProbeRecord, RoundMarker, TaskRecord } from './records.ts';
 import { ownsEndpoint, type ShardRef, shardCount, shardOf, shardsOf, WHOLE_FLEET } from './shards.ts';
-import { refreshSnapshot, SNAPSHOT_REFRESH_STORE_OPERATIONS } from './snapshots.ts';
+import { type RebuildTurns, refreshSnapshot, SNAPSHOT_REFRESH_STORE_OPERATIONS } from './snapshots.ts';
 import { type EndpointRegistration, isAddressable } from './task-endpoints.ts';
 import { type ProbeFailureKind, probeFailureKind } from './tfserving-status.ts';
 import { runPooled } from './work-pool.ts';
@@ -52,6 +52,8 @@ export interface ProbeDeps extends EndpointProbeDeps {
    * @default one marker per model, whatever the fleet's size
    */
   readonly markerShare?: number;
+  /** Shared with the process's other writers, so its snapshot rebuilds move each other's forward. */
+  readonly rebuildTurns?: RebuildTurns;
 }
 
 export interface ProbeTarget {
@@ -355,24 +357,39 @@ class ModelRound {
 }
 
 /**
+ * A snapshot moved forward from the one before it (the rows a round changed and the markers) is
+ * rebuilt from a whole read of the partition at least this often, so rows written by a writer
+ * that failed before its own rebuild cannot stay out of it for long.
+ */
+const REREAD_PARTITION_AFTER_MS = 60_000;
+
+/**
  * A model's snapshot over a round: rebuilt after its markers are written (they carry the round's
  * failures and changes), at most once every {@link MARKER_FLUSH_MS} while the round runs however
  * many markers the model has (one per shard of the layout), and once more when the round ends.
- * Each rebuild starts (claims its sequence) after the marker writes it answers for.
+ * Each rebuild starts (claims its sequence) after the marker writes it answers for, and names the
+ * endpoints whose rows the round wrote (or failed to write) since the rebuild before it.
  */
 class RoundSnapshot {
   private running: Promise<void> | undefined;
   private dirty = false;
   private ending = false;
   private lastStartAt = Number.NEGATIVE_INFINITY;
+  private changed = new Set<string>();
   errors = 0;
 
   constructor(
     private readonly model: string,
     private readonly deps: ProbeDeps,
     /** The model's endpoints in every shard: past a snapshot's limit its partition is not read. */
-    private readonly endpoints: number,
+    /** The model's running endpoints, as the round listed them. */
+    private readonly listed: ReadonlySet<string>,
   ) {}
+
+  /** An endpoint's row was written, or its write was tried: the next rebuild reads it again. */
+  rowWritten(id: string): void {
+    this.changed.add(id);
+  }
 
   /** One of the model's markers was written (or failed to be). */
   markerWritten(): void {
@@ -399,11 +416,20 @@ class RoundSnapshot {
   private async rebuild(): Promise<void> {
     this.dirty = false;
     this.lastStartAt = this.deps.now();
+    const changed = this.changed;
+    this.changed = new Set();
     try {
       // What discovery reads: the rows (failures included) and the markers as they now are.
-      await refreshSnapshot(this.deps, this.model, this.endpoints);
+      await refreshSnapshot(this.deps, this.model, {
+        size: this.listed.size,
+        listed: this.listed,
+        changed,
+        rereadAfterMs: REREAD_PARTITION_AFTER_MS,
+      });
     } catch {
-      // Discovery stops using a snapshot that is not rebuilt in time and reads the partition.
+      // Discovery stops using a snapshot that is not rebuilt in time and reads the partition. The
+      // rows stay named: a later rebuild moving forward from an older snapshot must read them.
+      for (const id of changed) this.changed.add(id);
       this.errors += 1;
     }
   }
@@ -421,8 +447,12 @@ class RoundSnapshot {
 export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLEET): Promise<RoundSummary> {
   const startedAt = deps.now();
   const fleet = probeTargets(await deps.store.listRunningTasks());
-  const fleetByModel = new Map<string, number>();
-  for (const { model } of fleet) fleetByModel.set(model, (fleetByModel.get(model) ?? 0) + 1);
+  const fleetByModel = new Map<string, Set<string>>();
+  for (const { model, endpoint } of fleet) {
+    const ids = fleetByModel.get(model) ?? new Set<string>();
+    ids.add(endpoint.id);
+    fleetByModel.set(model, ids);
+  }
   const targets = fleet.filter((target) => shard.count === 1 || ownsEndpoint(shard, target.endpoint.id));
   // One marker per model for a shard invocation (its own) or a fleet within one share; past it,
   // one per (model, shard) of the layout a sharded deployment would use for this fleet.
@@ -462,7 +492,7 @@ export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLE
   const snapshots = new Map<string, RoundSnapshot>();
   for (const model of modelsOfRound) {
     rows.set(model, new Map(partitions.get(model)?.probes.map((p) => [p.endpointId, p])));
-    snapshots.set(model, new RoundSnapshot(model, deps, fleetByModel.get(model) ?? 0));
+    snapshots.set(model, new RoundSnapshot(model, deps, fleetByModel.get(model) ?? new Set()));
   }
   const models = new Map<string, ModelRound>();
   for (const [key, { model, shard: markerShard, ids }] of groups) {
@@ -503,7 +533,9 @@ export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLE
       } catch {
         result = undefined;
       }
-      round.observed(target.endpoint.id, result?.ok && result.unchanged ? probedAt : undefined);
+      const seenAt = result?.ok && result.unchanged ? probedAt : undefined;
+      if (seenAt === undefined) snapshots.get(target.model)?.rowWritten(target.endpoint.id);
+      round.observed(target.endpoint.id, seenAt);
       if (
         result?.ok &&
         (probe === undefined ||

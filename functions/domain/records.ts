@@ -89,6 +89,13 @@ export interface ModelSnapshot {
   readonly sequence: number;
   /** Epoch milliseconds at which that read began. */
   readonly builtAt: number;
+  /**
+   * Epoch milliseconds of the last read of the whole partition this snapshot derives from: a
+   * snapshot is rebuilt from the one before it and the rows its writer changed (`snapshots.ts`),
+   * and the prober reads the whole partition again when this grows old. Equal to `builtAt` for a
+   * snapshot built from a whole read.
+   */
+  readonly partitionReadAt: number;
   /** Undefined when the model has too many endpoints for a snapshot: discovery reads the partition. */
   readonly partition: ModelPartition | undefined;
 }

@@ -141,9 +141,21 @@ export function notAppliedBecause(
   return CONCURRENT;
 }
 
-/** Rebuilds the snapshot of each model (once each); a failure fails the event, which is then retried. */
-async function refreshSnapshots(deps: TaskEventDeps, models: readonly string[]): Promise<void> {
-  await Promise.all([...new Set(models)].map((model) => deps.rebuildSnapshot(model)));
+/**
+ * Rebuilds the snapshot of each model the event wrote rows of (once each, naming the endpoints it
+ * wrote); a failure fails the event, which is then retried.
+ */
+async function refreshSnapshots(
+  deps: TaskEventDeps,
+  written: readonly { endpointId: string; model: string }[],
+): Promise<void> {
+  const byModel = new Map<string, Set<string>>();
+  for (const { endpointId, model } of written) {
+    const ids = byModel.get(model) ?? new Set();
+    ids.add(endpointId);
+    byModel.set(model, ids);
+  }
+  await Promise.all([...byModel].map(([model, ids]) => deps.rebuildSnapshot(model, ids)));
 }
 
 /**
@@ -156,18 +168,24 @@ export function deferredRebuilds(deps: TaskEventDeps): {
   readonly deps: TaskEventDeps;
   flush(): Promise<void>;
 } {
-  const noted = new Set<string>();
+  // Model → the endpoints its events wrote (undefined: an event did not say, read the partition).
+  const noted = new Map<string, Set<string> | undefined>();
   return {
     deps: {
       ...deps,
-      rebuildSnapshot: async (model) => {
-        noted.add(model);
+      rebuildSnapshot: async (model, changed) => {
+        const ids = noted.has(model) ? noted.get(model) : new Set<string>();
+        if (ids === undefined || changed === undefined) noted.set(model, undefined);
+        else {
+          for (const id of changed) ids.add(id);
+          noted.set(model, ids);
+        }
       },
     },
     async flush() {
       const models = [...noted];
       noted.clear();
-      await Promise.all(models.map((model) => deps.rebuildSnapshot(model)));
+      await Promise.all(models.map(([model, changed]) => deps.rebuildSnapshot(model, changed)));
     },
   };
 }
@@ -227,7 +245,7 @@ export async function applyTaskEvent(detail: TaskDetail, deps: TaskEventDeps): P
     // in effect for the next discovery call.
     await refreshSnapshots(
       deps,
-      [...retired.values()].flatMap((models) => [...models]),
+      [...retired].flatMap(([endpointId, models]) => [...models].map((model) => ({ endpointId, model }))),
     );
     return { ...outcome, applied: true, probes: [] };
   }
@@ -259,7 +277,7 @@ export async function applyTaskEvent(detail: TaskDetail, deps: TaskEventDeps): P
   );
   await refreshSnapshots(
     deps,
-    written.map(({ model }) => model),
+    written.map(({ endpoint, model }) => ({ endpointId: endpoint.id, model })),
   );
   return { ...outcome, applied: true, probes };
 }

@@ -31,12 +31,19 @@ import { buildStack, functionId, propertiesOf, roleStatements } from './synth.ts
 
 const TABLE = 'iam-proof-registry';
 const CLUSTER = 'arn:aws:ecs:us-east-1:123456789012:cluster/ml';
-const HOSTS = { awsvpc: '127.0.96.1', bridge: '127.0.96.2', reconciled: '127.0.96.3' };
+const HOSTS = {
+  awsvpc: '127.0.96.1',
+  bridge: '127.0.96.2',
+  reconciled: '127.0.96.3',
+  refusing: '127.0.96.9',
+};
+/** Tasks of one model, enough that one changed endpoint moves its snapshot forward. */
+const FLEET_TASKS = Array.from({ length: 13 }, (_, i) => i.toString(16).padStart(32, 'c'));
 const BRIDGE_REST_PORT = 49159;
 const RECONCILED_TASK = 'arn:aws:ecs:us-east-1:123456789012:task/ml/0123456789abcdef0123456789abcdef';
 
 interface FunctionCalls {
-  readonly dynamodb: { operation: string; tableName: string | undefined }[];
+  readonly dynamodb: { operation: string; tableNames: readonly string[] }[];
   readonly aws: RecordedCall[];
 }
 
@@ -286,7 +293,13 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
 
     // Assess
     expect(results).toEqual([{ ok: true, result: { rounds: 1 } }]);
-    expect(actionsOf('probe')).toEqual(['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    // GetItem: the round's rebuilds move the stored snapshot forward (BatchGetItem past 12 endpoints).
+    expect(actionsOf('probe')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
     expect(await denials(withClusters, 'probe')).toEqual([]);
   });
 
@@ -483,6 +496,51 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
     expect(results.map((r) => r.ok)).toEqual([true, true, true]);
     expect(actionsOf('ecs-events-stop')).toContain('dynamodb:DeleteItem');
     expect(await denials(withClusters, 'ecs-events', 'ecs-events-stop')).toEqual([]);
+  });
+
+  it("moves a model's snapshot forward from the rows an event wrote (BatchGetItem): every call allowed", async () => {
+    // Prepare: 13 tasks of one model (one on an address nothing listens on), so an event's
+    // rebuild reads its own rows, not the partition (one changed endpoint in twelve or fewer).
+    const tasks = FLEET_TASKS.map((task, i) => ({ task, host: i === 0 ? HOSTS.refusing : HOSTS.awsvpc }));
+
+    // Act
+    const results = await run(
+      withClusters,
+      'ecs-events',
+      [
+        ...tasks.map(({ task, host }) => ({ event: loopbackEvent('running-awsvpc', host, task) })),
+        { event: loopbackEvent('draining', HOSTS.awsvpc, FLEET_TASKS[1]) },
+      ],
+      'ecs-events-fleet',
+    );
+
+    // Assess
+    expect(results.map((r) => r.ok)).toEqual(Array(tasks.length + 1).fill(true));
+    expect(actionsOf('ecs-events-fleet')).toContain('dynamodb:BatchGetItem');
+    expect(await denials(withClusters, 'ecs-events', 'ecs-events-fleet')).toEqual([]);
+  });
+
+  it("moves a model's snapshot forward from the rows a probe round wrote (BatchGetItem): every call allowed", async () => {
+    // Act: of the fleet above, only the refusing endpoint's row changes (a failure).
+    const results = await run(
+      withClusters,
+      'probe',
+      [
+        {
+          event: {
+            ...loadEvent<Record<string, unknown>>('scheduled', 'base'),
+            time: new Date().toISOString(),
+          },
+          remainingMs: 3_000,
+        },
+      ],
+      'probe-fleet',
+    );
+
+    // Assess
+    expect(results).toEqual([{ ok: true, result: { rounds: 1 } }]);
+    expect(actionsOf('probe-fleet')).toContain('dynamodb:BatchGetItem');
+    expect(await denials(withClusters, 'probe', 'probe-fleet')).toEqual([]);
   });
 
   it('reads the bundles it proves: the deployed assets of this synthesis', () => {

@@ -156,6 +156,7 @@ describe('RegistryStack', () => {
       const actions = roleActions(template, functionId(template, 'ecs-events'));
       expect([...actions.keys()].sort()).toEqual(
         [
+          'dynamodb:BatchGetItem',
           'dynamodb:DeleteItem',
           'dynamodb:GetItem',
           'dynamodb:PutItem',
@@ -196,6 +197,7 @@ describe('RegistryStack', () => {
       const actions = roleActions(template, id);
       expect([...actions.keys()].sort()).toEqual(
         [
+          'dynamodb:BatchGetItem',
           'dynamodb:DeleteItem',
           'dynamodb:GetItem',
           'dynamodb:PutItem',

@@ -672,6 +672,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
       const snapshotAt = (sequence: number, builtAt = 5_000): ModelSnapshot => ({
         sequence,
         builtAt,
+        partitionReadAt: builtAt - 1_000,
         partition: {
           registrations: [
             registration(T1, 'resnet'),
@@ -705,6 +706,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         const read = await store.readSnapshot('resnet');
         expect(read?.sequence).toBe(1);
         expect(read?.builtAt).toBe(5_000);
+        expect(read?.partitionReadAt).toBe(4_000);
         const expected = snapshotAt(1).partition;
         expect(read?.partition?.registrations).toEqual(expected?.registrations);
         expect(read?.partition?.probes).toEqual(expected?.probes);
@@ -713,12 +715,18 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
 
       it('reads back a snapshot without a partition (too many endpoints) as one without', async () => {
         // Act
-        await store.putSnapshot('resnet', { sequence: 3, builtAt: 7_000, partition: undefined });
+        await store.putSnapshot('resnet', {
+          sequence: 3,
+          builtAt: 7_000,
+          partitionReadAt: 7_000,
+          partition: undefined,
+        });
 
         // Assess
         expect(await store.readSnapshot('resnet')).toEqual({
           sequence: 3,
           builtAt: 7_000,
+          partitionReadAt: 7_000,
           partition: undefined,
         });
       });
@@ -728,6 +736,7 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         await store.putSnapshot('resnet', {
           sequence: 1,
           builtAt: 1,
+          partitionReadAt: 1,
           partition: { registrations: [], probes: [], rounds: [] },
         });
 
@@ -823,6 +832,61 @@ export function registryStoreContract(name: string, create: () => Promise<StoreU
         expect(Object.keys(state).sort()).toEqual(['probes', 'rounds']);
         expect(byEndpoint(state.probes)).toEqual(byEndpoint(whole.probes));
         expect(state.rounds).toEqual(whole.rounds);
+      });
+
+      it("reads the named endpoints' registrations and probe rows of one model, leaving out ids with neither", async () => {
+        // Prepare: a and b registered, a probed; both also registered for `resnet-v2`.
+        for (const model of ['resnet', 'resnet-v2']) {
+          await store.putRegistration(registration(T1, model));
+          await store.putRegistration(registration(T2, model, { lifecycle: 'STOPPING', host: undefined }));
+          await store.recordProbeSuccess(success(E1, model, 1_000));
+        }
+
+        // Act
+        const rows = await store.readEndpointRows('resnet', [E1, E2, endpointIdOf('gone')]);
+        const none = await store.readEndpointRows('resnet', []);
+
+        // Assess
+        const whole = await store.readModel('resnet');
+        expect(byEndpoint(rows.registrations)).toEqual(byEndpoint(whole.registrations));
+        expect(rows.probes).toEqual(whole.probes);
+        expect(none).toEqual({ registrations: [], probes: [] });
+      });
+
+      it('reads more endpoints than one batch request holds, each once', async () => {
+        // Prepare: 130 endpoints (260 items: past BatchGetItem's 100 keys a request).
+        const tasks = Array.from({ length: 130 }, (_, i) => `t${i}`);
+        for (const task of tasks) {
+          await store.putRegistration(registration(task, 'resnet'));
+          await store.recordProbeSuccess(success(endpointIdOf(task), 'resnet', 1_000));
+        }
+
+        // Act
+        const rows = await store.readEndpointRows('resnet', [...tasks.map(endpointIdOf), endpointIdOf('t0')]);
+
+        // Assess
+        expect(rows.registrations.map((r) => r.endpointId).sort()).toEqual(tasks.map(endpointIdOf).sort());
+        expect(rows.probes.map((p) => p.endpointId).sort()).toEqual(tasks.map(endpointIdOf).sort());
+      });
+
+      it("reads every marker of one model, as the partition read returns them, apart from other models'", async () => {
+        // Prepare
+        const whole = roundMarker(1_000, { [E1]: 1_000 });
+        const shard = { ...roundMarker(6_000, { [E2]: 6_000 }), shard: { index: 1, count: 2 } };
+        await store.putRegistration(registration(T1, 'resnet'));
+        await store.recordRound('resnet', whole);
+        await store.recordRound('resnet', shard);
+        await store.recordRound('resnet-v2', roundMarker(2_000, {}));
+
+        // Act
+        const rounds = await store.readRounds('resnet');
+
+        // Assess
+        const byStart = (list: readonly { startedAt: number }[]) =>
+          [...list].sort((a, b) => a.startedAt - b.startedAt);
+        expect(byStart(rounds)).toEqual([whole, shard]);
+        expect(byStart(rounds)).toEqual(byStart((await store.readModel('resnet')).rounds));
+        expect(await store.readRounds('bert')).toEqual([]);
       });
 
       it('keeps model names and endpoint ids exactly, Unicode included', async () => {

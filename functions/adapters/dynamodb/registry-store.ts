@@ -1,5 +1,7 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -48,11 +50,12 @@ const {
 } = TABLE_KEYS;
 const MARKER_TTL_SECONDS = 24 * 3600;
 /**
- * A snapshot body above this is stored as overflowed (discovery then reads the partition): far
- * below DynamoDB's 400 KB item limit, and about 10,000 endpoints of one model (~29 B each with
- * random 32-hex task ids, measured).
+ * A snapshot body above this is stored as overflowed (discovery then reads the partition): below
+ * DynamoDB's 400 KB item limit (409,600 B, attribute names included) with room for the item's
+ * other attributes (under 200 B), and about 13,000 endpoints of one model (~29 B each with random
+ * 32-hex task ids, measured), above `MAX_SNAPSHOT_ENDPOINTS`.
  */
-export const MAX_SNAPSHOT_BODY_BYTES = 300_000;
+export const MAX_SNAPSHOT_BODY_BYTES = 380_000;
 
 /** One member of a task's `registeredModels` string set. */
 const registeredModelKey = (endpointId: string, model: string) => JSON.stringify([endpointId, model]);
@@ -88,6 +91,8 @@ export const STORE_OPERATION_ACTIONS = {
   deleteRound: 'dynamodb:DeleteItem',
   readModel: 'dynamodb:Query',
   readProbeState: 'dynamodb:Query',
+  readEndpointRows: 'dynamodb:BatchGetItem',
+  readRounds: 'dynamodb:Query',
   countRunningRegistrations: 'dynamodb:Query',
   claimSnapshot: 'dynamodb:UpdateItem',
   putSnapshot: 'dynamodb:PutItem',
@@ -97,15 +102,18 @@ export const STORE_OPERATION_ACTIONS = {
 /** The default deadline of one store operation, retries included. */
 export const DEFAULT_STORE_DEADLINE_MS = 2_000;
 
+/** BatchGetItem's limit of keys per request. */
+const BATCH_GET_KEYS = 100;
+
+/** The first pause before asking again for keys a BatchGetItem left unprocessed. */
+const UNPROCESSED_RETRY_MS = 25;
+
 /** Models whose last decoded snapshot is kept (least recently read go first). */
 const DECODED_SNAPSHOTS = 256;
 
 export class DynamoDbRegistryStore implements RegistryStore {
   private readonly snapshotListeners: ((model: string) => void)[] = [];
-  private readonly decoded = new Map<
-    string,
-    { sequence: number; builtAt: number; partition: ModelPartition }
-  >();
+  private readonly decoded = new Map<string, ModelSnapshot & { partition: ModelPartition }>();
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -419,6 +427,71 @@ export class DynamoDbRegistryStore implements RegistryStore {
     });
   }
 
+  /**
+   * The registration and probe rows of some endpoints of a model: strongly consistent
+   * BatchGetItem requests of up to 100 keys, two keys an endpoint, keys the engine leaves
+   * unprocessed (throttling, the 16 MB response limit) asked again within the same deadline.
+   */
+  async readEndpointRows(
+    model: string,
+    endpointIds: readonly string[],
+  ): Promise<Pick<ModelPartition, 'registrations' | 'probes'>> {
+    return this.call('BatchGetItem', async (abortSignal) => {
+      const registrations: ModelRegistration[] = [];
+      const probes: ProbeRecord[] = [];
+      // BatchGetItem rejects a request naming one key twice.
+      const keys = [...new Set(endpointIds)].flatMap((id) => [
+        { pk: modelPartition(model), sk: registrationKey(id) },
+        { pk: modelPartition(model), sk: probeKey(id) },
+      ]);
+      for (let start = 0; start < keys.length; start += BATCH_GET_KEYS) {
+        let pending: Record<string, unknown>[] = keys.slice(start, start + BATCH_GET_KEYS);
+        let attempt = 0;
+        while (pending.length > 0) {
+          const { Responses, UnprocessedKeys } = await this.db.send(
+            new BatchGetCommand({
+              RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+            }),
+            { abortSignal },
+          );
+          for (const item of Responses?.[this.tableName] ?? []) {
+            if (TABLE_KEYS.isRegistrationKey(String(item.sk))) registrations.push(toRegistration(item));
+            else probes.push(toProbe(item));
+          }
+          pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+          // Keys left unprocessed (throughput or size limits) are asked again after a pause that
+          // doubles, within the operation's deadline.
+          if (pending.length > 0)
+            await delay(Math.min(UNPROCESSED_RETRY_MS * 2 ** attempt++, 500), undefined, {
+              signal: abortSignal,
+            });
+        }
+      }
+      return { registrations, probes };
+    });
+  }
+
+  /** A model's round markers, every probe shard's: one strongly consistent Query of their keys. */
+  async readRounds(model: string): Promise<RoundMarker[]> {
+    return this.call('Query', async (abortSignal) => {
+      const rounds: RoundMarker[] = [];
+      const pages = paginateQuery(
+        { client: this.db },
+        {
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :rounds)',
+          ExpressionAttributeValues: { ':pk': modelPartition(model), ':rounds': TABLE_KEYS.roundKey },
+          ConsistentRead: true,
+        },
+        { abortSignal },
+      );
+      for await (const page of pages) {
+        for (const item of page.Items ?? []) if (isRoundKey(String(item.sk))) rounds.push(toRound(item));
+      }
+      return rounds;
+    });
+  }
+
   /** The next sequence number of a model's snapshot: an atomic counter in the snapshot's partition. */
   async claimSnapshot(model: string): Promise<number> {
     const { Attributes } = await this.call('UpdateItem', (abortSignal) =>
@@ -453,6 +526,7 @@ export class DynamoDbRegistryStore implements RegistryStore {
           sk: SNAPSHOT_KEY,
           sequence: snapshot.sequence,
           builtAt: snapshot.builtAt,
+          partitionReadAt: snapshot.partitionReadAt,
           ...(overflowed ? { overflowed: true } : { body }),
           // Only reclaims the snapshot of a model no task serves any more; reads judge `builtAt`.
           expiresAt: Math.ceil(snapshot.builtAt / 1000) + MARKER_TTL_SECONDS,
@@ -462,6 +536,11 @@ export class DynamoDbRegistryStore implements RegistryStore {
         ExpressionAttributeValues: { ':sequence': snapshot.sequence },
       }),
     );
+    if (written && !overflowed && snapshot.partition !== undefined) {
+      // The next rebuild starts from it: no need to decode what was just encoded.
+      const { sequence, builtAt, partitionReadAt, partition } = snapshot;
+      setBounded(this.decoded, model, { sequence, builtAt, partitionReadAt, partition }, DECODED_SNAPSHOTS);
+    }
     for (const listener of this.snapshotListeners) listener(model);
     return written;
   }
@@ -493,7 +572,11 @@ export class DynamoDbRegistryStore implements RegistryStore {
     if (Item === undefined) return undefined;
     const sequence = Number(Item.sequence);
     const builtAt = Number(Item.builtAt);
-    if (!(Item.body instanceof Uint8Array)) return { sequence, builtAt, partition: undefined };
+    // Written before snapshots were moved forward from each other: built from a whole read.
+    const partitionReadAt = optionalNumber(Item.partitionReadAt) ?? builtAt;
+    if (!(Item.body instanceof Uint8Array)) {
+      return { sequence, builtAt, partitionReadAt, partition: undefined };
+    }
     // A sequence is written once (a table made anew restarts it, hence the time too), so the body
     // read last time for it is this body: decoded once.
     const known = this.decoded.get(model);
@@ -502,8 +585,8 @@ export class DynamoDbRegistryStore implements RegistryStore {
         ? known.partition
         : decodePartition(model, Item.body);
     if (partition === undefined) return undefined;
-    setBounded(this.decoded, model, { sequence, builtAt, partition }, DECODED_SNAPSHOTS);
-    return { sequence, builtAt, partition };
+    setBounded(this.decoded, model, { sequence, builtAt, partitionReadAt, partition }, DECODED_SNAPSHOTS);
+    return { sequence, builtAt, partitionReadAt, partition };
   }
 
   /** A conditional write: `false` when the condition failed (a lost race), not an error. */

@@ -23,15 +23,14 @@ export interface PolicyStatement {
   readonly Condition?: Record<string, unknown>;
 }
 
-/** The IAM requests of one DynamoDB call (`operation` on `tableName`). */
-export function dynamoDbRequests(call: { operation: string; tableName: string | undefined }): IamRequest[] {
-  return [
-    {
-      action: `dynamodb:${call.operation}`,
-      resource: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${call.tableName ?? '(none)'}`,
-      context: {},
-    },
-  ];
+/** The IAM requests of one DynamoDB call (`operation` on each table it names; a batch may name several). */
+export function dynamoDbRequests(call: { operation: string; tableNames: readonly string[] }): IamRequest[] {
+  const tables = call.tableNames.length === 0 ? ['(none)'] : call.tableNames;
+  return tables.map((table) => ({
+    action: `dynamodb:${call.operation}`,
+    resource: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${table}`,
+    context: {},
+  }));
 }
 
 const clusterArnOf = (cluster: unknown) => {

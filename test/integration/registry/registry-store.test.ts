@@ -50,17 +50,23 @@ describe('DynamoDbRegistryStore on a real engine', () => {
     const partition = { registrations: rows, probes: [], rounds: [] };
 
     // Act
-    const written = await registry.store.putSnapshot('resnet', { sequence: 1, builtAt: 1, partition });
+    const written = await registry.store.putSnapshot('resnet', {
+      sequence: 1,
+      builtAt: 1,
+      partitionReadAt: 1,
+      partition,
+    });
     const overflowed = await registry.store.readSnapshot('resnet');
     await registry.store.putSnapshot('resnet', {
       sequence: 2,
       builtAt: 2,
+      partitionReadAt: 2,
       partition: { ...partition, registrations: rows.slice(0, 10) },
     });
 
     // Assess
     expect(written).toBe(true);
-    expect(overflowed).toEqual({ sequence: 1, builtAt: 1, partition: undefined });
+    expect(overflowed).toEqual({ sequence: 1, builtAt: 1, partitionReadAt: 1, partition: undefined });
     expect((await registry.store.readSnapshot('resnet'))?.partition?.registrations).toHaveLength(10);
     const stored = (await items()).find((item) => item.sk === 'SNAPSHOT');
     expect(stored?.overflowed).toBeUndefined();

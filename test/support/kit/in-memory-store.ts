@@ -166,9 +166,35 @@ export class InMemoryRegistryStore implements RegistryStore {
     ).length;
   }
 
+  async readEndpointRows(
+    model: string,
+    endpointIds: readonly string[],
+  ): Promise<Pick<ModelPartition, 'registrations' | 'probes'>> {
+    // Looked up by key, as the real store's BatchGetItem does (and not through readModel, which
+    // tests count as the partition read it stands for).
+    const ids = [...new Set(endpointIds)];
+    const found = <T>(rows: ReadonlyMap<string, T>) =>
+      ids.flatMap((id) => {
+        const row = rows.get(key(model, id));
+        return row === undefined ? [] : [structuredClone(row)];
+      });
+    return {
+      registrations: found(this.registrations).map((r) => r.registration),
+      probes: found(this.probes),
+    };
+  }
+
+  async readRounds(model: string): Promise<RoundMarker[]> {
+    return [...this.rounds.entries()]
+      .filter(([stored]) => isRoundOf(stored, model))
+      .map(([, round]) => structuredClone(round));
+  }
+
   async readProbeState(model: string): Promise<Pick<ModelPartition, 'probes' | 'rounds'>> {
-    const { probes, rounds } = await this.readModel(model);
-    return { probes, rounds };
+    return {
+      probes: [...this.probes.values()].filter((p) => p.model === model).map((p) => structuredClone(p)),
+      rounds: await this.readRounds(model),
+    };
   }
 
   /** Condition (per model and shard): `attribute_not_exists(pk) OR startedAt <= :startedAt`. */

@@ -319,6 +319,7 @@ describe('findEndpoints', () => {
       await store.putSnapshot('resnet', {
         sequence: 1,
         builtAt,
+        partitionReadAt: builtAt,
         partition: withPartition
           ? { registrations: [registration('a', 'resnet')], probes: [], rounds: [] }
           : undefined,

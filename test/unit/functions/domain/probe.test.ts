@@ -14,7 +14,7 @@ import { TestClock } from '../../../support/kit/clock.ts';
 import { testProbeDeps } from '../../../support/kit/deps.ts';
 import { failingStore, InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
 import { within } from '../../../support/kit/poll.ts';
-import { endpointOf, taskRecord } from '../../../support/kit/records.ts';
+import { endpointIdOf, endpointOf, registration, taskRecord } from '../../../support/kit/records.ts';
 import { DEFAULT_SETTINGS } from '../../../support/kit/settings.ts';
 import { available, FakeTfServing } from '../../../support/kit/tfserving.ts';
 
@@ -254,6 +254,41 @@ describe('runProbeRound', () => {
     expect(store.probe('ml/a/tfserving', 'resnet')?.versions).toEqual(['2']);
     expect(store.probe('ml/a/tfserving', 'bert')?.versions).toEqual(['5']);
     expect(store.probe('ml/b/tfserving', 'resnet')).toBeUndefined();
+  });
+
+  it("moves the model's snapshot forward from the rows it wrote, catching up a drain whose own rebuild failed", async () => {
+    // Prepare: 13 served tasks of resnet on 10.0.0.1 and a first round (a whole read).
+    const tasks = Array.from({ length: 13 }, (_, i) => `t${i}`);
+    const store = await storeWith(...tasks.map((task) => taskRecord(task, ['resnet'])));
+    for (const task of tasks) await store.putRegistration(registration(task, 'resnet'));
+    const tfserving = new FakeTfServing().status(
+      { host: '10.0.0.1', restPort: 8501 },
+      'resnet',
+      available('2'),
+    );
+    const clock = new TestClock(START);
+    const deps = probeDeps({ tfserving, store, now: clock.now });
+    await runProbeRound(deps);
+    const reads = vi.spyOn(store, 'readModel');
+    // t3 drained: its task and registration written, its rebuild never ran.
+    await store.putTask(taskRecord('t3', ['resnet'], { lifecycle: 'STOPPING', taskVersion: 4 }));
+    await store.putRegistration(
+      registration('t3', 'resnet', { lifecycle: 'STOPPING', host: undefined, taskVersion: 4 }),
+    );
+
+    // Act
+    clock.advance(5_000);
+    await runProbeRound(deps);
+
+    // Assess
+    expect(reads).not.toHaveBeenCalled();
+    const served = (await store.readSnapshot('resnet'))?.partition?.registrations.map((r) => r.endpointId);
+    expect(served?.sort()).toEqual(
+      tasks
+        .filter((task) => task !== 't3')
+        .map(endpointIdOf)
+        .sort(),
+    );
   });
 
   it('counts as changed the successes that found other versions or labels than their rows, and only those', async () => {

@@ -13,10 +13,12 @@ import type {
   RoundMarker,
 } from '../../../../functions/domain/records.ts';
 import {
+  advancePartition,
   coalescedRebuilds,
   compactPartition,
   isUsable,
   MAX_SNAPSHOT_ENDPOINTS,
+  RebuildTurns,
   refreshSnapshot,
 } from '../../../../functions/domain/snapshots.ts';
 import { InMemoryRegistryStore } from '../../../support/kit/in-memory-store.ts';
@@ -25,77 +27,84 @@ import { endpointIdOf, probeRecord, registration } from '../../../support/kit/re
 const NOW = 1_000_000;
 const LIFECYCLES = ['PENDING', 'RUNNING', 'STOPPING', 'STOPPED'] as const;
 
+/** One endpoint of a generated partition: lifecycle, probe row (or none), marker time (or none). */
+const endpoints = fc.record({
+  lifecycle: fc.constantFrom(...LIFECYCLES),
+  addressed: fc.boolean(),
+  probe: fc.option(
+    fc.record({
+      lastSuccessAgo: fc.option(fc.integer({ min: 0, max: 60_000 }), { nil: undefined }),
+      probedAgo: fc.integer({ min: 0, max: 60_000 }),
+      failures: fc.integer({ min: 0, max: 4 }),
+      versions: fc.subarray(['3', '2', '1']),
+      expiresIn: fc.option(fc.integer({ min: -30, max: 3_600 }), { nil: undefined }),
+    }),
+    { nil: undefined },
+  ),
+  seenAgo: fc.option(fc.integer({ min: 0, max: 60_000 }), { nil: undefined }),
+});
+type GeneratedEndpoint = typeof endpoints extends fc.Arbitrary<infer T> ? T : never;
+
+/** Markers of the whole fleet or of probe shards (layouts of 2 and 3). */
+const markers = fc.array(
+  fc.record({
+    recordedAgo: fc.integer({ min: 0, max: 60_000 }),
+    shard: fc.option(
+      fc.oneof(
+        fc.record({ index: fc.integer({ min: 0, max: 1 }), count: fc.constant(2) }),
+        fc.record({ index: fc.integer({ min: 0, max: 2 }), count: fc.constant(3) }),
+      ),
+      { nil: undefined },
+    ),
+  }),
+  { maxLength: 3 },
+);
+type GeneratedMarker = typeof markers extends fc.Arbitrary<infer T> ? T : [];
+
+/** The partition of `endpoints` (task `t{i}` for entry i; undefined: no such endpoint), each marker seeing what they saw. */
+function partitionOf(
+  list: readonly (GeneratedEndpoint | undefined)[],
+  markerList: GeneratedMarker,
+): ModelPartition {
+  const present = list.flatMap((e, i) => (e === undefined ? [] : [{ e, id: `t${i}` }]));
+  const registrations = present.map(({ e, id }) =>
+    registration(id, 'resnet', {
+      lifecycle: e.lifecycle,
+      ...(e.addressed ? {} : { host: undefined, restPort: undefined }),
+    }),
+  );
+  const probes: ProbeRecord[] = present.flatMap(({ e, id }) =>
+    e.probe === undefined
+      ? []
+      : [
+          probeRecord(id, 'resnet', NOW, {
+            lastSuccessAt: e.probe.lastSuccessAgo === undefined ? undefined : NOW - e.probe.lastSuccessAgo,
+            probedAt: NOW - e.probe.probedAgo,
+            consecutiveFailures: e.probe.failures,
+            versions: e.probe.versions,
+            lastError: e.probe.failures > 0 ? 'connect ECONNREFUSED' : undefined,
+            expiresAt: e.probe.expiresIn === undefined ? undefined : NOW / 1000 + e.probe.expiresIn,
+          }),
+        ],
+  );
+  const seen = new Map(
+    present.flatMap(({ e, id }) =>
+      e.seenAgo === undefined ? [] : [[endpointIdOf(id), NOW - e.seenAgo] as const],
+    ),
+  );
+  const rounds: RoundMarker[] = markerList.map((marker) => ({
+    startedAt: NOW - marker.recordedAgo - 100,
+    recordedAt: NOW - marker.recordedAgo,
+    seen,
+    ...(marker.shard === undefined ? {} : { shard: marker.shard }),
+  }));
+  return { registrations, probes, rounds };
+}
+
 /** A partition of up to 6 endpoints with any lifecycle, probe row (or none), and marker (or none). */
 const partitions: fc.Arbitrary<ModelPartition> = fc
-  .record({
-    endpoints: fc.array(
-      fc.record({
-        lifecycle: fc.constantFrom(...LIFECYCLES),
-        addressed: fc.boolean(),
-        probe: fc.option(
-          fc.record({
-            lastSuccessAgo: fc.option(fc.integer({ min: 0, max: 60_000 }), { nil: undefined }),
-            probedAgo: fc.integer({ min: 0, max: 60_000 }),
-            failures: fc.integer({ min: 0, max: 4 }),
-            versions: fc.subarray(['3', '2', '1']),
-            expiresIn: fc.option(fc.integer({ min: -30, max: 3_600 }), { nil: undefined }),
-          }),
-          { nil: undefined },
-        ),
-        seenAgo: fc.option(fc.integer({ min: 0, max: 60_000 }), { nil: undefined }),
-      }),
-      { maxLength: 6 },
-    ),
-    // Markers of the whole fleet or of probe shards (layouts of 2 and 3), each seeing what it saw.
-    markers: fc.array(
-      fc.record({
-        recordedAgo: fc.integer({ min: 0, max: 60_000 }),
-        shard: fc.option(
-          fc.oneof(
-            fc.record({ index: fc.integer({ min: 0, max: 1 }), count: fc.constant(2) }),
-            fc.record({ index: fc.integer({ min: 0, max: 2 }), count: fc.constant(3) }),
-          ),
-          { nil: undefined },
-        ),
-      }),
-      { maxLength: 3 },
-    ),
-  })
-  .map(({ endpoints, markers }) => {
-    const ids = endpoints.map((_, i) => `t${i}`);
-    const registrations = endpoints.map((e, i) =>
-      registration(ids[i] as string, 'resnet', {
-        lifecycle: e.lifecycle,
-        ...(e.addressed ? {} : { host: undefined, restPort: undefined }),
-      }),
-    );
-    const probes: ProbeRecord[] = endpoints.flatMap((e, i) =>
-      e.probe === undefined
-        ? []
-        : [
-            probeRecord(ids[i] as string, 'resnet', NOW, {
-              lastSuccessAt: e.probe.lastSuccessAgo === undefined ? undefined : NOW - e.probe.lastSuccessAgo,
-              probedAt: NOW - e.probe.probedAgo,
-              consecutiveFailures: e.probe.failures,
-              versions: e.probe.versions,
-              lastError: e.probe.failures > 0 ? 'connect ECONNREFUSED' : undefined,
-              expiresAt: e.probe.expiresIn === undefined ? undefined : NOW / 1000 + e.probe.expiresIn,
-            }),
-          ],
-    );
-    const seen = new Map(
-      endpoints.flatMap((e, i) =>
-        e.seenAgo === undefined ? [] : [[endpointIdOf(ids[i] as string), NOW - e.seenAgo] as const],
-      ),
-    );
-    const rounds: RoundMarker[] = markers.map((marker) => ({
-      startedAt: NOW - marker.recordedAgo - 100,
-      recordedAt: NOW - marker.recordedAgo,
-      seen,
-      ...(marker.shard === undefined ? {} : { shard: marker.shard }),
-    }));
-    return { registrations, probes, rounds };
-  });
+  .record({ endpoints: fc.array(endpoints, { maxLength: 6 }), markers })
+  .map(({ endpoints: list, markers: markerList }) => partitionOf(list, markerList));
 
 const policies: fc.Arbitrary<HealthPolicy> = fc.record({
   unhealthyAfterSeconds: fc.integer({ min: 1, max: 40 }),
@@ -158,6 +167,237 @@ describe('compactPartition', () => {
   });
 });
 
+describe('advancePartition', () => {
+  /** Rows in a fixed order, so two compacted partitions compare whatever order they were built in. */
+  const sorted = (p: ModelPartition): ModelPartition => {
+    const byId = <T extends { endpointId: string }>(rows: readonly T[]) =>
+      [...rows].sort((a, b) => a.endpointId.localeCompare(b.endpointId));
+    return { registrations: byId(p.registrations), probes: byId(p.probes), rounds: p.rounds };
+  };
+
+  it('equals compacting the partition, when only the named endpoints changed and markers moved forward', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            before: fc.option(endpoints, { nil: undefined }),
+            after: fc.option(endpoints, { nil: undefined }),
+            changed: fc.boolean(),
+            forward: fc.integer({ min: 0, max: 30_000 }),
+            seenLater: fc.option(fc.integer({ min: 0, max: 60_000 }), { nil: undefined }),
+          }),
+          { maxLength: 8 },
+        ),
+        markers,
+        fc.array(fc.integer({ min: 0, max: 30_000 }), { minLength: 3, maxLength: 3 }),
+        (entries, markerList, markerForward) => {
+          // Prepare: before and after the writes; an unnamed endpoint keeps its rows and is at
+          // most seen later by the markers, which are recorded again later.
+          const before = partitionOf(
+            entries.map((e) => e.before),
+            markerList,
+          );
+          const after = partitionOf(
+            entries.map(({ before: was, after: now, changed, forward, seenLater }) => {
+              if (changed || was === undefined) return changed ? now : undefined;
+              return {
+                ...was,
+                seenAgo: was.seenAgo === undefined ? seenLater : was.seenAgo - forward,
+              };
+            }),
+            markerList.map((m, i) => ({ ...m, recordedAgo: m.recordedAgo - (markerForward[i] ?? 0) })),
+          );
+          const named = new Set(entries.flatMap((e, i) => (e.changed ? [endpointIdOf(`t${i}`)] : [])));
+          const rows = {
+            registrations: after.registrations.filter((r) => named.has(r.endpointId)),
+            probes: after.probes.filter((p) => named.has(p.endpointId)),
+          };
+
+          // Act
+          const advanced = advancePartition(compactPartition(before), named, rows, after.rounds);
+
+          // Assess
+          expect(sorted(advanced)).toEqual(sorted(compactPartition(after)));
+        },
+      ),
+    );
+  });
+});
+
+/** A store of 36 served endpoints t0…t35 with a snapshot built from reading them all. */
+async function servedFleet() {
+  const tasks = Array.from({ length: 36 }, (_, i) => `t${i}`);
+  const store = InMemoryRegistryStore.holding({
+    registrations: tasks.map((task) => registration(task, 'resnet')),
+    probes: tasks.map((task) => probeRecord(task, 'resnet', NOW - 1_000)),
+    rounds: { resnet: { startedAt: NOW - 600, recordedAt: NOW - 500, seen: new Map() } },
+  });
+  await refreshSnapshot({ store, now: () => NOW }, 'resnet');
+  return {
+    store,
+    reads: vi.spyOn(store, 'readModel'),
+    rowReads: vi.spyOn(store, 'readEndpointRows'),
+  };
+}
+
+describe('refreshSnapshot moving the stored snapshot forward', () => {
+  it("reads only the named endpoints' rows and the markers, and stores what a whole read would", async () => {
+    // Prepare: t3 fails, t4 is drained, t12 registers, and the marker vouches for t5 later.
+    const { store, reads, rowReads } = await servedFleet();
+    await store.recordProbeFailure({
+      endpointId: endpointIdOf('t3'),
+      model: 'resnet',
+      probedAt: NOW + 10,
+      error: 'HTTP 503',
+    });
+    await store.putRegistration(
+      registration('t4', 'resnet', { lifecycle: 'STOPPING', host: undefined, taskVersion: 99 }),
+    );
+    await store.putRegistration(registration('t12', 'resnet'));
+    await store.recordRound('resnet', {
+      startedAt: NOW,
+      recordedAt: NOW + 20,
+      seen: new Map([[endpointIdOf('t5'), NOW + 15]]),
+    });
+    const named = new Set(['t3', 't4', 't12'].map(endpointIdOf));
+    const unnamedSince = reads.mock.calls.length;
+
+    // Act
+    const written = await refreshSnapshot({ store, now: () => NOW + 30 }, 'resnet', { changed: named });
+
+    // Assess
+    expect(written).toBe(true);
+    expect(reads.mock.calls.length).toBe(unnamedSince);
+    expect(rowReads).toHaveBeenCalledWith('resnet', [...named]);
+    const snapshot = (await store.readSnapshot('resnet')) as ModelSnapshot;
+    expect(snapshot).toMatchObject({ sequence: 2, builtAt: NOW + 30, partitionReadAt: NOW });
+    const truth = compactPartition(await store.readModel('resnet'));
+    const ids = (p: ModelPartition | undefined) => p?.registrations.map((r) => r.endpointId).sort();
+    expect(ids(snapshot.partition)).toEqual(ids(truth));
+    expect(new Set(snapshot.partition?.probes)).toEqual(new Set(truth.probes));
+    expect(snapshot.partition?.rounds).toEqual(truth.rounds);
+  });
+
+  it.each([
+    [
+      'another rebuild claimed in between without storing',
+      async (store: InMemoryRegistryStore) => {
+        await store.claimSnapshot('resnet');
+        return {};
+      },
+    ],
+    [
+      'more endpoints changed than one in twelve',
+      async () => ({ extra: ['t1', 't2', 't3'].map(endpointIdOf) }),
+    ],
+    ['the last whole read is older than the caller allows', async () => ({ rereadAfterMs: 29 })],
+  ] as const)('reads the whole partition when %s', async (_, arrange) => {
+    // Prepare
+    const { store, reads, rowReads } = await servedFleet();
+    await store.recordProbeFailure({
+      endpointId: endpointIdOf('t0'),
+      model: 'resnet',
+      probedAt: NOW + 10,
+      error: 'HTTP 503',
+    });
+    const { extra = [], rereadAfterMs } = (await arrange(store)) as {
+      extra?: string[];
+      rereadAfterMs?: number;
+    };
+    reads.mockClear();
+
+    // Act
+    await refreshSnapshot({ store, now: () => NOW + 30 }, 'resnet', {
+      changed: new Set([endpointIdOf('t0'), ...extra]),
+      ...(rereadAfterMs === undefined ? {} : { rereadAfterMs }),
+    });
+
+    // Assess
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect(rowReads).not.toHaveBeenCalled();
+    expect(await store.readSnapshot('resnet')).toMatchObject({
+      builtAt: NOW + 30,
+      partitionReadAt: NOW + 30,
+      partition: compactPartition(await store.readModel('resnet')),
+    });
+  });
+
+  it('reads again an endpoint the caller lists running and the snapshot does not register, or the reverse', async () => {
+    // Prepare: t5 was drained and t36 registered by writers whose rebuilds failed.
+    const { store, reads, rowReads } = await servedFleet();
+    await store.putRegistration(
+      registration('t5', 'resnet', { lifecycle: 'STOPPING', host: undefined, taskVersion: 99 }),
+    );
+    await store.putRegistration(registration('t36', 'resnet'));
+    const listed = new Set(
+      Array.from({ length: 37 }, (_, i) => `t${i}`)
+        .filter((task) => task !== 't5')
+        .map(endpointIdOf),
+    );
+    reads.mockClear();
+
+    // Act: a probe round's rebuild that wrote no row.
+    await refreshSnapshot({ store, now: () => NOW + 30 }, 'resnet', { changed: new Set(), listed });
+
+    // Assess
+    expect(reads).not.toHaveBeenCalled();
+    expect(rowReads.mock.calls.map(([, ids]) => [...ids].sort())).toEqual([
+      [endpointIdOf('t36'), endpointIdOf('t5')].sort(),
+    ]);
+    const registered = (await store.readSnapshot('resnet'))?.partition?.registrations.map(
+      (r) => r.endpointId,
+    );
+    expect(new Set(registered)).toEqual(listed);
+  });
+
+  it("moves forward from each other's snapshots when a process's writers take turns, and reads the partition when they do not", async () => {
+    // Prepare: two writers of one process, each having changed one endpoint's row.
+    const concurrent = async (rebuildTurns?: RebuildTurns) => {
+      const { store, reads } = await servedFleet();
+      reads.mockClear();
+      const deps = { store, now: () => NOW + 30, ...(rebuildTurns ? { rebuildTurns } : {}) };
+      await Promise.all(
+        ['t1', 't2'].map((task) =>
+          refreshSnapshot(deps, 'resnet', { changed: new Set([endpointIdOf(task)]) }),
+        ),
+      );
+      return {
+        partitionReads: reads.mock.calls.length,
+        stored: (await store.readSnapshot('resnet'))?.sequence,
+      };
+    };
+
+    // Act
+    const taking = await concurrent(new RebuildTurns());
+    const racing = await concurrent();
+
+    // Assess
+    expect(taking).toEqual({ partitionReads: 0, stored: 3 });
+    expect(racing.partitionReads).toBeGreaterThan(0);
+  });
+
+  it('reads the whole partition when the stored snapshot has none (the model was past the limit)', async () => {
+    // Prepare
+    const { store, reads } = await servedFleet();
+    await store.putSnapshot('resnet', {
+      sequence: await store.claimSnapshot('resnet'),
+      builtAt: NOW,
+      partitionReadAt: NOW,
+      partition: undefined,
+    });
+    reads.mockClear();
+
+    // Act
+    await refreshSnapshot({ store, now: () => NOW + 30 }, 'resnet', {
+      changed: new Set([endpointIdOf('t0')]),
+    });
+
+    // Assess
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect((await store.readSnapshot('resnet'))?.partition?.registrations).toHaveLength(36);
+  });
+});
+
 describe('refreshSnapshot', () => {
   it('stores what the partition says as of the rebuild, with the sequence it claimed', async () => {
     // Prepare
@@ -174,6 +414,7 @@ describe('refreshSnapshot', () => {
     expect(await store.readSnapshot('resnet')).toEqual({
       sequence: 1,
       builtAt: NOW,
+      partitionReadAt: NOW,
       partition: compactPartition(await store.readModel('resnet')),
     });
   });
@@ -190,7 +431,7 @@ describe('refreshSnapshot', () => {
     await refreshSnapshot({ store, now: () => NOW }, 'resnet');
     const afterRead = await store.readSnapshot('resnet');
     reads.mockClear();
-    await refreshSnapshot({ store, now: () => NOW + 1 }, 'resnet', MAX_SNAPSHOT_ENDPOINTS + 1);
+    await refreshSnapshot({ store, now: () => NOW + 1 }, 'resnet', { size: MAX_SNAPSHOT_ENDPOINTS + 1 });
 
     // Assess
     expect(afterRead).toMatchObject({ sequence: 1, partition: undefined });
@@ -198,6 +439,7 @@ describe('refreshSnapshot', () => {
     expect(await store.readSnapshot('resnet')).toEqual({
       sequence: 2,
       builtAt: NOW + 1,
+      partitionReadAt: NOW + 1,
       partition: undefined,
     });
   });
@@ -275,6 +517,26 @@ describe('coalescedRebuilds', () => {
     ]);
   });
 
+  it('reads the union of the endpoints named by calls sharing a rebuild, or the whole partition when one names none', async () => {
+    // Prepare
+    const { store, reads, rowReads } = await servedFleet();
+    const rebuild = coalescedRebuilds({ store, now: () => NOW + 30 });
+    reads.mockClear();
+
+    // Act: two calls sharing a rebuild, each naming one endpoint; then two, one naming none.
+    await Promise.all([rebuild('resnet', [endpointIdOf('t1')]), rebuild('resnet', [endpointIdOf('t2')])]);
+    const named = {
+      rows: rowReads.mock.calls.map(([, ids]) => [...ids].sort()),
+      reads: reads.mock.calls.length,
+    };
+    await Promise.all([rebuild('resnet', [endpointIdOf('t1')]), rebuild('resnet')]);
+
+    // Assess
+    expect(named).toEqual({ rows: [[endpointIdOf('t1'), endpointIdOf('t2')].sort()], reads: 0 });
+    expect(rowReads).toHaveBeenCalledTimes(1);
+    expect(reads).toHaveBeenCalledTimes(1);
+  });
+
   it('rejects every call a failed rebuild answers, and the next call rebuilds anew', async () => {
     // Prepare
     const store = new InMemoryRegistryStore();
@@ -347,6 +609,7 @@ describe('isUsable', () => {
     const snapshot: ModelSnapshot = {
       sequence: 1,
       builtAt: NOW,
+      partitionReadAt: NOW,
       partition: { registrations: [], probes: [], rounds: [] },
     };
 
