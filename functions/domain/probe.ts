@@ -381,8 +381,7 @@ class RoundSnapshot {
   constructor(
     private readonly model: string,
     private readonly deps: ProbeDeps,
-    /** The model's endpoints in every shard: past a snapshot's limit its partition is not read. */
-    /** The model's running endpoints, as the round listed them. */
+    /** The model's running endpoints in every shard, as the round listed them (past a snapshot's limit its partition is not read). */
     private readonly listed: ReadonlySet<string>,
   ) {}
 

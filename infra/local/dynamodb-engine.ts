@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import {
   ConditionalCheckFailedException,
   CreateTableCommand,
@@ -7,30 +7,61 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
 import { createTableInput, REGISTRY_TABLE } from '../../functions/adapters/dynamodb/table.ts';
+import { loggers } from '../../functions/adapters/observability.ts';
 
-/** The embedded DynamoDB engine of local mode (dynalite, in this process, in memory). */
+/** The embedded DynamoDB engine of local mode (dynalite, in memory, on a thread of this process). */
 export interface EmbeddedEngine {
   readonly endpoint: string;
   close(): Promise<void>;
 }
 
+/**
+ * Starts dynalite on a worker thread of this process: the engine's work (request validation, its
+ * in-memory LevelDB, serializing items) is a third of local mode's CPU at fleet scale, and on
+ * the main thread it delayed the probe and discovery (decision 0026).
+ */
 export async function startDynalite(): Promise<EmbeddedEngine> {
   // Tables go ACTIVE at once: dynalite's default is 500 ms in CREATING.
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+  const worker = new Worker(new URL('./dynalite-thread.mjs', import.meta.url), {
+    workerData: { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 },
   });
-  const { port } = server.address() as AddressInfo;
+  const port = await new Promise<number>((resolve, reject) => {
+    const failed = (error: Error) => {
+      settle();
+      reject(error);
+    };
+    const exited = (code: number) => failed(new Error(`the embedded DynamoDB engine exited (code ${code})`));
+    const answered = (message: { port?: number; error?: string }) => {
+      settle();
+      if (message.port === undefined)
+        reject(new Error(`the embedded DynamoDB engine failed: ${message.error}`));
+      else resolve(message.port);
+    };
+    // Only these listeners go: the Worker's own keep its message port referenced.
+    const settle = () => {
+      worker.off('error', failed);
+      worker.off('exit', exited);
+      worker.off('message', answered);
+    };
+    worker.once('error', failed);
+    worker.once('exit', exited);
+    worker.once('message', answered);
+  });
+  worker.on('error', (error) =>
+    loggers.local.error('the embedded DynamoDB engine failed', { error: String(error) }),
+  );
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    async close() {
+      const closed = new Promise((resolve) => {
+        worker.once('message', resolve);
+        worker.once('exit', resolve);
+      });
+      worker.postMessage('close');
+      await closed;
+      await worker.terminate();
+    },
   };
 }
 
