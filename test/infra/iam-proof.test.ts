@@ -60,6 +60,12 @@ const taskDefinitions = (() => {
   return new Map([resnet, bert].map((td) => [String(td.taskDefinition.taskDefinitionArn), td] as const));
 })();
 
+/** EventBridge's scheduled event, as the probe's rule delivers it now. */
+const scheduledNow = () => ({
+  ...loadEvent<Record<string, unknown>>('scheduled', 'base'),
+  time: new Date().toISOString(),
+});
+
 /** The task ECS reports running to the reconciler, as `DescribeTasks` describes it. */
 const reconciledTask = {
   taskArn: RECONCILED_TASK,
@@ -286,7 +292,7 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
     // Act
     const results = await run(withClusters, 'probe', [
       {
-        event: { ...loadEvent<Record<string, unknown>>('scheduled', 'base'), time: new Date().toISOString() },
+        event: scheduledNow(),
         remainingMs: 3_000,
       },
     ]);
@@ -332,10 +338,7 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
       'probe',
       [
         {
-          event: {
-            ...loadEvent<Record<string, unknown>>('scheduled', 'base'),
-            time: new Date().toISOString(),
-          },
+          event: scheduledNow(),
         },
       ],
       'probe-coordinator',
@@ -527,10 +530,7 @@ describe('IAM proof: each deployed function is allowed every AWS call it makes',
       'probe',
       [
         {
-          event: {
-            ...loadEvent<Record<string, unknown>>('scheduled', 'base'),
-            time: new Date().toISOString(),
-          },
+          event: scheduledNow(),
           remainingMs: 3_000,
         },
       ],

@@ -242,7 +242,7 @@ async function servedFleet() {
 
 describe('refreshSnapshot moving the stored snapshot forward', () => {
   it("reads only the named endpoints' rows and the markers, and stores what a whole read would", async () => {
-    // Prepare: t3 fails, t4 is drained, t12 registers, and the marker vouches for t5 later.
+    // Prepare: t3 fails, t4 is drained, t36 registers, and the marker vouches for t5 later.
     const { store, reads, rowReads } = await servedFleet();
     await store.recordProbeFailure({
       endpointId: endpointIdOf('t3'),
@@ -253,13 +253,13 @@ describe('refreshSnapshot moving the stored snapshot forward', () => {
     await store.putRegistration(
       registration('t4', 'resnet', { lifecycle: 'STOPPING', host: undefined, taskVersion: 99 }),
     );
-    await store.putRegistration(registration('t12', 'resnet'));
+    await store.putRegistration(registration('t36', 'resnet'));
     await store.recordRound('resnet', {
       startedAt: NOW,
       recordedAt: NOW + 20,
       seen: new Map([[endpointIdOf('t5'), NOW + 15]]),
     });
-    const named = new Set(['t3', 't4', 't12'].map(endpointIdOf));
+    const named = new Set(['t3', 't4', 't36'].map(endpointIdOf));
     const unnamedSince = reads.mock.calls.length;
 
     // Act
