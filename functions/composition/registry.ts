@@ -17,6 +17,7 @@ import {
   ENDPOINT_PROBE_STORE_OPERATIONS,
   PROBE_ROUND_STORE_OPERATIONS,
   type ProbeDeps,
+  vouchedRebuildMs,
 } from '../domain/probe.ts';
 import { PROBE_FANOUT_STORE_OPERATIONS } from '../domain/probe-fanout.ts';
 import { RECONCILE_STORE_OPERATIONS } from '../domain/reconcile.ts';
@@ -142,6 +143,7 @@ export function probeDeps(
     maxWaiting: MAX_WAITING_PROBES,
     // A fleet probed by one invocation gets the markers of the layout shards would use for it.
     markerShare: probeShare(config, { concurrency, slowAfterMs }),
+    vouchedRebuildMs: vouchedRebuildMs(config.unhealthyAfterSeconds),
     ...(options.rebuildTurns === undefined ? {} : { rebuildTurns: options.rebuildTurns }),
   };
 }

@@ -54,6 +54,11 @@ export interface ProbeDeps extends EndpointProbeDeps {
   readonly markerShare?: number;
   /** Shared with the process's other writers, so its snapshot rebuilds move each other's forward. */
   readonly rebuildTurns?: RebuildTurns;
+  /**
+   * How often a long round rebuilds a snapshot its markers only vouched for ({@link vouchedRebuildMs}).
+   * @default MARKER_FLUSH_MS, as for failures and changed rows
+   */
+  readonly vouchedRebuildMs?: number;
 }
 
 export interface ProbeTarget {
@@ -236,6 +241,21 @@ const vouchedEntryBytes = (id: string) => Buffer.byteLength(id, 'utf8') + VOUCHE
 /** A model with observations to vouch for gets a marker at least this often during a long round. */
 const MARKER_FLUSH_MS = 1000;
 
+/** The longest a long round leaves its snapshot behind markers that only vouched (see {@link vouchedRebuildMs}). */
+const MAX_VOUCHED_REBUILD_MS = 2000;
+
+/**
+ * How often a long round rebuilds a model's snapshot when its markers only vouched since the last
+ * rebuild (no row written, nothing failed): a fifth of UNHEALTHY_AFTER_SECONDS, from
+ * {@link MARKER_FLUSH_MS} to {@link MAX_VOUCHED_REBUILD_MS}. A served endpoint's freshness in the
+ * snapshot then lags its marker by at most that, far inside the rule, while a rebuild of a large
+ * model (its snapshot read, moved forward, encoded and written) runs half as often; failures and
+ * changed rows are still rebuilt at most {@link MARKER_FLUSH_MS} after their marker.
+ */
+export function vouchedRebuildMs(unhealthyAfterSeconds: number): number {
+  return Math.min(MAX_VOUCHED_REBUILD_MS, Math.max(MARKER_FLUSH_MS, (unhealthyAfterSeconds * 1000) / 5));
+}
+
 /** One model's part of a round: when each endpoint was seen unchanged, and when to write that down. */
 class ModelRound {
   /** Endpoint → when it was last seen serving exactly what its row says. */
@@ -366,7 +386,8 @@ const REREAD_PARTITION_AFTER_MS = 60_000;
 /**
  * A model's snapshot over a round: rebuilt after its markers are written (they carry the round's
  * failures and changes), at most once every {@link MARKER_FLUSH_MS} while the round runs however
- * many markers the model has (one per shard of the layout), and once more when the round ends.
+ * many markers the model has (one per shard of the layout; every {@link vouchedRebuildMs} when
+ * they only vouched), and once more when the round ends.
  * Each rebuild starts (claims its sequence) after the marker writes it answers for, and names the
  * endpoints whose rows the round wrote (or failed to write) since the rebuild before it.
  */
@@ -405,7 +426,9 @@ class RoundSnapshot {
 
   private rebuildIfDue(): void {
     if (this.ending || this.running !== undefined || !this.dirty) return;
-    if (this.deps.now() - this.lastStartAt < MARKER_FLUSH_MS) return;
+    // Only vouching to carry (no row named): the snapshot may wait a little longer.
+    const every = this.changed.size > 0 ? MARKER_FLUSH_MS : (this.deps.vouchedRebuildMs ?? MARKER_FLUSH_MS);
+    if (this.deps.now() - this.lastStartAt < every) return;
     this.running = this.rebuild().finally(() => {
       this.running = undefined;
       this.rebuildIfDue();

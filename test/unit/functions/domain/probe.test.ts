@@ -7,6 +7,7 @@ import {
   probeTargets,
   runProbeLoop,
   runProbeRound,
+  vouchedRebuildMs,
 } from '../../../../functions/domain/probe.ts';
 import type { TaskRecord } from '../../../../functions/domain/records.ts';
 import type { EndpointRegistration } from '../../../../functions/domain/task-endpoints.ts';
@@ -225,6 +226,15 @@ describe('probeTargets', () => {
   });
 });
 
+describe('vouchedRebuildMs', () => {
+  it('is a fifth of UNHEALTHY_AFTER_SECONDS, from 1 s to 2 s', () => {
+    // Act / Assess
+    expect([1, 3, 5, 7.5, 10, 3600].map(vouchedRebuildMs)).toEqual([
+      1_000, 1_000, 1_000, 1_500, 2_000, 2_000,
+    ]);
+  });
+});
+
 describe('runProbeRound', () => {
   async function storeWith(...tasks: TaskRecord[]) {
     const store = new InMemoryRegistryStore();
@@ -290,6 +300,50 @@ describe('runProbeRound', () => {
         .sort(),
     );
   });
+
+  it.each([
+    ['only vouched for (nothing changed)', 2_000, true],
+    ['failing (a row written each probe)', 1_000, false],
+  ] as const)(
+    'rebuilds in a long round the snapshot of a model whose endpoints are %s once every %i ms',
+    async (_, minGapMs, serving) => {
+      // Prepare: 100 tasks, a first round, and a clock that moves 20 ms each time it is read (a round
+      // one probe at a time then lasts seconds).
+      const tasks = Array.from({ length: 100 }, (_, i) => `t${i}`);
+      const store = await storeWith(...tasks.map((task) => taskRecord(task, ['resnet'])));
+      for (const task of tasks) await store.putRegistration(registration(task, 'resnet'));
+      const tfserving = new FakeTfServing().status(
+        { host: '10.0.0.1', restPort: 8501 },
+        'resnet',
+        available('2'),
+      );
+      let t = START;
+      const deps = probeDeps(
+        { tfserving, store, now: () => (t += 20) },
+        { concurrency: 1, vouchedRebuildMs: 2_000 },
+      );
+      await runProbeRound(deps);
+      if (!serving) tfserving.statuses.clear();
+      const claims: number[] = [];
+      const claim = store.claimSnapshot.bind(store);
+      vi.spyOn(store, 'claimSnapshot').mockImplementation(async (model) => {
+        claims.push(t);
+        return claim(model);
+      });
+
+      // Act
+      const round = await runProbeRound(deps);
+
+      // Assess: the rebuilds started while the round ran (the last one follows its end) are at
+      // least the bound apart, and come as often as it allows.
+      expect(round.durationMs).toBeGreaterThan(4 * minGapMs);
+      const during = claims.slice(0, -1);
+      const gaps = during.slice(1).map((at, i) => at - (during[i] as number));
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(minGapMs);
+      expect(Math.min(...gaps)).toBeLessThan(minGapMs + 500);
+      expect(during.length).toBeGreaterThanOrEqual(Math.floor(round.durationMs / (minGapMs + 500)) - 1);
+    },
+  );
 
   it('counts as changed the successes that found other versions or labels than their rows, and only those', async () => {
     // Prepare
