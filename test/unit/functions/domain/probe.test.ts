@@ -242,6 +242,19 @@ describe('runProbeRound', () => {
     return store;
   }
 
+  /** `count` running tasks t0… of resnet on 10.0.0.1, registered, each serving version 2. */
+  async function servedResnet(count: number) {
+    const tasks = Array.from({ length: count }, (_, i) => `t${i}`);
+    const store = await storeWith(...tasks.map((task) => taskRecord(task, ['resnet'])));
+    for (const task of tasks) await store.putRegistration(registration(task, 'resnet'));
+    const tfserving = new FakeTfServing().status(
+      { host: '10.0.0.1', restPort: 8501 },
+      'resnet',
+      available('2'),
+    );
+    return { tasks, store, tfserving };
+  }
+
   /** Task a (resnet and bert on 10.0.0.1) and task b (resnet on 10.0.0.2). */
   const twoTasks = () =>
     storeWith(
@@ -268,14 +281,7 @@ describe('runProbeRound', () => {
 
   it("moves the model's snapshot forward from the rows it wrote, catching up a drain whose own rebuild failed", async () => {
     // Prepare: 13 served tasks of resnet on 10.0.0.1 and a first round (a whole read).
-    const tasks = Array.from({ length: 13 }, (_, i) => `t${i}`);
-    const store = await storeWith(...tasks.map((task) => taskRecord(task, ['resnet'])));
-    for (const task of tasks) await store.putRegistration(registration(task, 'resnet'));
-    const tfserving = new FakeTfServing().status(
-      { host: '10.0.0.1', restPort: 8501 },
-      'resnet',
-      available('2'),
-    );
+    const { tasks, store, tfserving } = await servedResnet(13);
     const clock = new TestClock(START);
     const deps = probeDeps({ tfserving, store, now: clock.now });
     await runProbeRound(deps);
@@ -309,14 +315,7 @@ describe('runProbeRound', () => {
     async (_, minGapMs, serving) => {
       // Prepare: 100 tasks, a first round, and a clock that moves 20 ms each time it is read (a round
       // one probe at a time then lasts seconds).
-      const tasks = Array.from({ length: 100 }, (_, i) => `t${i}`);
-      const store = await storeWith(...tasks.map((task) => taskRecord(task, ['resnet'])));
-      for (const task of tasks) await store.putRegistration(registration(task, 'resnet'));
-      const tfserving = new FakeTfServing().status(
-        { host: '10.0.0.1', restPort: 8501 },
-        'resnet',
-        available('2'),
-      );
+      const { store, tfserving } = await servedResnet(100);
       let t = START;
       const deps = probeDeps(
         { tfserving, store, now: () => (t += 20) },
