@@ -1,4 +1,5 @@
 import pMap from 'p-map';
+import { addToGroup } from './groups.ts';
 import { lastSuccessAt, markerFor } from './health.ts';
 import type { RegistryStore, StoreOperation, TfServingProber } from './ports.ts';
 import type { ModelPartition, ProbeRecord, RoundMarker, TaskRecord } from './records.ts';
@@ -443,7 +444,6 @@ class RoundSnapshot {
     try {
       // What discovery reads: the rows (failures included) and the markers as they now are.
       await refreshSnapshot(this.deps, this.model, {
-        size: this.listed.size,
         listed: this.listed,
         changed,
         rereadAfterMs: REREAD_PARTITION_AFTER_MS,
@@ -470,11 +470,7 @@ export async function runProbeRound(deps: ProbeDeps, shard: ShardRef = WHOLE_FLE
   const startedAt = deps.now();
   const fleet = probeTargets(await deps.store.listRunningTasks());
   const fleetByModel = new Map<string, Set<string>>();
-  for (const { model, endpoint } of fleet) {
-    const ids = fleetByModel.get(model) ?? new Set<string>();
-    ids.add(endpoint.id);
-    fleetByModel.set(model, ids);
-  }
+  for (const { model, endpoint } of fleet) addToGroup(fleetByModel, model, endpoint.id);
   const targets = fleet.filter((target) => shard.count === 1 || ownsEndpoint(shard, target.endpoint.id));
   // One marker per model for a shard invocation (its own) or a fleet within one share; past it,
   // one per (model, shard) of the layout a sharded deployment would use for this fleet.

@@ -141,7 +141,7 @@ const ROWS_PER_CHANGED_ENDPOINT = 12;
 export type SnapshotSize = number | 'was-overflowed' | undefined;
 
 export interface RebuildRequest {
-  /** See {@link SnapshotSize}: spares the read of a partition too large for a snapshot. */
+  /** See {@link SnapshotSize}: spares the read of a partition too large for a snapshot (default: `listed`'s size). */
   readonly size?: SnapshotSize;
   /**
    * The endpoints whose rows the caller wrote (registrations, probe rows, deletions) before the
@@ -186,7 +186,7 @@ function rebuildInTurn(
 async function rebuildSnapshot(
   deps: SnapshotRefreshDeps,
   model: string,
-  { size, changed, rereadAfterMs, listed }: RebuildRequest,
+  { listed, size = listed?.size, changed, rereadAfterMs }: RebuildRequest,
 ): Promise<{ written: boolean; overflowed: boolean }> {
   const sequence = await deps.store.claimSnapshot(model);
   const builtAt = deps.now();
@@ -269,6 +269,19 @@ function withDisagreements(
 export type SnapshotRebuild = (model: string, changed?: Iterable<string>) => Promise<void>;
 
 /**
+ * What one rebuild answering several calls names: `named` (the calls so far; updated) with the
+ * endpoints of one more call, or undefined (the whole partition is read) once any call named none.
+ */
+export function namedTogether(
+  named: Set<string> | undefined,
+  changed: Iterable<string> | undefined,
+): Set<string> | undefined {
+  if (named === undefined || changed === undefined) return undefined;
+  for (const id of changed) named.add(id);
+  return named;
+}
+
+/**
  * Rebuilds shared by the writers of one process: a call made while a rebuild of the model runs is
  * answered by the next one, which starts (claims its sequence) once that one has settled, and
  * every call made before it starts shares it, with the union of their changed endpoints. A call is
@@ -284,8 +297,7 @@ export function coalescedRebuilds(deps: SnapshotRefreshDeps): SnapshotRebuild {
   return (model, changed) => {
     const waiting = queued.get(model);
     if (waiting !== undefined) {
-      if (changed === undefined) waiting.changed = undefined;
-      else if (waiting.changed !== undefined) for (const id of changed) waiting.changed.add(id);
+      waiting.changed = namedTogether(waiting.changed, changed);
       return waiting.rebuild;
     }
     const before = running.get(model);
@@ -306,7 +318,7 @@ export function coalescedRebuilds(deps: SnapshotRefreshDeps): SnapshotRebuild {
     };
     // Started on a later tick even when none runs, so calls made meanwhile share it.
     const rebuild: Promise<void> = (before ?? Promise.resolve()).then(start, start);
-    queued.set(model, { rebuild, changed: changed === undefined ? undefined : new Set(changed) });
+    queued.set(model, { rebuild, changed: namedTogether(new Set(), changed) });
     return rebuild;
   };
 }

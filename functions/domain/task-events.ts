@@ -1,9 +1,10 @@
 import type { TaskDetail } from './ecs-task-event.ts';
+import { addToGroup } from './groups.ts';
 import { LIFECYCLE_RANK, type Lifecycle, lifecycleOf } from './lifecycle.ts';
 import type { EcsLookups, RegistryStore, StoreOperation } from './ports.ts';
 import { type EndpointProbeDeps, type ProbeResult, probeEndpointModel } from './probe.ts';
 import type { TaskRecord } from './records.ts';
-import { SNAPSHOT_REFRESH_STORE_OPERATIONS, type SnapshotRebuild } from './snapshots.ts';
+import { namedTogether, SNAPSHOT_REFRESH_STORE_OPERATIONS, type SnapshotRebuild } from './snapshots.ts';
 import { deriveEndpoints, type EndpointRegistration, isAddressable } from './task-endpoints.ts';
 
 /**
@@ -80,13 +81,8 @@ async function endpointsOf(detail: TaskDetail, lifecycle: Lifecycle, deps: TaskE
 /** Endpoints retired by a stop: those of this event and every one an earlier event registered. */
 function retiredEndpoints(derived: readonly EndpointRegistration[], previous: TaskRecord | undefined) {
   const byId = new Map<string, Set<string>>();
-  const add = (endpointId: string, model: string) => {
-    const models = byId.get(endpointId) ?? new Set<string>();
-    models.add(model);
-    byId.set(endpointId, models);
-  };
-  for (const endpoint of derived) for (const model of endpoint.models) add(endpoint.id, model);
-  for (const [endpointId, model] of previous?.registeredModels ?? []) add(endpointId, model);
+  for (const endpoint of derived) for (const model of endpoint.models) addToGroup(byId, endpoint.id, model);
+  for (const [endpointId, model] of previous?.registeredModels ?? []) addToGroup(byId, endpointId, model);
   return byId;
 }
 
@@ -150,11 +146,7 @@ async function refreshSnapshots(
   written: readonly { endpointId: string; model: string }[],
 ): Promise<void> {
   const byModel = new Map<string, Set<string>>();
-  for (const { endpointId, model } of written) {
-    const ids = byModel.get(model) ?? new Set();
-    ids.add(endpointId);
-    byModel.set(model, ids);
-  }
+  for (const { endpointId, model } of written) addToGroup(byModel, model, endpointId);
   await Promise.all([...byModel].map(([model, ids]) => deps.rebuildSnapshot(model, ids)));
 }
 
@@ -174,12 +166,7 @@ export function deferredRebuilds(deps: TaskEventDeps): {
     deps: {
       ...deps,
       rebuildSnapshot: async (model, changed) => {
-        const ids = noted.has(model) ? noted.get(model) : new Set<string>();
-        if (ids === undefined || changed === undefined) noted.set(model, undefined);
-        else {
-          for (const id of changed) ids.add(id);
-          noted.set(model, ids);
-        }
+        noted.set(model, namedTogether(noted.has(model) ? noted.get(model) : new Set(), changed));
       },
     },
     async flush() {

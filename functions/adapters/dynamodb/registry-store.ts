@@ -404,24 +404,9 @@ export class DynamoDbRegistryStore implements RegistryStore {
     return this.call('Query', async (abortSignal) => {
       const probes: ProbeRecord[] = [];
       const rounds: RoundMarker[] = [];
-      const pages = paginateQuery(
-        { client: this.db },
-        {
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :probeRows)',
-          ExpressionAttributeValues: {
-            ':pk': modelPartition(model),
-            ':probeRows': TABLE_KEYS.probeRowsPrefix,
-          },
-          ConsistentRead: true,
-        },
-        { abortSignal },
-      );
-      for await (const page of pages) {
-        for (const item of page.Items ?? []) {
-          if (isRoundKey(String(item.sk))) rounds.push(toRound(item));
-          else probes.push(toProbe(item));
-        }
+      for await (const item of this.itemsStartingWith(model, TABLE_KEYS.probeRowsPrefix, abortSignal)) {
+        if (isRoundKey(String(item.sk))) rounds.push(toRound(item));
+        else probes.push(toProbe(item));
       }
       return { probes, rounds };
     });
@@ -475,21 +460,30 @@ export class DynamoDbRegistryStore implements RegistryStore {
   async readRounds(model: string): Promise<RoundMarker[]> {
     return this.call('Query', async (abortSignal) => {
       const rounds: RoundMarker[] = [];
-      const pages = paginateQuery(
-        { client: this.db },
-        {
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :rounds)',
-          ExpressionAttributeValues: { ':pk': modelPartition(model), ':rounds': TABLE_KEYS.roundKey },
-          ConsistentRead: true,
-        },
-        { abortSignal },
-      );
-      for await (const page of pages) {
-        for (const item of page.Items ?? []) if (isRoundKey(String(item.sk))) rounds.push(toRound(item));
+      for await (const item of this.itemsStartingWith(model, TABLE_KEYS.roundKey, abortSignal)) {
+        if (isRoundKey(String(item.sk))) rounds.push(toRound(item));
       }
       return rounds;
     });
+  }
+
+  /** The items of a model's partition whose sort key starts with `prefix`: a strongly consistent Query, every page. */
+  private async *itemsStartingWith(
+    model: string,
+    prefix: string,
+    abortSignal: AbortSignal,
+  ): AsyncGenerator<Item> {
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': modelPartition(model), ':prefix': prefix },
+        ConsistentRead: true,
+      },
+      { abortSignal },
+    );
+    for await (const page of pages) yield* page.Items ?? [];
   }
 
   /** The next sequence number of a model's snapshot: an atomic counter in the snapshot's partition. */
